@@ -1,0 +1,398 @@
+"""A stand-in for vLLM's OpenAI-compatible server, for tests and for trying paperqa by hand.
+
+It is a real HTTP server on 127.0.0.1 (stdlib ``ThreadingHTTPServer``) that speaks the protocol
+the way ``vllm serve`` does: ``GET /v1/models`` lists models with ``max_model_len``;
+``POST /v1/chat/completions`` answers plain JSON or, with ``stream=true``, server-sent events
+(a role chunk, content deltas, a chunk with ``finish_reason``, a usage chunk with empty
+``choices`` when ``stream_options.include_usage`` is set, then ``data: [DONE]``) in chunked
+transfer encoding; errors use vLLM's bodies (``{"object": "error", ...}`` or the newer
+``{"error": {...}}``).
+
+It is NOT a language model. Tests script it: ``server.queue(Reply(...), ...)`` sets what the next
+chat completions return (text, HTTP errors, malformed JSON, empty content, streams cut mid-way,
+delays), and ``server.responder`` decides when the queue is empty. Every request is recorded in
+``server.requests`` so tests can assert on what paperqa sent.
+
+The default responder is deterministic and plainly a stand-in: for an answer prompt it echoes the
+first sentence of passages [1] and [2] with their citations; for a relevance-judging prompt it
+says every passage is relevant; for a follow-up rewrite it returns the follow-up unchanged.
+
+Run it by hand: ``python tests/fake_vllm.py --port 8000`` then point paperqa at
+``PAPERQA_LLM__BASE_URL=http://127.0.0.1:8000/v1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+DEFAULT_MODEL = "fake/qwen-stand-in"
+
+
+@dataclass
+class Reply:
+    """One scripted chat-completion outcome.
+
+    ``content`` is the assistant text (streamed as ``chunk_chars``-sized deltas). ``status`` other
+    than 200 sends an error body (``error_style`` picks vLLM's old or new shape). ``raw_body``
+    replaces the whole response body (malformed JSON). ``cut_after`` closes the connection after
+    that many content deltas (streams) or after half the body (plain responses), without finishing
+    the response. ``delay_s`` waits before the response starts; ``chunk_delay_s`` between deltas.
+    """
+
+    content: str = ""
+    status: int = 200
+    message: str = "error"
+    error_style: Literal["vllm", "openai"] = "vllm"
+    raw_body: bytes | None = None
+    cut_after: int | None = None
+    delay_s: float = 0.0
+    chunk_delay_s: float = 0.0
+    chunk_chars: int = 12
+    finish_reason: str = "stop"
+    usage: bool = True
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@dataclass
+class RecordedRequest:
+    """What paperqa sent: method, path, headers and the decoded JSON body (None for GET)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list((self.body or {}).get("messages", []))
+
+    @property
+    def prompt_text(self) -> str:
+        """All message contents joined, for asserting on what the prompt contained."""
+        return "\n".join(str(m.get("content", "")) for m in self.messages)
+
+
+Responder = Callable[[dict[str, Any]], Reply]
+
+_PASSAGE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.+?)(?=\n\s*\n|\Z)", re.MULTILINE | re.DOTALL)
+_SENTENCE_RE = re.compile(r"(.+?[.!?])(?:\s|$)", re.DOTALL)
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") == "user":
+            return str(message.get("content", ""))
+    return ""
+
+
+def _system_text(body: dict[str, Any]) -> str:
+    return "\n".join(str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system")
+
+
+def _first_sentence(text: str) -> str:
+    match = _SENTENCE_RE.match(text.strip())
+    return (match.group(1) if match else text.strip()).strip()
+
+
+def cite_passages_responder(body: dict[str, Any]) -> Reply:
+    """Default behaviour: recognise the kind of prompt and answer it deterministically."""
+    system = _system_text(body).lower()
+    user = _last_user_text(body)
+    if "standalone question" in system:
+        follow_up = re.search(r"Follow-up question:\s*(.+?)\s*(?:\n|$)", user)
+        return Reply(content=follow_up.group(1) if follow_up else user.strip())
+    if "judge" in system and "relevant" in system:
+        return Reply(content='{"relevant": true, "figure": null}')
+    passages = {int(n): text.strip() for n, text in _PASSAGE_RE.findall(user)}
+    if not passages:
+        refusal = re.search(r'"([^"]+)"', _system_text(body))
+        return Reply(content=refusal.group(1) if refusal else "I cannot answer.")
+    parts = [f"{_first_sentence(passages[key])} [{key}]" for key in sorted(passages)[:2]]
+    return Reply(content=" ".join(parts))
+
+
+class FakeVLLM:
+    """The server object: start/stop it, script replies, read what it received."""
+
+    def __init__(
+        self,
+        models: tuple[str, ...] | list[str] = (DEFAULT_MODEL,),
+        max_model_len: int | None = 8192,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.models = list(models)
+        self.max_model_len = max_model_len
+        self.host = host
+        self.port = port
+        self.requests: list[RecordedRequest] = []
+        self.responder: Responder = cite_passages_responder
+        self.models_reply: Reply | None = None
+        self._queue: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> FakeVLLM:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-vllm", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeVLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """What paperqa's ``llm.base_url`` should be."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    # -- scripting ------------------------------------------------------------------------------
+    def queue(self, *replies: Reply) -> None:
+        """Replies for the next chat completions, in order; then ``responder`` takes over."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    def next_reply(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+        return self.responder(body)
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.rstrip("/").endswith("/chat/completions")]
+
+    def reset(self) -> None:
+        """Forget recorded requests and queued replies; restore the default responder."""
+        with self._lock:
+            self.requests.clear()
+            self._queue.clear()
+        self.responder = cite_passages_responder
+        self.models_reply = None
+
+
+def _error_body(reply: Reply) -> dict[str, Any]:
+    error_type = {400: "BadRequestError", 404: "NotFoundError"}.get(reply.status, "InternalServerError")
+    if reply.error_style == "openai":
+        return {"error": {"message": reply.message, "type": error_type, "param": None, "code": reply.status}}
+    return {"object": "error", "message": reply.message, "type": error_type, "param": None, "code": reply.status}
+
+
+def _approx_tokens(text: str) -> int:
+    """Roughly what a tokenizer would count; the stand-in has no real tokenizer."""
+    return max(1, len(re.findall(r"\w+|[^\w\s]", text)))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeVLLM
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-vllm/0.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Quiet: tests read ``requests`` instead of a log."""
+
+    # -- routing --------------------------------------------------------------------------------
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self.fake.record(RecordedRequest("GET", self.path, dict(self.headers), None))
+        if self.path.rstrip("/") == "/v1/models":
+            self._models()
+        elif self.path.rstrip("/") in ("/health", "/v1/health"):
+            self._send_json(200, {})
+        else:
+            self._send_json(404, _error_body(Reply(status=404, message=f"no route {self.path}")))
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self.fake.record(RecordedRequest("POST", self.path, dict(self.headers), None))
+            self._send_json(400, _error_body(Reply(status=400, message="request body is not JSON")))
+            return
+        self.fake.record(RecordedRequest("POST", self.path, dict(self.headers), body))
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._send_json(404, _error_body(Reply(status=404, message=f"no route {self.path}")))
+            return
+        if body.get("model") not in self.fake.models:
+            message = f"The model `{body.get('model')}` does not exist."
+            self._send_json(404, _error_body(Reply(status=404, message=message)))
+            return
+        self._chat(body)
+
+    # -- endpoints ------------------------------------------------------------------------------
+    def _models(self) -> None:
+        reply = self.fake.models_reply
+        if reply is not None and self._special(reply):
+            return
+        now = int(time.time())
+        data = []
+        for model in self.fake.models:
+            card: dict[str, Any] = {"id": model, "object": "model", "created": now, "owned_by": "vllm",
+                                    "root": model, "parent": None, "permission": []}
+            if self.fake.max_model_len is not None:
+                card["max_model_len"] = self.fake.max_model_len
+            data.append(card)
+        self._send_json(200, {"object": "list", "data": data})
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        reply = self.fake.next_reply(body)
+        if self._special(reply):
+            return
+        prompt_tokens = reply.prompt_tokens or _approx_tokens("\n".join(
+            str(m.get("content", "")) for m in body.get("messages", [])))
+        completion_tokens = reply.completion_tokens or _approx_tokens(reply.content)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens}
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and reply.usage
+            self._stream(body["model"], reply, usage if include_usage else None)
+            return
+        completion = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+            "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content},
+                         "logprobs": None, "finish_reason": reply.finish_reason}],
+            "usage": usage if reply.usage else None,
+        }
+        data = json.dumps(completion).encode()
+        if reply.cut_after is not None:
+            self._cut_plain(data)
+            return
+        self._send_bytes(200, data)
+
+    def _special(self, reply: Reply) -> bool:
+        """Delays, errors and malformed bodies; True when the response has been sent."""
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
+        if reply.status != 200:
+            self._send_json(reply.status, _error_body(reply))
+            return True
+        if reply.raw_body is not None:
+            self._send_bytes(200, reply.raw_body)
+            return True
+        return False
+
+    def _stream(self, model: str, reply: Reply, usage: dict[str, int] | None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        with_usage = usage is not None
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            out: dict[str, Any] = {"id": ident, "object": "chat.completion.chunk", "created": created,
+                                   "model": model,
+                                   "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                                "finish_reason": finish}]}
+            if with_usage:
+                out["usage"] = None
+            return out
+
+        self._event(chunk({"role": "assistant", "content": ""}))
+        pieces = [reply.content[i : i + reply.chunk_chars] for i in range(0, len(reply.content), reply.chunk_chars)]
+        for n, piece in enumerate(pieces):
+            if reply.cut_after is not None and n >= reply.cut_after:
+                self._abort()
+                return
+            if reply.chunk_delay_s:
+                time.sleep(reply.chunk_delay_s)
+            self._event(chunk({"content": piece}))
+        if reply.cut_after is not None:
+            self._abort()
+            return
+        self._event(chunk({}, reply.finish_reason))
+        if usage is not None:
+            self._event({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                         "choices": [], "usage": usage})
+        self._write_chunk(b"data: [DONE]\n\n")
+        self._write_chunk(b"")
+
+    # -- wire helpers ---------------------------------------------------------------------------
+    def _event(self, payload: dict[str, Any]) -> None:
+        self._write_chunk(f"data: {json.dumps(payload)}\n\n".encode())
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _abort(self) -> None:
+        """Close the socket without the terminating chunk: the client sees a cut stream."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _cut_plain(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self._abort()
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+        self._send_bytes(status, json.dumps(payload).encode())
+
+    def _send_bytes(self, status: int, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A stand-in for `vllm serve` (NOT a language model).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--model", action="append", help=f"served model id (repeatable; default {DEFAULT_MODEL})")
+    parser.add_argument("--max-model-len", type=int, default=8192)
+    args = parser.parse_args(argv)
+    server = FakeVLLM(models=args.model or [DEFAULT_MODEL], max_model_len=args.max_model_len,
+                      host=args.host, port=args.port).start()
+    print(f"fake vLLM (stand-in, not a model) serving {server.models} at {server.base_url}", flush=True)
+    print(f"try: PAPERQA_LLM__BASE_URL={server.base_url} paperqa ask 'your question'", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
