@@ -89,7 +89,10 @@ class LLMConfig(_Section):
     timeout: float = Field(gt=0)
     max_tokens: int = Field(gt=0)
     temperature: float = Field(ge=0)
+    context_window: int = Field(gt=0)
     retries: int = Field(ge=0)
+    backoff_s: float = Field(ge=0)
+    concurrency: int = Field(gt=0)
     fallback_to_extractive: bool
 
 
