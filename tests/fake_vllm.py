@@ -119,7 +119,11 @@ def cite_passages_responder(body: dict[str, Any]) -> Reply:
     if not passages:
         refusal = re.search(r'"([^"]+)"', _system_text(body))
         return Reply(content=refusal.group(1) if refusal else "I cannot answer.")
-    parts = [f"{_first_sentence(passages[key])} [{key}]" for key in sorted(passages)[:2]]
+    parts = []
+    for key in sorted(passages)[:2]:
+        sentence = _first_sentence(passages[key])
+        body, end = (sentence[:-1], sentence[-1]) if sentence[-1:] in ".!?" else (sentence, ".")
+        parts.append(f"{body} [{key}]{end}")
     return Reply(content=" ".join(parts))
 
 
