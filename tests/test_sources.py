@@ -152,11 +152,14 @@ def test_arxiv_jsonl_metadata(tmp_path: Path) -> None:
          "authors": ["Ashish Vaswani", "Noam Shazeer"]},
         {"id": "my-own-7", "title": "Own Id", "abstract": ABSTRACT2, "year": 2019, "url": "https://example.org/p"},
         {"title": "No Id At All", "abstract": ABSTRACT, "published": "Tue, 5 Mar 2024 10:00:00 GMT"},
+        {"title": "Only A Url", "abstract": ABSTRACT2, "url": "https://example.org/x"},
     )
     papers = load(path).papers
     assert [p.paper_id for p in papers] == [
-        "2301.01234", "hep-th/9901001", "1706.03762", "my-own-7", title_hash_id("No Id At All")]
-    first, old, url, own, none = papers
+        "2301.01234", "hep-th/9901001", "1706.03762", "my-own-7", title_hash_id("No Id At All"),
+        title_hash_id("Only A Url")]  # a non-arXiv URL is metadata, not an id
+    first, old, url, own, none, only_url = papers
+    assert only_url.url == "https://example.org/x"
     assert first.title == "A Wrapped Title" and first.abstract == ABSTRACT
     assert first.authors == ["A. Smith", "B. Jones", "C. Wu"]
     assert first.categories == ["cs.CL", "cs.IR"]

@@ -75,6 +75,8 @@ def title_key(title: str) -> str:
 
 _NEW_ARXIV = re.compile(r"(?P<yy>\d{2})(?P<mm>0[1-9]|1[0-2])\.\d{4,5}")
 _OLD_ARXIV = re.compile(r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/(?P<yy>\d{2})(?P<mm>0[1-9]|1[0-2])\d{3}")
+_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.I)
+_VERSION = re.compile(r"v\d+$")
 _ARXIV_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<id>.+?)(?:\.pdf)?/?$", re.I)
 
 
@@ -86,8 +88,7 @@ def normalize_arxiv_id(value: Any) -> str | None:
     url = _ARXIV_URL.match(text)
     if url:
         text = url.group("id")
-    text = re.sub(r"^arxiv:\s*", "", text, flags=re.I)
-    text = re.sub(r"v\d+$", "", text)
+    text = _VERSION.sub("", _ARXIV_PREFIX.sub("", text))
     if _NEW_ARXIV.fullmatch(text) or _OLD_ARXIV.fullmatch(text):
         return text
     return None
@@ -142,12 +143,12 @@ def same_paper(a: Paper, b: Paper) -> bool:
 # Metadata helpers
 
 
-_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r\f\v")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def _clean(text: str) -> str:
     """Collapse whitespace runs (arXiv wraps titles and abstracts) into single spaces; drop control bytes."""
-    return " ".join(text.translate(_CONTROL).split())
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 _YEAR = re.compile(r"\b(1[89]\d{2}|20\d{2}|2100)\b")
@@ -503,7 +504,7 @@ _ID_FIELDS = ("arxiv_id", "id", "paper_id")
 def _read_arxiv_jsonl(ctx: _Context) -> Iterator[Paper]:
     for number, record in _json_records(ctx):
         abstract = _first(record, "abstract", "summary", "text")
-        ids = [record.get(key) for key in _ID_FIELDS] + [record.get("url")]
+        ids = [record.get(key) for key in _ID_FIELDS] + [normalize_arxiv_id(record.get("url"))]
         paper = _make_paper(ctx, number, record.get("title"), abstract, record, id_candidates=ids)
         if paper is not None:
             yield paper
@@ -569,7 +570,7 @@ def _csv_papers(ctx: _Context, rows: Iterator[list[str]], counter: _LineCounter)
         if not any(cell.strip() for cell in row):
             continue
         record = {name: row[index] for name, index in columns.items() if index < len(row)}
-        ids = [record.get(key) for key in _ID_FIELDS] + [record.get("url")]
+        ids = [record.get(key) for key in _ID_FIELDS] + [normalize_arxiv_id(record.get("url"))]
         paper = _make_paper(ctx, line, record.get("title"), record.get(abstract_name), record, id_candidates=ids)
         if paper is not None:
             yield paper
