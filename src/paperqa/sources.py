@@ -300,7 +300,7 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
             except UnicodeDecodeError as exc:
                 raise _FileProblem(
                     path, f"is not UTF-8 text: undecodable byte 0x{raw[exc.start]:02x} at line {number}, "
-                          f"column {exc.start + 1} (re-save the file as UTF-8)", line=number) from None
+                          f"byte {exc.start + 1} (re-save the file as UTF-8)", line=number) from None
 
 
 def _head_lines(path: Path, limit: int = _SNIFF_LINES) -> list[str]:
