@@ -147,15 +147,15 @@ class FakeVLLM:
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> FakeVLLM:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer((self.host, self.port), handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-vllm", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-vllm", daemon=True)
         self._thread.start()
         return self
 
@@ -164,6 +164,17 @@ class FakeVLLM:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def kill(self) -> None:
+        """Stop like a crashed process: also drop every open connection, mid-response or not."""
+        self.stop()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self) -> FakeVLLM:
         return self.start()
@@ -188,6 +199,10 @@ class FakeVLLM:
                 return self._queue.popleft()
         return self.responder(body)
 
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        with self._lock:
+            (self._connections.add if open_ else self._connections.discard)(connection)
+
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
@@ -203,6 +218,13 @@ class FakeVLLM:
             self._queue.clear()
         self.responder = cite_passages_responder
         self.models_reply = None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (or a killed connection) is expected here, not a traceback."""
 
 
 def _error_body(reply: Reply) -> dict[str, Any]:
@@ -224,6 +246,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Quiet: tests read ``requests`` instead of a log."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.fake.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.fake.track(self.connection, False)
+        try:
+            super().finish()
+        except OSError:
+            pass
 
     # -- routing --------------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
