@@ -187,3 +187,19 @@ def test_stream_error_status_is_retried(fake_vllm: FakeVLLM) -> None:
     fake_vllm.queue(Reply(status=500, message="boom"), Reply(content="ok then."))
     deltas, final = _drain(client(fake_vllm.base_url))
     assert final.text == "ok then." and final.attempts == 2
+
+
+def test_vllm_overlay_is_a_valid_partial_config() -> None:
+    import yaml
+
+    from paperqa.config import configs_dir, default_config_path
+
+    overlay_path = configs_dir() / "vllm.yaml"
+    overlay = yaml.safe_load(overlay_path.read_text())
+    defaults = yaml.safe_load(default_config_path().read_text())
+    for section, values in overlay.items():
+        assert set(values) <= set(defaults[section]), section
+        assert all(defaults[section][key] != value for key, value in values.items()), "only changed keys"
+    settings = load_config(overlay_path)
+    assert settings.answer.mode == "generated"
+    assert settings.llm.base_url == "http://127.0.0.1:8000/v1" and settings.llm.model == "Qwen/Qwen2.5-7B-Instruct"
