@@ -74,8 +74,9 @@ class AnswerConfig(_Section):
     mode: Literal["auto", "extractive", "generated"]
     max_sentences: int = Field(gt=0)
     max_sentences_per_paper: int = Field(gt=0)
+    keyword_weight: float = Field(ge=0, le=1)
+    min_relevance: float = Field(ge=-1, le=1)
     relative_threshold: float = Field(ge=0, le=1)
-    min_similarity: float = Field(ge=-1, le=1)
     evidence: Literal["off", "llm"]
     keep_uncited: bool
     refusal_text: str = Field(min_length=1)

@@ -1,0 +1,158 @@
+"""Extractive answers: quote the retrieved sentences that best answer the question.
+
+This is the answer path with no language model (and the fallback when the model is down). It
+never writes a word of its own about the papers: every line is a sentence copied from an
+abstract with its citation, so it cannot invent a fact or a source. It refuses when no sentence
+is relevant enough, instead of quoting whatever ranked first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import sentence_spans
+from .config import AnswerConfig, RetrievalConfig
+from .embedding import Embedder
+from .index_store import bm25_tokenize
+from .models import Answer, Citation, Hit
+
+EXTRACTIVE_NOTICE = (
+    "Extractive answer: the sentences below are quoted from the retrieved abstracts, not generated. "
+    "Configure an LLM (llm.base_url) for written answers."
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage, with its place in the passage."""
+
+    hit: Hit
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.hit.chunk.text[self.start : self.end]
+
+
+def extractive_answer(
+    question: str, hits: list[Hit], embedder: Embedder, answer_cfg: AnswerConfig, retrieval_cfg: RetrievalConfig
+) -> Answer:
+    """Quote the best sentences, each with a numbered citation; or refuse."""
+    candidates = _candidates(hits)
+    if not candidates:
+        return refusal(question, hits, answer_cfg)
+    relevance = sentence_relevance(question, [c.text for c in candidates], embedder, answer_cfg, retrieval_cfg)
+    chosen = _choose(candidates, relevance, answer_cfg)
+    if not chosen:
+        return refusal(question, hits, answer_cfg, best_relevance=float(relevance.max()))
+    citations = [_citation(i, c) for i, c in enumerate(chosen, start=1)]
+    return Answer(
+        question=question,
+        text=_render(citations),
+        citations=citations,
+        refused=False,
+        mode="extractive",
+        notice=EXTRACTIVE_NOTICE,
+        hits=hits,
+    )
+
+
+def refusal(question: str, hits: list[Hit], cfg: AnswerConfig, best_relevance: float | None = None) -> Answer:
+    detail = "" if best_relevance is None else f" (best sentence relevance {best_relevance:.2f} < {cfg.min_relevance})"
+    return Answer(
+        question=question,
+        text=cfg.refusal_text,
+        refused=True,
+        mode="extractive",
+        notice=f"No retrieved passage was relevant enough to quote{detail}.",
+        hits=hits,
+    )
+
+
+def sentence_relevance(
+    question: str, sentences: list[str], embedder: Embedder, answer_cfg: AnswerConfig, retrieval_cfg: RetrievalConfig
+) -> np.ndarray:
+    """Blend of semantic similarity and keyword coverage.
+
+    Similarity alone misses "which papers report ADE20K mIoU" (the embedding barely knows the
+    dataset's name); keywords alone quote any sentence that repeats a common word.
+    """
+    question_vector = embedder.embed_query(question)
+    similarity = embedder.embed_texts(sentences) @ question_vector
+    coverage = _keyword_coverage(question, sentences, retrieval_cfg)
+    w = answer_cfg.keyword_weight
+    return (1 - w) * similarity + w * coverage
+
+
+def _keyword_coverage(question: str, sentences: list[str], retrieval_cfg: RetrievalConfig) -> np.ndarray:
+    tokenised = bm25_tokenize([question, *sentences], retrieval_cfg, return_ids=False)
+    keywords = set(tokenised[0])
+    if not keywords:
+        return np.zeros(len(sentences), dtype=np.float32)
+    return np.array([len(keywords & set(tokens)) / len(keywords) for tokens in tokenised[1:]], dtype=np.float32)
+
+
+def _candidates(hits: list[Hit]) -> list[Candidate]:
+    """Every sentence of every hit once: overlapping chunks repeat sentences of one paper."""
+    seen: set[tuple[str, str]] = set()
+    candidates = []
+    for hit in hits:
+        for start, end in sentence_spans(hit.chunk.text):
+            key = (hit.paper_id, hit.chunk.text[start:end])
+            if key not in seen:
+                seen.add(key)
+                candidates.append(Candidate(hit, start, end))
+    return candidates
+
+
+def _choose(candidates: list[Candidate], relevance: np.ndarray, cfg: AnswerConfig) -> list[Candidate]:
+    best = float(relevance.max())
+    if best < cfg.min_relevance:
+        return []
+    floor = max(cfg.min_relevance, cfg.relative_threshold * best)
+    per_paper: dict[str, int] = {}
+    chosen = []
+    for index in np.argsort(-relevance, kind="stable"):
+        if relevance[index] < floor or len(chosen) == cfg.max_sentences:
+            break
+        candidate = candidates[index]
+        if per_paper.get(candidate.hit.paper_id, 0) >= cfg.max_sentences_per_paper:
+            continue
+        per_paper[candidate.hit.paper_id] = per_paper.get(candidate.hit.paper_id, 0) + 1
+        chosen.append(candidate)
+    # Group quotes of one paper together, papers in order of their best quote.
+    order = {pid: i for i, pid in enumerate(dict.fromkeys(c.hit.paper_id for c in chosen))}
+    return sorted(chosen, key=lambda c: (order[c.hit.paper_id], c.start))
+
+
+def _citation(key: int, candidate: Candidate) -> Citation:
+    hit = candidate.hit
+    return Citation(
+        key=key,
+        paper_id=hit.paper_id,
+        title=hit.title,
+        passage=hit.chunk.text,
+        chunk_id=hit.chunk.chunk_id,
+        quote=candidate.text,
+        quote_start=candidate.start,
+        quote_end=candidate.end,
+        score=hit.score,
+        url=hit.paper.url,
+        authors=hit.paper.authors,
+        year=hit.paper.year,
+    )
+
+
+def _render(citations: list[Citation]) -> str:
+    """One bullet per paper: its title, then each quoted sentence with its citation key."""
+    lines = []
+    by_paper: dict[str, list[Citation]] = {}
+    for citation in citations:
+        by_paper.setdefault(citation.paper_id, []).append(citation)
+    for group in by_paper.values():
+        quotes = " ".join(f"\u201c{c.quote}\u201d [{c.key}]" for c in group)
+        lines.append(f"- **{group[0].title}**: {quotes}")
+    return "\n".join(lines)

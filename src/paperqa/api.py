@@ -1,0 +1,267 @@
+"""``PaperQA``: the one object the CLI, the web UI and the evaluation harness talk to.
+
+Each instance owns its settings, its embedding model and its loaded index version, so two
+instances on two index folders never interfere. An ingest builds a new index version on disk and
+swaps it in; searches that already started keep the version they began with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .answering import extractive_answer, refusal
+from .chunking import chunk_papers, indexed_text
+from .config import Settings, load_config
+from .embedding import Embedder
+from .index_store import IndexStore, writer_lock
+from .models import Answer, Hit, IndexInfo, IngestReport, Paper
+from .retrieval import Retriever, SearchFilters
+from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
+
+History = list[dict[str, str]]
+
+
+class QuestionError(ValueError):
+    """A question that cannot be answered as asked (empty, or too long)."""
+
+
+def default_index_dir(settings: Settings, model_id: str) -> Path:
+    """The bundled corpus's index: one folder per (model, chunking, version), built on first use."""
+    from . import __version__
+
+    c = settings.chunking
+    key = f"{model_id}|{c.chunk_size}|{c.chunk_overlap}|{c.title_in_chunk}|{settings.index.type}|{__version__}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "paperqa" / f"bundled-{digest}"
+
+
+class PaperQA:
+    """Ingest papers, search them, and answer questions with cited passages."""
+
+    def __init__(
+        self,
+        index_dir: str | os.PathLike[str] | None = None,
+        config: str | os.PathLike[str] | None = None,
+        overrides: dict[str, Any] | None = None,
+        *,
+        settings: Settings | None = None,
+        use_index_settings: bool = False,
+        embedder: Embedder | None = None,
+    ) -> None:
+        """``index_dir`` and ``index.dir`` both unset means the bundled corpus (built on first use)."""
+        self.settings = settings or load_config(config, overrides)
+        chosen_dir = index_dir or self.settings.index.dir
+        self.embedder = embedder or Embedder(self.settings.embedding)
+        self.bundled = chosen_dir is None
+        self.index_dir = Path(chosen_dir) if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
+        self._lock = threading.RLock()
+        self._retriever: Retriever | None = None
+        self._generator = None
+        if IndexStore.exists(self.index_dir):
+            self._load(use_index_settings)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **kwargs: Any) -> PaperQA:
+        return cls(config=path, **kwargs)
+
+    def with_settings(self, overrides: dict[str, Any]) -> PaperQA:
+        """Same index and model, other retrieval/answer settings: for comparing configurations."""
+        settings = self.settings.with_overrides(overrides)
+        other = PaperQA(self.index_dir, settings=settings, embedder=self._shared_embedder(settings))
+        return other
+
+    # ----- index -------------------------------------------------------------------------------
+
+    def _load(self, use_index_settings: bool = False) -> None:
+        store = IndexStore.open(self.index_dir)
+        if use_index_settings:
+            self.settings = self.settings.with_overrides(store.settings_overrides())
+            self.embedder = self._shared_embedder(self.settings)
+        store.check_compatible(self.settings, self.embedder.model_id)
+        self._retriever = Retriever(store, self.embedder, self.settings)
+
+    def _shared_embedder(self, settings: Settings) -> Embedder:
+        return self.embedder if settings.embedding == self.embedder.cfg else Embedder(settings.embedding)
+
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever over the live index version; builds the bundled index on first use."""
+        if self._retriever is None:
+            with self._lock:
+                if self._retriever is None:
+                    if self.bundled:
+                        self.ingest(bundled_corpus_paths())
+                    if self._retriever is None:
+                        raise FileNotFoundError(
+                            f"no index at {self.index_dir}: run `paperqa ingest PATH --index-dir {self.index_dir}` first"
+                        )
+        return self._retriever
+
+    def info(self) -> IndexInfo:
+        return self.retriever.store.info()
+
+    @property
+    def papers(self) -> dict[str, Paper]:
+        return self.retriever.store.papers
+
+    def ingest(
+        self, paths: Sequence[str | os.PathLike[str]], fmt: str | None = None, progress: bool = False,
+        strict: bool = True,
+    ) -> IngestReport:
+        """Add the papers in ``paths`` that the index does not hold yet; never re-embeds old ones.
+
+        With ``strict`` (the default) a file that cannot be read raises ``SourceError`` before
+        anything is written; otherwise such files are reported in ``errors`` and skipped.
+        """
+        started = time.perf_counter()
+        loaded = load_papers([Path(p) for p in paths], fmt=fmt, cfg=self.settings.ingest, strict=strict)
+        report = IngestReport(errors=loaded.errors, warnings=loaded.warnings, skipped=loaded.duplicates)
+        report.timings_s["parse"] = time.perf_counter() - started
+        with self._lock, writer_lock(self.index_dir):
+            store = self._latest_store()
+            new, updated = _split_known(store, loaded.papers)
+            report.skipped += len(loaded.papers) - len(new)
+            if new or updated:
+                store = self._write(store, new, updated, report, progress)
+                self._retriever = Retriever(store, self.embedder, self.settings)
+        report.added = len(new)
+        report.timings_s["total"] = time.perf_counter() - started
+        return report
+
+    def _latest_store(self) -> IndexStore | None:
+        """Re-read the index under the writer lock: another process may have ingested meanwhile."""
+        if not IndexStore.exists(self.index_dir):
+            return None
+        store = IndexStore.open(self.index_dir)
+        store.check_compatible(self.settings, self.embedder.model_id)
+        return store
+
+    def _write(
+        self, store: IndexStore | None, new: list[Paper], updated: list[Paper], report: IngestReport, progress: bool
+    ) -> IndexStore:
+        t = time.perf_counter()
+        chunks = chunk_papers(new, self.settings.chunking)
+        report.timings_s["chunk"] = time.perf_counter() - t
+        t = time.perf_counter()
+        vectors = self.embedder.embed_texts([indexed_text(c, self.settings.chunking) for c in chunks], progress)
+        report.timings_s["embed"] = time.perf_counter() - t
+        report.chunks_added = len(chunks)
+        t = time.perf_counter()
+        if store is None:
+            result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id)
+        else:
+            result = store.add(updated + new, chunks, vectors, self.settings)
+        report.timings_s["index"] = time.perf_counter() - t
+        return result
+
+    # ----- search and answers ------------------------------------------------------------------
+
+    def search(
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None
+    ) -> list[Hit]:
+        """The top-k passages for ``query`` (hybrid by default), best first."""
+        return self.search_timed(query, k, mode, filters)[0]
+
+    def search_timed(
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None
+    ) -> tuple[list[Hit], dict[str, float]]:
+        """Like :meth:`search`, with seconds spent per stage (embed_query, dense, bm25, fuse, total)."""
+        query = self._check_question(query)
+        timings: dict[str, float] = {}
+        hits = self.retriever.search(query, k=k, mode=mode, filters=filters, timings=timings)
+        return hits, timings
+
+    def answer_mode(self) -> str:
+        mode = self.settings.answer.mode
+        if mode == "auto":
+            return "generated" if self.settings.llm.base_url else "extractive"
+        return mode
+
+    def ask(
+        self, question: str, history: History | None = None, k: int | None = None, mode: str | None = None,
+        filters: SearchFilters | None = None,
+    ) -> Answer:
+        """Answer with citations to retrieved passages, or refuse when they hold no answer."""
+        answer = None
+        for item in self.stream(question, history, k, mode, filters):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: History | None = None, k: int | None = None, mode: str | None = None,
+        filters: SearchFilters | None = None,
+    ) -> Iterator[str | Answer]:
+        """Text deltas as they are produced, then the final :class:`Answer`.
+
+        The final answer is authoritative: if the model fails mid-stream, the deltas already
+        sent are superseded by the extractive fallback that the final answer carries.
+        """
+        started = time.perf_counter()
+        question = self._check_question(question)
+        hits, timings = self.search_timed(question, k, mode, filters)
+        answer = None
+        if not hits:
+            answer = refusal(question, hits, self.settings.answer)
+        else:
+            answer = yield from self._extract_stream(question, hits)
+        answer.stats.retrieval_s = timings.get("total")
+        answer.stats.total_s = time.perf_counter() - started
+        yield answer
+
+    def _extract_stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
+        answer = extractive_answer(question, hits, self.embedder, self.settings.answer, self.settings.retrieval)
+        for line in answer.text.splitlines(keepends=True):
+            yield line
+        return answer
+
+    def _check_question(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise QuestionError("the question is empty")
+        limit = self.settings.answer.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(
+                f"the question is {len(question):,} characters long; the limit is {limit:,} "
+                "(answer.max_question_chars). Ask about one thing at a time."
+            )
+        return question
+
+
+def _split_known(store: IndexStore | None, papers: list[Paper]) -> tuple[list[Paper], list[Paper]]:
+    """(papers the index lacks, known papers whose source list grows).
+
+    A paper is known by its id, or by its title when either side has no real id (the rule of
+    ``sources.same_paper``): distinct arXiv papers can share a title.
+    """
+    if store is None:
+        return papers, []
+    by_title: dict[str, str] = {}
+    for known in store.papers.values():
+        by_title.setdefault(title_key(known.title), known.paper_id)
+    new, updated = [], []
+    for paper in papers:
+        known_id = paper.paper_id if paper.paper_id in store.papers else _title_match(paper, by_title)
+        if known_id is None:
+            new.append(paper)
+            continue
+        known = store.papers[known_id]
+        extra_sources = [s for s in paper.sources if s not in known.sources]
+        if extra_sources:
+            updated.append(known.model_copy(update={"sources": known.sources + extra_sources}))
+    return new, updated
+
+
+def _title_match(paper: Paper, by_title: dict[str, str]) -> str | None:
+    known_id = by_title.get(title_key(paper.title))
+    if known_id is not None and (is_title_hash_id(paper.paper_id) or is_title_hash_id(known_id)):
+        return known_id
+    return None

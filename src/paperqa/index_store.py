@@ -1,0 +1,361 @@
+"""The index on disk: FAISS vectors, a BM25 index, the papers, the chunks and a manifest.
+
+Layout of an index folder::
+
+    CURRENT              name of the live version (replaced atomically)
+    versions/v000007/    manifest.json papers.jsonl chunks.jsonl faiss.index bm25/
+    .lock                held by a writer so two ingests never interleave
+
+A version folder is never modified once CURRENT names it. An ingest writes a complete new
+version beside the old one, then swaps CURRENT with ``os.replace``; an ingest killed at any
+moment therefore leaves the previous version intact and loadable, and at worst an orphan folder
+that the next ingest removes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+from pydantic import BaseModel
+
+from . import __version__
+from .chunking import indexed_text
+from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
+from .models import Chunk, IndexInfo, Paper
+
+FORMAT_VERSION = 1
+_CURRENT = "CURRENT"
+_VERSIONS = "versions"
+
+
+class IndexMismatchError(ValueError):
+    """The index was built with settings the current config contradicts."""
+
+
+class IndexCorruptError(RuntimeError):
+    """The files of the live version disagree with each other or cannot be read."""
+
+
+class Manifest(BaseModel):
+    format_version: int = FORMAT_VERSION
+    paperqa_version: str
+    embedding_model: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    title_in_chunk: bool
+    index_type: str
+    bm25_stemmer: str | None
+    bm25_stopwords: str | None
+    papers: int
+    chunks: int
+    created_at: str
+    updated_at: str
+
+
+class IndexStore:
+    """One loaded, immutable version of an index; :meth:`add` returns the next version."""
+
+    def __init__(
+        self,
+        root: Path,
+        manifest: Manifest,
+        papers: dict[str, Paper],
+        chunks: list[Chunk],
+        vectors: faiss.Index,
+        bm25: bm25s.BM25,
+    ) -> None:
+        self.root = root
+        self.manifest = manifest
+        self.papers = papers
+        self.chunks = chunks
+        self.vectors = vectors
+        self.bm25 = bm25
+
+    # ----- reading -------------------------------------------------------------------------
+
+    @staticmethod
+    def exists(root: Path) -> bool:
+        return (root / _CURRENT).is_file()
+
+    @classmethod
+    def open(cls, root: Path) -> IndexStore:
+        """Load the live version; raises IndexCorruptError if its files disagree."""
+        version_dir = _live_version_dir(root)
+        try:
+            manifest = Manifest.model_validate_json((version_dir / "manifest.json").read_text("utf-8"))
+            papers = {p.paper_id: p for p in _read_jsonl(version_dir / "papers.jsonl", Paper)}
+            chunks = list(_read_jsonl(version_dir / "chunks.jsonl", Chunk))
+            vectors = faiss.read_index(str(version_dir / "faiss.index"))
+            bm25 = bm25s.BM25.load(str(version_dir / "bm25"), show_progress=False, verbosity=0)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise IndexCorruptError(f"cannot read index version {version_dir}: {exc}") from exc
+        if not (len(chunks) == vectors.ntotal == manifest.chunks and len(papers) == manifest.papers):
+            raise IndexCorruptError(
+                f"index version {version_dir} is inconsistent: manifest says {manifest.chunks} chunks / "
+                f"{manifest.papers} papers, files hold {len(chunks)} chunks, {vectors.ntotal} vectors, "
+                f"{len(papers)} papers"
+            )
+        return cls(root, manifest, papers, chunks, vectors, bm25)
+
+    def check_compatible(self, settings: Settings, embedding_model: str) -> None:
+        """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
+        m, c = self.manifest, settings.chunking
+        differences = []
+        if m.embedding_model != embedding_model:
+            differences.append(f"embedding model {m.embedding_model!r} (config: {embedding_model!r})")
+        if (m.chunk_size, m.chunk_overlap, m.title_in_chunk) != (c.chunk_size, c.chunk_overlap, c.title_in_chunk):
+            differences.append(
+                f"chunking size={m.chunk_size} overlap={m.chunk_overlap} title_in_chunk={m.title_in_chunk} "
+                f"(config: size={c.chunk_size} overlap={c.chunk_overlap} title_in_chunk={c.title_in_chunk})"
+            )
+        if m.index_type != settings.index.type:
+            differences.append(f"index type {m.index_type!r} (config: {settings.index.type!r})")
+        if differences:
+            raise IndexMismatchError(
+                f"the index at {self.root} was built with " + "; ".join(differences) + ". Either re-ingest "
+                "into a new folder (paperqa ingest PATH --index-dir NEW_DIR), or use the index's own "
+                "settings (--use-index-settings on the CLI, use_index_settings=True in the API)."
+            )
+
+    def settings_overrides(self) -> dict[str, object]:
+        """Config overrides that make a Settings object agree with this index."""
+        m = self.manifest
+        return {
+            "embedding.model": m.embedding_model,
+            "chunking.chunk_size": m.chunk_size,
+            "chunking.chunk_overlap": m.chunk_overlap,
+            "chunking.title_in_chunk": m.title_in_chunk,
+            "index.type": m.index_type,
+        }
+
+    def info(self) -> IndexInfo:
+        sources: dict[str, int] = {}
+        for paper in self.papers.values():
+            for source in paper.sources:
+                sources[source] = sources.get(source, 0) + 1
+        m = self.manifest
+        return IndexInfo(
+            index_dir=str(self.root),
+            papers=m.papers,
+            chunks=m.chunks,
+            embedding_model=m.embedding_model,
+            dimension=m.dimension,
+            index_type=m.index_type,
+            chunk_size=m.chunk_size,
+            chunk_overlap=m.chunk_overlap,
+            paperqa_version=m.paperqa_version,
+            sources=dict(sorted(sources.items())),
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+    # ----- writing -------------------------------------------------------------------------
+
+    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings) -> IndexStore:
+        """Write a new version holding this one plus the given papers; return it loaded."""
+        merged_papers = dict(self.papers)
+        merged_papers.update((p.paper_id, p) for p in papers)
+        all_chunks = self.chunks + chunks
+        index = faiss.clone_index(self.vectors)
+        _add_vectors(index, vectors)
+        return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
+                              self.manifest.embedding_model)
+
+    @classmethod
+    def create(
+        cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
+        embedding_model: str,
+    ) -> IndexStore:
+        index = new_faiss_index(vectors.shape[1], len(vectors), settings.index)
+        if not index.is_trained:
+            index.train(vectors)
+        _add_vectors(index, vectors)
+        return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
+                              embedding_model)
+
+    def with_bm25(self, retrieval: RetrievalConfig, chunking: ChunkingConfig) -> IndexStore:
+        """This version with BM25 rebuilt in memory when the config tokenises differently."""
+        m = self.manifest
+        if (m.bm25_stemmer, m.bm25_stopwords) == (retrieval.bm25_stemmer, retrieval.bm25_stopwords):
+            return self
+        bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
+        manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
+                                        "bm25_stopwords": retrieval.bm25_stopwords})
+        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25)
+
+
+# ----- FAISS and BM25 construction ---------------------------------------------------------
+
+
+def new_faiss_index(dimension: int, expected_vectors: int, cfg: IndexConfig) -> faiss.Index:
+    """Inner product on normalised vectors (cosine); approximate types for large corpora."""
+    if cfg.type == "flat":
+        return faiss.IndexFlatIP(dimension)
+    if cfg.type == "hnsw":
+        return faiss.IndexHNSWFlat(dimension, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    # IVF needs ~39 training points per list; fewer lists on a small first ingest.
+    nlist = max(1, min(cfg.ivf_nlist, expected_vectors // 39))
+    quantizer = faiss.IndexFlatIP(dimension)
+    return faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+
+
+def _add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+
+def bm25_tokenize(texts: list[str], retrieval: RetrievalConfig, return_ids: bool = True):
+    stemmer = None
+    if retrieval.bm25_stemmer:
+        import Stemmer
+
+        stemmer = Stemmer.Stemmer(retrieval.bm25_stemmer)
+    return bm25s.tokenize(
+        texts, stopwords=retrieval.bm25_stopwords or [], stemmer=stemmer, return_ids=return_ids,
+        show_progress=False,
+    )
+
+
+def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
+    bm25 = bm25s.BM25()
+    bm25.index(bm25_tokenize(texts, retrieval), show_progress=False)
+    return bm25
+
+
+# ----- atomic versions ---------------------------------------------------------------------
+
+
+@contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Serialise writers (two ingests, or the UI and the CLI) on one index folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _live_version_dir(root: Path) -> Path:
+    try:
+        name = (root / _CURRENT).read_text("utf-8").strip()
+    except OSError as exc:
+        raise IndexCorruptError(f"no index at {root}: {exc}") from exc
+    version_dir = root / _VERSIONS / name
+    if not name or not version_dir.is_dir():
+        raise IndexCorruptError(f"{root / _CURRENT} names {name!r}, which is not a version folder")
+    return version_dir
+
+
+def _write_version(
+    root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
+    settings: Settings, embedding_model: str,
+) -> IndexStore:
+    versions = root / _VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    tmp = versions / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    manifest = Manifest(
+        paperqa_version=__version__,
+        embedding_model=embedding_model,
+        dimension=index.d,
+        chunk_size=settings.chunking.chunk_size,
+        chunk_overlap=settings.chunking.chunk_overlap,
+        title_in_chunk=settings.chunking.title_in_chunk,
+        index_type=settings.index.type,
+        bm25_stemmer=settings.retrieval.bm25_stemmer,
+        bm25_stopwords=settings.retrieval.bm25_stopwords,
+        papers=len(papers),
+        chunks=len(chunks),
+        created_at=created_at,
+        updated_at=_now(),
+    )
+    bm25 = build_bm25([indexed_text(c, settings.chunking) for c in chunks], settings.retrieval)
+    try:
+        _write_jsonl(tmp / "papers.jsonl", papers.values())
+        _write_jsonl(tmp / "chunks.jsonl", chunks)
+        faiss.write_index(index, str(tmp / "faiss.index"))
+        bm25.save(str(tmp / "bm25"), show_progress=False)
+        (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), "utf-8")
+        _fsync_tree(tmp)
+        final = versions / _next_version_name(versions)
+        os.rename(tmp, final)
+        _replace_current(root, final.name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(versions, keep={final.name, _previous_version(versions, final.name)})
+    return IndexStore(root, manifest, papers, chunks, index, bm25)
+
+
+def _replace_current(root: Path, name: str) -> None:
+    tmp = root / f".{_CURRENT}.{uuid.uuid4().hex}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, root / _CURRENT)
+    _fsync_dir(root)
+
+
+def _next_version_name(versions: Path) -> str:
+    numbers = [int(p.name[1:]) for p in versions.iterdir() if p.name.startswith("v") and p.name[1:].isdigit()]
+    return f"v{max(numbers, default=0) + 1:06d}"
+
+
+def _previous_version(versions: Path, current: str) -> str | None:
+    older = sorted(p.name for p in versions.iterdir() if p.name.startswith("v") and p.name < current)
+    return older[-1] if older else None
+
+
+def _prune(versions: Path, keep: set[str | None]) -> None:
+    """Remove old versions and leftovers of killed ingests; the previous version stays for readers."""
+    for path in versions.iterdir():
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_jsonl(path: Path, records) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(record.model_dump_json() + "\n")
+
+
+def _read_jsonl(path: Path, model: type[BaseModel]):
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield model.model_validate(json.loads(line))
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,269 @@
+"""Dense (FAISS), keyword (BM25) and hybrid search over one index version.
+
+Fusion is done here rather than with llama-index's QueryFusionRetriever because paperqa needs
+each hit's rank in each retriever (shown in the UI and used by evaluation), per-retriever
+weights (dense retrieval nearly fails on "which papers report METRIC on DATASET" questions, so
+equal-weight fusion falls below BM25 alone there), and metadata filters applied inside each
+retriever so that filtering never empties a result list.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+from pydantic import BaseModel, Field
+
+from .config import IndexConfig, RetrievalConfig, Settings
+from .embedding import Embedder
+from .index_store import IndexStore, bm25_tokenize
+from .models import Hit, Paper
+
+
+class SearchFilters(BaseModel):
+    """Metadata constraints; a paper with no year never matches a year range."""
+
+    year_min: int | None = None
+    year_max: int | None = None
+    sources: list[str] = Field(default_factory=list, description="source file names (any of)")
+    title_contains: str | None = None
+
+    def is_empty(self) -> bool:
+        return self.year_min is None and self.year_max is None and not self.sources and not self.title_contains
+
+    def matches(self, paper: Paper) -> bool:
+        if self.year_min is not None or self.year_max is not None:
+            if paper.year is None:
+                return False
+            if self.year_min is not None and paper.year < self.year_min:
+                return False
+            if self.year_max is not None and paper.year > self.year_max:
+                return False
+        if self.sources and not set(self.sources) & set(paper.sources):
+            return False
+        if self.title_contains and self.title_contains.casefold() not in paper.title.casefold():
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One retriever's result: chunk rows (FAISS ids) best first, with their scores."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+
+
+def place_for_search(index: faiss.Index, cfg: IndexConfig) -> faiss.Index:
+    """The same index on the GPU when the FAISS GPU build sees one (one code path for both)."""
+    gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
+    if cfg.device == "gpu" and gpus == 0:
+        raise RuntimeError(
+            "index.device is 'gpu' but FAISS sees no GPU: install the GPU build (pip install -e '.[gpu]', "
+            "without faiss-cpu) on a CUDA host, or set index.device to auto or cpu"
+        )
+    if cfg.device != "cpu" and gpus > 0 and cfg.type != "hnsw":  # FAISS has no GPU HNSW
+        return faiss.index_cpu_to_all_gpus(index)
+    return index
+
+
+class Retriever:
+    """Searches one loaded index version; cheap to build, so each version gets its own."""
+
+    def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings) -> None:
+        self.store = store.with_bm25(settings.retrieval, settings.chunking)
+        self.embedder = embedder
+        self.settings = settings
+        self._index = place_for_search(self.store.vectors, settings.index)
+        self._on_gpu = self._index is not self.store.vectors
+        papers = list(self.store.papers.values())
+        position = {p.paper_id: i for i, p in enumerate(papers)}
+        self._papers = papers
+        self._chunk_paper = np.array([position[c.paper_id] for c in self.store.chunks], dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        return len(self.store.chunks)
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: SearchFilters | None = None,
+        timings: dict[str, float] | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """Top-k passages; ``timings`` (if given) receives seconds per stage."""
+        cfg = self.settings.retrieval
+        k = k or cfg.k
+        mode = mode or cfg.mode
+        timings = timings if timings is not None else {}
+        start = time.perf_counter()
+        allowed = self._allowed_rows(filters)
+        depth = max(k, cfg.candidates)
+        dense = bm25 = None
+        if mode in ("dense", "hybrid"):
+            t = time.perf_counter()
+            vector = query_vector if query_vector is not None else self.embedder.embed_query(query)
+            timings["embed_query"] = time.perf_counter() - t
+            t = time.perf_counter()
+            dense = self._dense(vector, depth, allowed)
+            timings["dense"] = time.perf_counter() - t
+        if mode in ("bm25", "hybrid"):
+            t = time.perf_counter()
+            bm25 = self._bm25(query, depth, allowed)
+            timings["bm25"] = time.perf_counter() - t
+        t = time.perf_counter()
+        hits = self._fuse(dense, bm25, k, cfg)
+        timings["fuse"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - start
+        return hits
+
+    # ----- the two retrievers --------------------------------------------------------------
+
+    def _allowed_rows(self, filters: SearchFilters | None) -> np.ndarray | None:
+        if filters is None or filters.is_empty():
+            return None
+        paper_ok = np.fromiter((filters.matches(p) for p in self._papers), dtype=bool, count=len(self._papers))
+        return np.flatnonzero(paper_ok[self._chunk_paper])
+
+    def _dense(self, vector: np.ndarray, depth: int, allowed: np.ndarray | None) -> Ranked:
+        if self.size == 0 or (allowed is not None and len(allowed) == 0):
+            return Ranked(np.empty(0, np.int64), np.empty(0, np.float32))
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        if allowed is not None and self._on_gpu:
+            return self._dense_overfetch(query, depth, allowed)
+        params = self._search_params(allowed)
+        scores, rows = self._index.search(query, min(depth, self.size), params=params)
+        keep = rows[0] >= 0
+        return Ranked(rows[0][keep], scores[0][keep])
+
+    def _search_params(self, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
+        """Approximate-search knobs from config, and an IDSelector so filters never starve k."""
+        cfg = self.settings.index
+        selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
+        if cfg.type == "hnsw":
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = cfg.hnsw_ef_search
+        elif cfg.type == "ivf":
+            params = faiss.SearchParametersIVF()
+            params.nprobe = cfg.ivf_nprobe
+        elif selector is None:
+            return None
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
+        return params
+
+    def _dense_overfetch(self, query: np.ndarray, depth: int, allowed: np.ndarray) -> Ranked:
+        """GPU indexes take no IDSelector: widen the search until enough allowed rows come back."""
+        allowed_set = np.zeros(self.size, dtype=bool)
+        allowed_set[allowed] = True
+        fetch = min(self.size, depth * 10)
+        while True:
+            scores, rows = self._index.search(query, fetch, params=None)
+            keep = (rows[0] >= 0) & allowed_set[np.clip(rows[0], 0, None)]
+            if keep.sum() >= min(depth, len(allowed)) or fetch >= self.size:
+                return Ranked(rows[0][keep][:depth], scores[0][keep][:depth])
+            fetch = min(self.size, fetch * 4)
+
+    def _bm25(self, query: str, depth: int, allowed: np.ndarray | None) -> Ranked:
+        tokens = bm25_tokenize([query], self.settings.retrieval, return_ids=False)[0]
+        if not tokens or self.size == 0:
+            return Ranked(np.empty(0, np.int64), np.empty(0, np.float32))
+        scores = self.store.bm25.get_scores(tokens)
+        if allowed is not None:
+            masked = np.full_like(scores, -np.inf)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        depth = min(depth, len(scores))
+        top = np.argpartition(-scores, depth - 1)[:depth]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[scores[top] > 0]  # a passage sharing no query term is no keyword match
+        return Ranked(top.astype(np.int64), scores[top].astype(np.float32))
+
+    # ----- fusion --------------------------------------------------------------------------
+
+    def _fuse(self, dense: Ranked | None, bm25: Ranked | None, k: int, cfg: RetrievalConfig) -> list[Hit]:
+        if dense is None or bm25 is None:
+            only = dense if dense is not None else bm25
+            assert only is not None
+            return self._hits(only.rows[:k], only.scores[:k], dense, bm25)
+        if cfg.fusion == "rrf":
+            fused = _rrf({"dense": dense, "bm25": bm25}, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight},
+                         cfg.rrf_k)
+        else:
+            fused = _relative_score({"dense": dense, "bm25": bm25},
+                                    {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight})
+        ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        rows = np.array([row for row, _ in ordered], dtype=np.int64)
+        scores = np.array([score for _, score in ordered], dtype=np.float32)
+        return self._hits(rows, scores, dense, bm25)
+
+    def _hits(self, rows: np.ndarray, scores: np.ndarray, dense: Ranked | None, bm25: Ranked | None) -> list[Hit]:
+        dense_pos = _positions(dense)
+        bm25_pos = _positions(bm25)
+        hits = []
+        for rank, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True), start=1):
+            chunk = self.store.chunks[row]
+            d = dense_pos.get(row)
+            b = bm25_pos.get(row)
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    paper=self.store.papers[chunk.paper_id],
+                    score=float(score),
+                    rank=rank,
+                    dense_rank=d[0] if d else None,
+                    dense_score=d[1] if d else None,
+                    bm25_rank=b[0] if b else None,
+                    bm25_score=b[1] if b else None,
+                )
+            )
+        return hits
+
+
+def _positions(ranked: Ranked | None) -> dict[int, tuple[int, float]]:
+    if ranked is None:
+        return {}
+    return {int(row): (i + 1, float(score)) for i, (row, score) in enumerate(zip(ranked.rows, ranked.scores))}
+
+
+def _rrf(lists: dict[str, Ranked], weights: dict[str, float], rrf_k: int) -> dict[int, float]:
+    """Weighted reciprocal rank fusion: sum over retrievers of weight / (rrf_k + rank)."""
+    fused: dict[int, float] = {}
+    for name, ranked in lists.items():
+        for rank, row in enumerate(ranked.rows.tolist(), start=1):
+            fused[row] = fused.get(row, 0.0) + weights[name] / (rrf_k + rank)
+    return fused
+
+
+def _relative_score(lists: dict[str, Ranked], weights: dict[str, float]) -> dict[int, float]:
+    """Min-max normalise each retriever's scores, then a weighted sum: keeps score gaps that RRF loses."""
+    fused: dict[int, float] = {}
+    total = sum(weights.values()) or 1.0
+    for name, ranked in lists.items():
+        if len(ranked.scores) == 0:
+            continue
+        low, high = float(ranked.scores.min()), float(ranked.scores.max())
+        spread = high - low
+        for row, score in zip(ranked.rows.tolist(), ranked.scores.tolist()):
+            normalised = (score - low) / spread if spread > 0 else 1.0
+            fused[row] = fused.get(row, 0.0) + weights[name] * normalised / total
+    return fused
+
+
+def dedupe_by_paper(hits: Sequence[Hit]) -> list[Hit]:
+    """Best passage per paper, in rank order (document-level views and metrics)."""
+    seen: set[str] = set()
+    unique = []
+    for hit in hits:
+        if hit.paper_id not in seen:
+            seen.add(hit.paper_id)
+            unique.append(hit)
+    return unique
