@@ -31,7 +31,7 @@ from paperqa.prompting import (
     rewrite_messages,
 )
 
-__all__ = ["AnswerGenerator", "LLMUnavailableError", "ModelNotServedError", "ServerInfo"]
+__all__ = ["AnswerGenerator", "LLMUnavailableError", "ModelNotServedError", "ServerInfo", "checked_answer"]
 
 
 @dataclass
@@ -229,19 +229,25 @@ class AnswerGenerator:
 
     def _answer(self, question: str, hits: list[Hit], prompt_hits: list[Hit], text: str, info: ServerInfo,
                 usage: _Usage, settings: dict, started: float, first_token_s: float | None) -> Answer:
-        checked = check_answer(text, prompt_hits, self.settings.answer.refusal_text,
-                               keep_uncited=self.settings.answer.keep_uncited)
-        return Answer(
-            question=question,
-            text=checked.text,
-            citations=checked.citations,
-            refused=checked.refused,
-            mode="generated",
-            invalid_citations=checked.invalid_citations,
-            uncited_sentences=checked.uncited_sentences,
-            hits=list(hits),
-            stats=self._stats(info, usage, settings, started, first_token_s),
-        )
+        stats = self._stats(info, usage, settings, started, first_token_s)
+        return checked_answer(self.settings, question, hits, prompt_hits, text, stats)
+
+
+def checked_answer(settings: Settings, question: str, hits: list[Hit], prompt_hits: list[Hit], text: str,
+                   stats: AnswerStats) -> Answer:
+    """The model's raw ``text`` checked against the passages it was shown (``prompt_hits[i]`` is ``[i+1]``)."""
+    checked = check_answer(text, prompt_hits, settings.answer.refusal_text, keep_uncited=settings.answer.keep_uncited)
+    return Answer(
+        question=question,
+        text=checked.text,
+        citations=checked.citations,
+        refused=checked.refused,
+        mode="generated",
+        invalid_citations=checked.invalid_citations,
+        uncited_sentences=checked.uncited_sentences,
+        hits=list(hits),
+        stats=stats,
+    )
 
 
 _JSON_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
