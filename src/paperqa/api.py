@@ -19,6 +19,7 @@ from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
 from .embedding import Embedder
+from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, writer_lock
 from .models import Answer, Hit, IndexInfo, IngestReport, Paper
 from .retrieval import Retriever, SearchFilters
@@ -63,7 +64,7 @@ class PaperQA:
         self.index_dir = Path(chosen_dir) if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
-        self._generator = None
+        self._generator: AnswerGenerator | None = None
         if IndexStore.exists(self.index_dir):
             self._load(use_index_settings)
 
@@ -178,6 +179,13 @@ class PaperQA:
         hits = self.retriever.search(query, k=k, mode=mode, filters=filters, timings=timings)
         return hits, timings
 
+    @property
+    def generator(self) -> AnswerGenerator:
+        """The LLM answer path (vLLM's OpenAI server); built on first use, no network until asked."""
+        if self._generator is None:
+            self._generator = AnswerGenerator(self.settings)
+        return self._generator
+
     def answer_mode(self) -> str:
         mode = self.settings.answer.mode
         if mode == "auto":
@@ -207,15 +215,50 @@ class PaperQA:
         """
         started = time.perf_counter()
         question = self._check_question(question)
-        hits, timings = self.search_timed(question, k, mode, filters)
+        generated = self.answer_mode() == "generated"
+        search_question, failure = question, None
+        if generated and history:
+            try:  # a follow-up is retrieved as the standalone question the model rewrites it into
+                search_question = self.generator.standalone_question(question, history)
+            except LLMUnavailableError as exc:
+                failure = self._unavailable(exc)
+        hits, timings = self.search_timed(search_question, k, mode, filters)
         answer = None
         if not hits:
             answer = refusal(question, hits, self.settings.answer)
+        elif generated and failure is None:
+            answer = yield from self._generate_stream(question, hits, history)
         else:
             answer = yield from self._extract_stream(question, hits)
+            if failure is not None:
+                answer.notice = failure
         answer.stats.retrieval_s = timings.get("total")
         answer.stats.total_s = time.perf_counter() - started
         yield answer
+
+    def _generate_stream(self, question: str, hits: list[Hit], history: History | None) -> Iterator[str]:
+        """The model's deltas; on LLMUnavailableError, the extractive answer with a notice saying why."""
+        try:
+            answer = None
+            for item in self.generator.stream(question, hits, history):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    yield item
+            assert answer is not None, "AnswerGenerator.stream always ends with an Answer"
+            return answer
+        except LLMUnavailableError as exc:
+            notice = self._unavailable(exc)
+        answer = extractive_answer(question, hits, self.embedder, self.settings.answer, self.settings.retrieval)
+        answer.notice = notice
+        return answer
+
+    def _unavailable(self, exc: LLMUnavailableError) -> str:
+        """The notice for falling back to an extractive answer; re-raises when fallback is off."""
+        if not self.settings.llm.fallback_to_extractive:
+            raise exc
+        return (f"The language model was unavailable, so this answer is extractive (sentences quoted from "
+                f"the abstracts, not generated). Reason: {exc}")
 
     def _extract_stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
         answer = extractive_answer(question, hits, self.embedder, self.settings.answer, self.settings.retrieval)
