@@ -140,6 +140,13 @@ def test_server_killed_mid_stream(fake_vllm: FakeVLLM) -> None:
             pass
 
 
+def test_answer_cut_at_max_tokens_carries_a_notice(fake_vllm: FakeVLLM) -> None:
+    fake_vllm.queue(Reply(content="ConvNeXt is built from standard ConvNet modules [2]. It also", finish_reason="length"))
+    _, answer = run(generator(fake_vllm, max_tokens=64))
+    assert answer.notice == "The model's answer reached llm.max_tokens (64 tokens) and was cut short."
+    assert answer.stats.settings["finish_reason"] == "length" and answer.uncited_sentences == ["It also"]
+
+
 def test_usage_counted_when_the_server_reports_none(fake_vllm: FakeVLLM) -> None:
     fake_vllm.queue(Reply(content="ConvNeXt is a ConvNet [2].", usage=False))
     _, answer = run(generator(fake_vllm))

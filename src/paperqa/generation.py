@@ -31,6 +31,9 @@ from paperqa.prompting import (
     rewrite_messages,
 )
 
+# Follow-up rewrites remembered (so api's rewrite before retrieval and stream() share one call).
+_REWRITE_CACHE_SIZE = 256
+
 __all__ = ["AnswerGenerator", "LLMUnavailableError", "ModelNotServedError", "ServerInfo", "checked_answer"]
 
 
@@ -94,6 +97,8 @@ class AnswerGenerator:
             budget = prompt_budget(self.context_window(), self.settings.llm.max_tokens)
             messages = rewrite_messages(question, history, budget)
             rewritten = _clean_rewrite(self.llm.chat(messages).text)
+            while len(self._rewrites) >= _REWRITE_CACHE_SIZE:
+                self._rewrites.pop(next(iter(self._rewrites)))
             self._rewrites[key] = rewritten or question
         return self._rewrites[key]
 
@@ -230,7 +235,11 @@ class AnswerGenerator:
     def _answer(self, question: str, hits: list[Hit], prompt_hits: list[Hit], text: str, info: ServerInfo,
                 usage: _Usage, settings: dict, started: float, first_token_s: float | None) -> Answer:
         stats = self._stats(info, usage, settings, started, first_token_s)
-        return checked_answer(self.settings, question, hits, prompt_hits, text, stats)
+        answer = checked_answer(self.settings, question, hits, prompt_hits, text, stats)
+        if settings.get("finish_reason") == "length":
+            answer.notice = (f"The model's answer reached llm.max_tokens ({self.settings.llm.max_tokens} tokens) "
+                             "and was cut short.")
+        return answer
 
 
 def checked_answer(settings: Settings, question: str, hits: list[Hit], prompt_hits: list[Hit], text: str,

@@ -7,7 +7,8 @@ and control over retries (the client's own retries are off; ours are tenacity wi
 a stream is only retried before its first token, since text already shown cannot be taken back).
 
 Every call is bounded: ``llm.timeout`` is the HTTP timeout of each attempt (connect, each read)
-and also the total a streamed attempt may take; ``llm.retries`` more attempts follow a transient
+and also the total a streamed attempt may take (checked as chunks arrive, so a stalled attempt ends
+within about twice ``llm.timeout``); ``llm.retries`` more attempts follow a transient
 failure (connection refused, timeout, HTTP 5xx/429, malformed JSON, empty answer, cut stream).
 When they are exhausted, :class:`LLMUnavailableError` says what went wrong and where.
 """
