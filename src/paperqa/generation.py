@@ -144,18 +144,12 @@ class AnswerGenerator:
         standalone = self.standalone_question(question, history)
         usage = _Usage()
         settings = self._base_settings(info, standalone, question, len(hits))
-        candidates = list(hits)
-        if self.settings.answer.evidence == "llm" and candidates:
-            evidence = self.judge_evidence(standalone, candidates, usage)
-            candidates = evidence.relevant
-            settings.update(evidence_rejected=len(evidence.rejected), evidence_unreadable=evidence.unreadable)
-        else:
-            evidence = Evidence()
-        if not candidates:
+        evidence = self._evidence(standalone, hits, usage, settings)
+        if not evidence.relevant:
             why = "no passage was retrieved" if not hits else "the evidence step judged no passage relevant"
             yield self._refusal(question, hits, info, usage, settings, started, why)
             return
-        fitted = fit_answer_prompt(standalone, candidates, self.settings.answer.refusal_text,
+        fitted = fit_answer_prompt(standalone, evidence.relevant, self.settings.answer.refusal_text,
                                    self.context_window(), self.settings.llm.max_tokens, evidence.figures)
         settings.update(passages_in_prompt=len(fitted.hits), passages_dropped=fitted.dropped,
                         prompt_budget_tokens=fitted.budget, prompt_tokens_estimated=fitted.prompt_tokens)
@@ -184,6 +178,14 @@ class AnswerGenerator:
         settings["attempts"] = result.attempts
         settings["finish_reason"] = result.finish_reason
         yield self._answer(question, hits, fitted.hits, result.text, info, usage, settings, started, first_token_s)
+
+    def _evidence(self, question: str, hits: list[Hit], usage: _Usage, settings: dict) -> Evidence:
+        """The passages the answer prompt may use: all of them, or those the evidence step keeps."""
+        if self.settings.answer.evidence != "llm" or not hits:
+            return Evidence(relevant=list(hits))
+        evidence = self.judge_evidence(question, hits, usage)
+        settings.update(evidence_rejected=len(evidence.rejected), evidence_unreadable=evidence.unreadable)
+        return evidence
 
     def answer(self, question: str, hits: list[Hit], history: list[dict] | None = None) -> Answer:
         """The same as :meth:`stream`, without the deltas."""
