@@ -24,6 +24,7 @@ Run it by hand: ``python tests/fake_vllm.py --port 8000`` then point paperqa at
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import socket
@@ -171,10 +172,8 @@ class FakeVLLM:
         with self._lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def __enter__(self) -> FakeVLLM:
         return self.start()
@@ -253,10 +252,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         self.fake.track(self.connection, False)
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
 
     # -- routing --------------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
@@ -387,10 +384,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _abort(self) -> None:
         """Close the socket without the terminating chunk: the client sees a cut stream."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _cut_plain(self, data: bytes) -> None:
         self.send_response(200)

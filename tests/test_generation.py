@@ -141,7 +141,8 @@ def test_server_killed_mid_stream(fake_vllm: FakeVLLM) -> None:
 
 
 def test_answer_cut_at_max_tokens_carries_a_notice(fake_vllm: FakeVLLM) -> None:
-    fake_vllm.queue(Reply(content="ConvNeXt is built from standard ConvNet modules [2]. It also", finish_reason="length"))
+    cut_short = "ConvNeXt is built from standard ConvNet modules [2]. It also"
+    fake_vllm.queue(Reply(content=cut_short, finish_reason="length"))
     _, answer = run(generator(fake_vllm, max_tokens=64))
     assert answer.notice == "The model's answer reached llm.max_tokens (64 tokens) and was cut short."
     assert answer.stats.settings["finish_reason"] == "length" and answer.uncited_sentences == ["It also"]

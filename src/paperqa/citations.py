@@ -205,11 +205,10 @@ def check_answer(text: str, passages: list[Hit], refusal_text: str, keep_uncited
     kept, uncited = [], []
     for sentence in rewritten:
         keys = cited_keys(sentence)
-        if not keys:
-            if re.search(r"\w", sentence):
-                uncited.append(sentence)
-                if not keep_uncited:
-                    continue
+        if not keys and re.search(r"\w", sentence):
+            uncited.append(sentence)
+            if not keep_uncited:
+                continue
         for key in keys:
             claims.setdefault(key, []).append(sentence)
         kept.append(sentence)
@@ -253,9 +252,9 @@ class StreamRewriter:
         """Where the text can be cut without splitting a citation mark, a run of marks, or the space before one."""
         cut = len(text)
         opening = text.rfind("[")
-        if opening != -1 and len(text) - opening <= self._MAX_PENDING:
-            if re.fullmatch(r"\[[\d\s,;\-\u2013]*", text[opening:]):
-                cut = opening
+        if (opening != -1 and len(text) - opening <= self._MAX_PENDING
+                and re.fullmatch(r"\[[\d\s,;\-\u2013]*", text[opening:])):
+            cut = opening
         while cut > 0 and text[cut - 1].isspace():
             cut -= 1
         # A finished bracket just before the cut may be followed by another one ([1][2] is merged).
