@@ -6,7 +6,8 @@ the way ``vllm serve`` does: ``GET /v1/models`` lists models with ``max_model_le
 (a role chunk, content deltas, a chunk with ``finish_reason``, a usage chunk with empty
 ``choices`` when ``stream_options.include_usage`` is set, then ``data: [DONE]``) in chunked
 transfer encoding; errors use vLLM's bodies (``{"object": "error", ...}`` or the newer
-``{"error": {...}}``).
+``{"error": {...}}``); a prompt plus ``max_tokens`` over the model length is refused with HTTP 400
+(its token count is a rough word-and-punctuation count: the stand-in has no tokenizer).
 
 It is NOT a language model. Tests script it: ``server.queue(Reply(...), ...)`` sets what the next
 chat completions return (text, HTTP errors, malformed JSON, empty content, streams cut mid-way,
@@ -137,9 +138,13 @@ class FakeVLLM:
         max_model_len: int | None = 8192,
         host: str = "127.0.0.1",
         port: int = 0,
+        context_limit: int | None = None,
     ) -> None:
         self.models = list(models)
         self.max_model_len = max_model_len
+        # Like vLLM, refuse (HTTP 400) a prompt + max_tokens over the model's length, even when the
+        # length is not reported on /v1/models (max_model_len=None, context_limit set).
+        self.context_limit = context_limit or max_model_len
         self.host = host
         self.port = port
         self.requests: list[RecordedRequest] = []
@@ -300,11 +305,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"object": "list", "data": data})
 
     def _chat(self, body: dict[str, Any]) -> None:
+        measured = _approx_tokens("\n".join(str(m.get("content", "")) for m in body.get("messages", [])))
+        limit, wanted = self.fake.context_limit, measured + int(body.get("max_tokens") or 0)
+        if limit is not None and wanted > limit:
+            message = (f"This model's maximum context length is {limit} tokens. However, you requested "
+                       f"{wanted} tokens ({measured} in the messages, {body.get('max_tokens')} in the completion). "
+                       "Please reduce the length of the messages or completion.")
+            self._send_json(400, _error_body(Reply(status=400, message=message)))
+            return
         reply = self.fake.next_reply(body)
         if self._special(reply):
             return
-        prompt_tokens = reply.prompt_tokens or _approx_tokens("\n".join(
-            str(m.get("content", "")) for m in body.get("messages", [])))
+        prompt_tokens = reply.prompt_tokens or measured
         completion_tokens = reply.completion_tokens or _approx_tokens(reply.content)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens}

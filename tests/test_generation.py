@@ -201,6 +201,15 @@ def test_config_context_window_used_when_server_reports_none() -> None:
     assert answer.stats.settings["context_window_source"] == "llm.context_window"
 
 
+def test_wrong_config_window_without_server_length_gives_a_clear_error() -> None:
+    """A server that does not report max_model_len but enforces it, and llm.context_window set too high."""
+    with FakeVLLM(max_model_len=None, context_limit=300) as server:
+        gen = generator(server, context_window=8192, max_tokens=128)
+        with pytest.raises(LLMUnavailableError, match="HTTP 400: This model's maximum context length is 300"):
+            gen.answer(QUESTION, sample_hits(4))
+        assert len(server.chat_requests) == 1  # a 400 is not retried
+
+
 def test_window_too_small_for_any_passage_refuses_without_answer_call() -> None:
     with FakeVLLM(max_model_len=400) as server:
         answer = generator(server, max_tokens=256).answer(QUESTION, sample_hits(3))
