@@ -8,6 +8,7 @@ is relevant enough, instead of quoting whatever ranked first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,13 +39,20 @@ class Candidate:
 
 
 def extractive_answer(
-    question: str, hits: list[Hit], embedder: Embedder, answer_cfg: AnswerConfig, retrieval_cfg: RetrievalConfig
+    question: str, hits: list[Hit], embedder: Embedder, answer_cfg: AnswerConfig, retrieval_cfg: RetrievalConfig,
+    passages: list[Hit] | None = None, term_weights: Callable[[list[str]], np.ndarray] | None = None,
 ) -> Answer:
-    """Quote the best sentences, each with a numbered citation; or refuse."""
-    candidates = _candidates(hits)
+    """Quote the best sentences, each with a numbered citation; or refuse.
+
+    ``passages`` (default: ``hits``) are where quotes may come from, e.g. the hits plus the
+    other passages of the same papers; ``hits`` is what the answer reports as retrieved.
+    """
+    candidates = _candidates(passages if passages is not None else hits)
     if not candidates:
         return refusal(question, hits, answer_cfg)
-    relevance = sentence_relevance(question, [c.text for c in candidates], embedder, answer_cfg, retrieval_cfg)
+    relevance = sentence_relevance(
+        question, [c.text for c in candidates], embedder, answer_cfg, retrieval_cfg, term_weights
+    )
     chosen = _choose(candidates, relevance, answer_cfg)
     if not chosen:
         return refusal(question, hits, answer_cfg, best_relevance=float(relevance.max()))
@@ -73,7 +81,8 @@ def refusal(question: str, hits: list[Hit], cfg: AnswerConfig, best_relevance: f
 
 
 def sentence_relevance(
-    question: str, sentences: list[str], embedder: Embedder, answer_cfg: AnswerConfig, retrieval_cfg: RetrievalConfig
+    question: str, sentences: list[str], embedder: Embedder, answer_cfg: AnswerConfig, retrieval_cfg: RetrievalConfig,
+    term_weights: Callable[[list[str]], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Blend of semantic similarity and keyword coverage.
 
@@ -82,17 +91,27 @@ def sentence_relevance(
     """
     question_vector = embedder.embed_query(question)
     similarity = embedder.embed_texts(sentences) @ question_vector
-    coverage = _keyword_coverage(question, sentences, retrieval_cfg)
+    coverage = _keyword_coverage(question, sentences, retrieval_cfg, term_weights)
     w = answer_cfg.keyword_weight
     return (1 - w) * similarity + w * coverage
 
 
-def _keyword_coverage(question: str, sentences: list[str], retrieval_cfg: RetrievalConfig) -> np.ndarray:
+def _keyword_coverage(
+    question: str, sentences: list[str], retrieval_cfg: RetrievalConfig,
+    term_weights: Callable[[list[str]], np.ndarray] | None,
+) -> np.ndarray:
+    """Weighted share of the question's keywords (BM25 tokens: stemmed, no stopwords) in each sentence."""
     tokenised = bm25_tokenize([question, *sentences], retrieval_cfg, return_ids=False)
-    keywords = set(tokenised[0])
+    keywords = list(dict.fromkeys(tokenised[0]))
     if not keywords:
         return np.zeros(len(sentences), dtype=np.float32)
-    return np.array([len(keywords & set(tokens)) / len(keywords) for tokens in tokenised[1:]], dtype=np.float32)
+    weights = term_weights(keywords) if term_weights else np.ones(len(keywords))
+    total = float(weights.sum()) or 1.0
+    coverage = []
+    for tokens in tokenised[1:]:
+        present = set(tokens)
+        coverage.append(sum(w for kw, w in zip(keywords, weights) if kw in present) / total)
+    return np.array(coverage, dtype=np.float32)
 
 
 def _candidates(hits: list[Hit]) -> list[Candidate]:

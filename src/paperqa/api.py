@@ -249,7 +249,7 @@ class PaperQA:
             return answer
         except LLMUnavailableError as exc:
             notice = self._unavailable(exc)
-        answer = extractive_answer(question, hits, self.embedder, self.settings.answer, self.settings.retrieval)
+        answer = self._extractive(question, hits)
         answer.notice = notice
         return answer
 
@@ -260,8 +260,16 @@ class PaperQA:
         return (f"The language model was unavailable, so this answer is extractive (sentences quoted from "
                 f"the abstracts, not generated). Reason: {exc}")
 
+    def _extractive(self, question: str, hits: list[Hit]) -> Answer:
+        """Quotes from the retrieved papers' passages, keywords weighted by this index's IDF."""
+        retriever = self.retriever
+        return extractive_answer(
+            question, hits, self.embedder, self.settings.answer, self.settings.retrieval,
+            passages=retriever.with_sibling_passages(hits), term_weights=retriever.term_weights,
+        )
+
     def _extract_stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
-        answer = extractive_answer(question, hits, self.embedder, self.settings.answer, self.settings.retrieval)
+        answer = self._extractive(question, hits)
         for line in answer.text.splitlines(keepends=True):
             yield line
         return answer

@@ -49,6 +49,9 @@ class Embedder:
         # Loading takes seconds; deferred so that `paperqa info` and config errors stay instant.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise
 
         try:
             return HuggingFaceEmbedding(

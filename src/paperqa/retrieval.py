@@ -83,6 +83,9 @@ class Retriever:
         position = {p.paper_id: i for i, p in enumerate(papers)}
         self._papers = papers
         self._chunk_paper = np.array([position[c.paper_id] for c in self.store.chunks], dtype=np.int64)
+        self._rows_of_paper: dict[str, list[int]] = {}
+        for row, chunk in enumerate(self.store.chunks):
+            self._rows_of_paper.setdefault(chunk.paper_id, []).append(row)
 
     @property
     def size(self) -> int:
@@ -122,6 +125,32 @@ class Retriever:
         timings["fuse"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - start
         return hits
+
+    def term_weights(self, tokens: list[str]) -> np.ndarray:
+        """BM25 IDF of each (already tokenised) term in this index: rare terms like "ADE20K" weigh
+        far more than "which" or "report". Terms the index has never seen get the highest weight."""
+        vocab = self.store.bm25.vocab_dict
+        indptr = self.store.bm25.scores["indptr"]
+        n = self.store.bm25.scores["num_docs"]
+        df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in tokens], dtype=np.float64)
+        return np.log1p((n - df + 0.5) / (df + 0.5))
+
+    def with_sibling_passages(self, hits: list[Hit]) -> list[Hit]:
+        """The hits plus the other passages of the same papers, each ranked with its paper's best hit.
+
+        An abstract's figure often sits in a different passage than the one that matched the
+        question's wording; quoting from the whole abstract finds it.
+        """
+        present = {hit.chunk.chunk_id for hit in hits}
+        expanded = list(hits)
+        for hit in dedupe_by_paper(hits):
+            for row in self._rows_of_paper.get(hit.paper_id, []):
+                chunk = self.store.chunks[row]
+                if chunk.chunk_id not in present:
+                    present.add(chunk.chunk_id)
+                    expanded.append(hit.model_copy(update={"chunk": chunk, "dense_rank": None, "bm25_rank": None,
+                                                           "dense_score": None, "bm25_score": None}))
+        return expanded
 
     # ----- the two retrievers --------------------------------------------------------------
 

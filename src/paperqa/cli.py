@@ -1,0 +1,248 @@
+"""``paperqa`` command line: ingest, search, ask, info (and ui, eval).
+
+Every command takes ``--index-dir`` and ``--config``; ``--json`` prints machine-readable output.
+Exit codes: 0 success, 1 partial failure (some files rejected, model unavailable without
+fallback), 2 unusable input (bad config, bad file, bad question, index mismatch).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from .config import ConfigError
+from .index_store import IndexCorruptError, IndexMismatchError
+from .models import Answer, Hit
+from .retrieval import SearchFilters
+from .sources import FORMATS, SourceError
+
+app = typer.Typer(
+    name="paperqa",
+    help="Ask questions about a pile of paper abstracts; every claim cites the passage it came from.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+IndexDirOpt = Annotated[
+    Path | None, typer.Option("--index-dir", help="Index folder (default: the bundled corpus's index).")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML file overriding configs/default.yaml.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted text.")]
+UseIndexSettingsOpt = Annotated[
+    bool, typer.Option("--use-index-settings", help="Adopt the index's embedding model and chunking.")
+]
+KOpt = Annotated[int | None, typer.Option("--k", "-k", help="Number of passages (default: retrieval.k).")]
+ModeOpt = Annotated[str | None, typer.Option("--mode", help="hybrid, dense or bm25 (default: retrieval.mode).")]
+YearMinOpt = Annotated[int | None, typer.Option("--year-min", help="Only papers from this year on.")]
+YearMaxOpt = Annotated[int | None, typer.Option("--year-max", help="Only papers up to this year.")]
+SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only papers from this source file (repeatable).")]
+TitleOpt = Annotated[str | None, typer.Option("--title", help="Only papers whose title contains this text.")]
+
+USER_ERRORS = (ConfigError, SourceError, IndexMismatchError, IndexCorruptError, FileNotFoundError, ValueError)
+
+
+def _open(index_dir: Path | None, config: Path | None, use_index_settings: bool = False):
+    from .api import PaperQA
+
+    return PaperQA(index_dir=index_dir, config=config, use_index_settings=use_index_settings)
+
+
+def _run(action: Callable[[], int | None]) -> None:
+    """Turn paperqa's errors into a one-line message and an exit code instead of a traceback."""
+    try:
+        code = action()
+    except USER_ERRORS as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    except RuntimeError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    raise typer.Exit(code or 0)
+
+
+def _filters(year_min: int | None, year_max: int | None, source: list[str] | None, title: str | None):
+    filters = SearchFilters(year_min=year_min, year_max=year_max, sources=source or [], title_contains=title)
+    return None if filters.is_empty() else filters
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of papers.")],
+    fmt: Annotated[str | None, typer.Option("--format", help=f"Force the format: {', '.join(FORMATS)}.")] = None,
+    keep_going: Annotated[
+        bool, typer.Option("--keep-going", help="Skip unreadable files instead of stopping before any write.")
+    ] = False,
+    index_dir: IndexDirOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add papers to the index (incremental: papers already there are skipped, never re-embedded)."""
+
+    def action() -> int:
+        qa = _open(index_dir, config)
+        report = qa.ingest(paths, fmt=fmt, progress=not as_json, strict=not keep_going)
+        if as_json:
+            _print_json(report.model_dump())
+        else:
+            _print_ingest_report(report, qa.index_dir)
+        return 1 if report.errors else 0
+
+    _run(action)
+
+
+def _print_ingest_report(report, index_dir: Path) -> None:
+    for problem in report.warnings:
+        err.print(f"[yellow]skipped[/] {problem}")
+    for problem in report.errors:
+        err.print(f"[red]rejected[/] {problem}")
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings_s.items())
+    out.print(
+        f"[bold]{report.added}[/] papers added ({report.chunks_added} passages), {report.skipped} already indexed "
+        f"or duplicate, {len(report.warnings)} records skipped, {len(report.errors)} files rejected "
+        f"-> {index_dir}  [dim]({timings})[/]"
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: KOpt = None,
+    mode: ModeOpt = None,
+    year_min: YearMinOpt = None,
+    year_max: YearMaxOpt = None,
+    source: SourceOpt = None,
+    title: TitleOpt = None,
+    index_dir: IndexDirOpt = None,
+    config: ConfigOpt = None,
+    use_index_settings: UseIndexSettingsOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ranked passages for a query, without writing an answer."""
+
+    def action() -> None:
+        qa = _open(index_dir, config, use_index_settings)
+        hits = qa.search(query, k=k, mode=mode, filters=_filters(year_min, year_max, source, title))
+        if as_json:
+            _print_json([_hit_json(h) for h in hits])
+        else:
+            _print_hits(hits)
+
+    _run(action)
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "rank": hit.rank, "score": hit.score, "paper_id": hit.paper_id, "title": hit.title, "text": hit.text,
+        "chunk_id": hit.chunk.chunk_id, "year": hit.paper.year, "url": hit.paper.url,
+        "dense_rank": hit.dense_rank, "bm25_rank": hit.bm25_rank,
+    }
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    if not hits:
+        out.print("No passages matched.")
+        return
+    for hit in hits:
+        year = f" ({hit.paper.year})" if hit.paper.year else ""
+        ranks = f"dense #{hit.dense_rank or '-'} · bm25 #{hit.bm25_rank or '-'}"
+        out.print(f"[bold]{hit.rank:>2}. {hit.title}[/]{year}  [dim]{hit.score:.4f}  {ranks}  {hit.paper_id}[/]",
+                  highlight=False)
+        passage = hit.text if len(hit.text) <= 320 else hit.text[:320].rsplit(" ", 1)[0] + " ..."
+        out.print(f"    {passage}", highlight=False, markup=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question about the papers.")],
+    k: KOpt = None,
+    mode: ModeOpt = None,
+    year_min: YearMinOpt = None,
+    year_max: YearMaxOpt = None,
+    source: SourceOpt = None,
+    title: TitleOpt = None,
+    index_dir: IndexDirOpt = None,
+    config: ConfigOpt = None,
+    use_index_settings: UseIndexSettingsOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question, citing the passages every claim comes from (or refuse)."""
+
+    def action() -> int:
+        qa = _open(index_dir, config, use_index_settings)
+        answer = None
+        streamed = False
+        for item in qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title)):
+            if isinstance(item, Answer):
+                answer = item
+            elif not as_json and answer is None and qa.answer_mode() == "generated":
+                out.print(item, end="", markup=False, highlight=False, soft_wrap=True)
+                streamed = True
+        assert answer is not None
+        if as_json:
+            _print_json(answer.model_dump(exclude={"hits"}))
+        else:
+            _print_answer(answer, already_streamed=streamed)
+        return 0
+
+    _run(action)
+
+
+def _print_answer(answer: Answer, already_streamed: bool) -> None:
+    if already_streamed and answer.mode == "generated":
+        out.print()
+    else:
+        out.print(Markdown(answer.text))
+    if answer.notice:
+        out.print(f"\n[italic yellow]{answer.notice}[/]")
+    if answer.citations:
+        out.print("\n[bold]Sources[/]")
+    for c in answer.citations:
+        where = " ".join(x for x in (str(c.year) if c.year else "", c.url or c.paper_id) if x)
+        out.print(f"[bold][{c.key}][/] {c.title} [dim]{where}[/]")
+        out.print(f"    [dim]\u201c{c.quote}\u201d[/]", highlight=False)
+    if answer.invalid_citations:
+        out.print(f"[yellow]Removed citations to passages that do not exist: {', '.join(answer.invalid_citations)}[/]")
+    if answer.stats.model:
+        out.print(f"[dim]model {answer.stats.model}, {answer.stats.total_s:.1f}s[/]")
+
+
+@app.command()
+def info(
+    index_dir: IndexDirOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the index holds: papers, passages, model, chunking, sources."""
+
+    def action() -> None:
+        summary = _open(index_dir, config, use_index_settings=True).info()
+        if as_json:
+            _print_json(summary.model_dump())
+            return
+        table = Table(show_header=False)
+        for key, value in summary.model_dump(exclude={"sources"}).items():
+            table.add_row(key, str(value))
+        for name, count in summary.sources.items():
+            table.add_row(f"source: {name}", f"{count} papers")
+        out.print(table)
+
+    _run(action)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
