@@ -99,3 +99,36 @@ def test_history_without_llm_makes_no_call(index_dir: Path) -> None:
     qa = make_qa(index_dir, {"retrieval.k": 3})
     answer = qa.ask("Which model uses shifted windows?", history=[{"role": "user", "content": "hi"}])
     assert answer.mode == "extractive"
+
+
+def _cli(args: list[str], config: Path) -> str:
+    from typer.testing import CliRunner
+
+    from paperqa.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--config", str(config)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cli_ask_streams_then_prints_the_checked_answer(index_dir: Path, fake_vllm: FakeVLLM, tmp_path: Path) -> None:
+    config = tmp_path / "llm.yaml"
+    config.write_text(f"llm:\n  base_url: {fake_vllm.base_url}\nanswer:\n  keep_uncited: false\n")
+    fake_vllm.queue(Reply(content="Some chatter. ConvNeXt is built from standard ConvNet modules [1][8].",
+                          chunk_chars=5))
+    output = _cli(["ask", "Which model is built from standard ConvNet modules?", "--index-dir", str(index_dir),
+                   "-k", "2"], config)
+    streamed, checked = output.split("--- checked answer ---")
+    assert "Some chatter. ConvNeXt is built from standard ConvNet modules [1]." in streamed
+    assert "Some chatter" not in checked and "ConvNeXt is built from standard ConvNet modules [1]." in checked
+    assert "Removed citations to passages that do not exist: [8]" in checked
+    assert "1 sentence(s) cited no passage and were removed" in checked
+    assert "model fake/qwen-stand-in" in checked
+
+
+def test_cli_ask_json_prints_the_final_answer(index_dir: Path, fake_vllm: FakeVLLM, tmp_path: Path) -> None:
+    config = tmp_path / "llm.yaml"
+    config.write_text(f"llm:\n  base_url: {fake_vllm.base_url}\n")
+    output = _cli(["ask", "Which model uses shifted windows?", "--index-dir", str(index_dir), "--json"], config)
+    answer = json.loads(output)
+    assert answer["mode"] == "generated" and answer["citations"] and answer["stats"]["model"] == "fake/qwen-stand-in"

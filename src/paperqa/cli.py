@@ -185,18 +185,22 @@ def ask(
     def action() -> int:
         qa = _open(index_dir, config, use_index_settings)
         answer = None
-        streamed = False
+        shown: list[str] = []
         for item in qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title)):
             if isinstance(item, Answer):
                 answer = item
             elif not as_json and answer is None and qa.answer_mode() == "generated":
                 out.print(item, end="", markup=False, highlight=False, soft_wrap=True)
-                streamed = True
+                shown.append(item)
         assert answer is not None
         if as_json:
             _print_json(answer.model_dump(exclude={"hits"}))
-        else:
-            _print_answer(answer, already_streamed=streamed)
+            return 0
+        # The final answer is authoritative: after a fallback, or with uncited sentences dropped, reprint it.
+        same = "".join(shown).strip() == answer.text.strip()
+        if shown and not same:
+            out.print("\n[dim]--- checked answer ---[/]")
+        _print_answer(answer, already_streamed=bool(shown) and same)
         return 0
 
     _run(action)
@@ -217,6 +221,10 @@ def _print_answer(answer: Answer, already_streamed: bool) -> None:
         out.print(f"    [dim]\u201c{c.quote}\u201d[/]", highlight=False)
     if answer.invalid_citations:
         out.print(f"[yellow]Removed citations to passages that do not exist: {', '.join(answer.invalid_citations)}[/]")
+    if answer.uncited_sentences:
+        kept = all(sentence in answer.text for sentence in answer.uncited_sentences)
+        note = "cite no passage" if kept else "cited no passage and were removed (answer.keep_uncited)"
+        out.print(f"[yellow]{len(answer.uncited_sentences)} sentence(s) {note}[/]")
     if answer.stats.model:
         out.print(f"[dim]model {answer.stats.model}, {answer.stats.total_s:.1f}s[/]")
 
