@@ -1,7 +1,10 @@
-"""Real ``Hit`` objects for tests of the generation path (no index needed)."""
+"""Real ``Hit`` objects and settings for tests of the generation path (no index needed)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from paperqa.config import Settings, load_config
 from paperqa.models import Chunk, Hit, Paper
 
 PASSAGES = [
@@ -31,3 +34,10 @@ def make_hit(rank: int, title: str, text: str, score: float | None = None) -> Hi
 def sample_hits(n: int = len(PASSAGES)) -> list[Hit]:
     """The first ``n`` sample passages as hits ranked 1..n."""
     return [make_hit(i + 1, title, text) for i, (title, text) in enumerate(PASSAGES[:n])]
+
+
+def llm_settings(base_url: str | None, **overrides: Any) -> Settings:
+    """Defaults pointed at ``base_url`` with fast backoff, plus ``llm.*`` overrides given as keywords."""
+    values: dict[str, Any] = {"llm.base_url": base_url, "llm.backoff_s": 0.01, "llm.timeout": 5.0}
+    values.update({f"llm.{key}": value for key, value in overrides.items()})
+    return load_config(overrides=values)

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-
 from fake_vllm import FakeVLLM, RecordedRequest, Reply, cite_passages_responder
-from hit_factory import sample_hits
+from hit_factory import llm_settings, sample_hits
+
 from paperqa.generation import AnswerGenerator, LLMUnavailableError, parse_verdict
 from paperqa.models import Answer
 from paperqa.prompting import (
@@ -17,7 +17,6 @@ from paperqa.prompting import (
     fit_answer_prompt,
     passage_block,
 )
-from test_llm import llm_settings
 
 QUESTION = "Which of these models are pure convnets?"
 

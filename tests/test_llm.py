@@ -7,19 +7,13 @@ import time
 from typing import Any
 
 import pytest
-
 from fake_vllm import FakeVLLM, Reply
-from paperqa.config import ConfigError, Settings, load_config
+from hit_factory import llm_settings
+
+from paperqa.config import ConfigError, load_config
 from paperqa.llm import ChatResult, LLMClient, LLMUnavailableError, ModelNotServedError
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
-
-
-def llm_settings(base_url: str | None, **overrides: Any) -> Settings:
-    """Defaults pointed at ``base_url`` with fast backoff, plus dotted ``llm.*`` overrides."""
-    values: dict[str, Any] = {"llm.base_url": base_url, "llm.backoff_s": 0.01, "llm.timeout": 5.0}
-    values.update({f"llm.{key}": value for key, value in overrides.items()})
-    return load_config(overrides=values)
 
 
 def client(base_url: str | None, **overrides: Any) -> LLMClient:
