@@ -49,7 +49,9 @@ class Reply:
     than 200 sends an error body (``error_style`` picks vLLM's old or new shape). ``raw_body``
     replaces the whole response body (malformed JSON). ``cut_after`` closes the connection after
     that many content deltas (streams) or after half the body (plain responses), without finishing
-    the response. ``delay_s`` waits before the response starts; ``chunk_delay_s`` between deltas.
+    the response. ``error_after`` (streams) sends that many deltas, then an error event
+    (``data: {"error": {...}}`` with ``message``, as vLLM does when generation fails mid-stream) and
+    ends the stream. ``delay_s`` waits before the response starts; ``chunk_delay_s`` between deltas.
     """
 
     content: str = ""
@@ -58,6 +60,7 @@ class Reply:
     error_style: Literal["vllm", "openai"] = "vllm"
     raw_body: bytes | None = None
     cut_after: int | None = None
+    error_after: int | None = None
     delay_s: float = 0.0
     chunk_delay_s: float = 0.0
     chunk_chars: int = 12
@@ -371,6 +374,12 @@ class _Handler(BaseHTTPRequestHandler):
         for n, piece in enumerate(pieces):
             if reply.cut_after is not None and n >= reply.cut_after:
                 self._abort()
+                return
+            if reply.error_after is not None and n >= reply.error_after:
+                error = Reply(status=500, message=reply.message, error_style="openai")
+                self._event(_error_body(error))
+                self._write_chunk(b"data: [DONE]\n\n")
+                self._write_chunk(b"")
                 return
             if reply.chunk_delay_s:
                 time.sleep(reply.chunk_delay_s)

@@ -197,3 +197,13 @@ def test_vllm_overlay_is_a_valid_partial_config() -> None:
     settings = load_config(overlay_path)
     assert settings.answer.mode == "generated"
     assert settings.llm.base_url == "http://127.0.0.1:8000/v1" and settings.llm.model == "Qwen/Qwen2.5-7B-Instruct"
+
+
+def test_error_event_inside_a_stream(fake_vllm: FakeVLLM) -> None:
+    """vLLM reports a failure during generation as an SSE ``{"error": ...}`` event."""
+    fake_vllm.queue(Reply(content="never shown", error_after=0, message="engine dead"), Reply(content="Retried."))
+    _, final = _drain(client(fake_vllm.base_url))
+    assert final.text == "Retried." and final.attempts == 2
+    fake_vllm.queue(Reply(content="Half an answer, then", chunk_chars=5, error_after=2, message="engine dead"))
+    with pytest.raises(LLMUnavailableError, match="stream broke after 10 characters.*engine dead"):
+        list(client(fake_vllm.base_url).stream_chat(MESSAGES))
