@@ -1,0 +1,5 @@
+"""``python -m paperqa`` runs the CLI."""
+
+from .cli import app
+
+app()

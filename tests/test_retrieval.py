@@ -1,0 +1,94 @@
+"""Search on the bundled corpus with the real model, FAISS and BM25, and extractive answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperqa.api import QuestionError
+from paperqa.retrieval import SearchFilters, dedupe_by_paper
+
+ADE20K_QUESTION = "Which CNN-transformer hybrids report ADE20K mIoU?"
+
+
+def test_moat_is_in_the_top_five_papers_for_the_ade20k_question(bundled_qa):
+    hits = bundled_qa.search(ADE20K_QUESTION, k=10)
+    top_papers = [h.title for h in dedupe_by_paper(hits)][:5]
+    assert any(t.startswith("MOAT") for t in top_papers), top_papers
+
+
+def test_hybrid_hits_carry_rank_in_each_retriever(bundled_qa):
+    hits = bundled_qa.search(ADE20K_QUESTION, k=10, mode="hybrid")
+    assert [h.rank for h in hits] == list(range(1, 11))
+    assert all(h.dense_rank is not None or h.bm25_rank is not None for h in hits)
+    assert any(h.dense_rank is not None and h.bm25_rank is not None for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_modes_use_only_their_retriever(bundled_qa):
+    dense = bundled_qa.search(ADE20K_QUESTION, k=5, mode="dense")
+    bm25 = bundled_qa.search(ADE20K_QUESTION, k=5, mode="bm25")
+    assert all(h.bm25_rank is None and h.dense_rank == h.rank for h in dense)
+    assert all(h.dense_rank is None and h.bm25_rank == h.rank for h in bm25)
+
+
+def test_keyword_search_finds_an_exact_term(bundled_qa):
+    hits = bundled_qa.search("RveRNet", k=3, mode="bm25")
+    assert "RveRNet" in hits[0].text
+
+
+def test_title_filter_keeps_k_results(bundled_qa):
+    hits = bundled_qa.search("image classification accuracy", k=5, filters=SearchFilters(title_contains="transformer"))
+    assert len(hits) == 5  # filtering inside each retriever: no starvation
+    assert all("transformer" in h.title.lower() for h in hits)
+
+
+def test_source_filter(bundled_qa):
+    source = "004_4757aacaa2b45415.txt"
+    hits = bundled_qa.search("vision transformer", k=8, filters=SearchFilters(sources=[source]))
+    assert hits and all(source in h.paper.sources for h in hits)
+
+
+def test_year_filter_excludes_papers_without_a_year(bundled_qa, tmp_path):
+    record = {"id": "2106.04803", "title": "CoAtNet: Marrying Convolution and Attention for All Data Sizes",
+              "abstract": "Transformers have attracted increasing interests in computer vision, but they still fall "
+                          "behind state-of-the-art convolutional networks. CoAtNet reaches 86.0% ImageNet top-1."}
+    path = tmp_path / "coatnet.jsonl"
+    path.write_text(__import__("json").dumps(record) + "\n")
+    bundled_qa.ingest([path])
+    hits = bundled_qa.search("convolution and attention", k=5, filters=SearchFilters(year_min=2021, year_max=2021))
+    assert [h.paper_id for h in hits] == ["2106.04803"]  # the feed dumps carry no years
+    assert hits[0].paper.url == "https://arxiv.org/abs/2106.04803"
+
+
+def test_extractive_answer_quotes_the_sentence_with_the_figure(bundled_qa):
+    answer = bundled_qa.ask(ADE20K_QUESTION)
+    assert not answer.refused and answer.mode == "extractive"
+    assert "not generated" in answer.notice
+    moat = [c for c in answer.citations if c.title.startswith("MOAT")]
+    assert moat and "ADE20K" in moat[0].quote and "mIoU" in moat[0].quote
+    for citation in answer.citations:
+        assert citation.passage[citation.quote_start : citation.quote_end] == citation.quote
+        assert f"[{citation.key}]" in answer.text
+    assert [c.key for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+@pytest.mark.parametrize("question", ["What is the boiling point of water at sea level?",
+                                      "Who won the 2018 FIFA World Cup?"])
+def test_unanswerable_question_is_refused(bundled_qa, question):
+    answer = bundled_qa.ask(question)
+    assert answer.refused and not answer.citations
+    assert answer.text == bundled_qa.settings.answer.refusal_text
+
+
+def test_stream_yields_text_then_the_answer(bundled_qa):
+    items = list(bundled_qa.stream("What top-1 accuracy does MOAT reach on ImageNet-1K?"))
+    *deltas, final = items
+    assert deltas and all(isinstance(d, str) for d in deltas)
+    assert "".join(deltas) == final.text
+    assert any("89.1%" in c.quote for c in final.citations)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])
+def test_bad_questions_are_refused_with_a_reason(bundled_qa, question):
+    with pytest.raises(QuestionError):
+        bundled_qa.ask(question)
