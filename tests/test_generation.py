@@ -302,3 +302,16 @@ def test_follow_up_rewritten_with_history(fake_vllm: FakeVLLM) -> None:
     assert f"Question: {rewritten}" in fake_vllm.chat_requests[1].prompt_text
     assert answer.question == "and which of them are pure convnets?"
     assert answer.stats.settings["standalone_question"] == rewritten
+
+
+def test_concurrent_answers_share_one_generator(fake_vllm: FakeVLLM) -> None:
+    """The UI and the eval harness ask from several threads through one generator."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gen = generator(fake_vllm)
+    histories = [[{"role": "user", "content": f"Tell me about model {i}."}] for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda h: gen.answer("and its accuracy?", sample_hits(2), h), histories))
+    assert all(len(a.citations) == 2 for a in answers)
+    assert len(fake_vllm.chat_requests) == 12  # one rewrite and one answer per history
+    assert [r.path for r in fake_vllm.requests].count("/v1/models") == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -72,12 +73,14 @@ class AnswerGenerator:
         self.settings = settings
         self._llm: LLMClient | None = None
         self._rewrites: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()  # one generator serves concurrent asks (UI sessions, eval threads)
 
     @property
     def llm(self) -> LLMClient:
-        if self._llm is None:
-            self._llm = LLMClient(self.settings.llm)
-        return self._llm
+        with self._lock:
+            if self._llm is None:
+                self._llm = LLMClient(self.settings.llm)
+            return self._llm
 
     def server_info(self) -> ServerInfo:
         """What the server serves (asked once, cached); raises when ``llm.model`` is not there."""
@@ -93,14 +96,18 @@ class AnswerGenerator:
         if not history or not any(m.get("content") for m in history):
             return question
         key = (question, json.dumps(history, sort_keys=True, default=str))
-        if key not in self._rewrites:
-            budget = prompt_budget(self.context_window(), self.settings.llm.max_tokens)
-            messages = rewrite_messages(question, history, budget)
-            rewritten = _clean_rewrite(self.llm.chat(messages).text)
+        with self._lock:
+            cached = self._rewrites.get(key)
+        if cached is not None:
+            return cached
+        budget = prompt_budget(self.context_window(), self.settings.llm.max_tokens)
+        messages = rewrite_messages(question, history, budget)
+        rewritten = _clean_rewrite(self.llm.chat(messages).text) or question
+        with self._lock:
             while len(self._rewrites) >= _REWRITE_CACHE_SIZE:
                 self._rewrites.pop(next(iter(self._rewrites)))
-            self._rewrites[key] = rewritten or question
-        return self._rewrites[key]
+            self._rewrites[key] = rewritten
+        return rewritten
 
     # -- evidence -------------------------------------------------------------------------------
     def judge_evidence(self, question: str, hits: list[Hit], usage: _Usage | None = None) -> Evidence:
@@ -144,7 +151,9 @@ class AnswerGenerator:
         standalone = self.standalone_question(question, history)
         usage = _Usage()
         settings = self._base_settings(info, standalone, question, len(hits))
+        evidence_started = time.monotonic()
         evidence = self._evidence(standalone, hits, usage, settings)
+        settings["timings_s"] = {"evidence": time.monotonic() - evidence_started}  # read by paperqa eval
         if not evidence.relevant:
             why = "no passage was retrieved" if not hits else "the evidence step judged no passage relevant"
             yield self._refusal(question, hits, info, usage, settings, started, why)

@@ -86,8 +86,8 @@ class LLMClient:
     # -- plumbing -------------------------------------------------------------------------------
     @property
     def client(self) -> openai.OpenAI:
-        """The openai client, built on first use; its own retries are off (ours are below)."""
-        if self._client is None:
+        """The openai client (thread-safe, shared), built on first use; its own retries are off (ours are below)."""
+        if self._client is None:  # a race builds two clients at worst; one is kept
             timeout = httpx.Timeout(self.cfg.timeout, connect=min(self.cfg.timeout, 10.0))
             self._client = openai.OpenAI(
                 base_url=self.base_url,
