@@ -1,0 +1,40 @@
+# Two entry points, each doing its own set-up (idempotent):
+#   make demo   install, then answer a question about the bundled papers with citations
+#   make test   install (with test extras), then run the whole test suite
+# On a GPU host see the README ("Generated answers with vLLM") for the `gpu` extra instead.
+
+PYTHON ?= python3
+VENV ?= .venv
+# The CPU build of torch; an unpinned torch pulls several GB of CUDA packages.
+TORCH ?= torch==2.13.0
+QUESTION ?= Which CNN-transformer hybrids report ADE20K mIoU?
+
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: demo test install ui benchmark clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e '.[cpu,test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/paperqa ask "$(QUESTION)"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+ui: install
+	$(BIN)/paperqa ui
+
+benchmark: install
+	$(BIN)/python benchmarks/benchmark.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts
