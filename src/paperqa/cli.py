@@ -252,5 +252,31 @@ def info(
     _run(action)
 
 
+HostOpt = Annotated[str | None, typer.Option("--host", help="Address to listen on (default ui.host: 127.0.0.1).")]
+PortOpt = Annotated[int | None, typer.Option("--port", help="Port (default ui.port: 7860).")]
+AuthOpt = Annotated[
+    str | None, typer.Option("--auth", help="Require a login, user:pass (or set PAPERQA_UI__AUTH; default: none).")
+]
+
+
+@app.command()
+def ui(
+    index_dir: IndexDirOpt = None,
+    config: ConfigOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    auth: AuthOpt = None,
+    use_index_settings: UseIndexSettingsOpt = False,
+) -> None:
+    """Open the web app: chat with the papers, search them, add files (local only unless --host)."""
+
+    def action() -> None:
+        from . import ui as web  # gradio is slow to import: only this command pays for it
+
+        web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth)
+
+    _run(action)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

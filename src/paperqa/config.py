@@ -101,6 +101,7 @@ class UIConfig(_Section):
     host: str
     port: int = Field(gt=0, lt=65536)
     max_upload_mb: int = Field(gt=0)
+    auth: str | None = None  # "user:pass[,user2:pass2]" for `paperqa ui`; set it in the environment
 
 
 class Settings(BaseSettings):
