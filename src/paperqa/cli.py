@@ -278,5 +278,15 @@ def ui(
     _run(action)
 
 
+def _register_eval() -> None:
+    """``paperqa eval`` lives in paperqa.eval.cli (the harness); its heavy imports happen when it runs."""
+    from .eval.cli import eval_command
+
+    app.command("eval")(eval_command)
+
+
+_register_eval()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

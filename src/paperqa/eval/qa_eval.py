@@ -1,0 +1,159 @@
+"""Answer-level metrics of one configuration on a question-answer set.
+
+Per question: gold-paper recall among the first ``recall_k`` distinct papers retrieved, among
+the passages handed to the answer, and among the cited passages; citation precision (cited
+papers that are gold); key-fact match in the answer text; refusal; invalid citations.
+Unanswerable questions count only toward the refusal rate; the other measures are over the
+answerable ones (a refusal of an answerable question is a false refusal).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from . import metrics as m
+from .datasets import QADataset, QAItem
+from .latency import LatencySummary, StageTimes
+from .progress import progress_bar
+from .retrieval_eval import doc_ranking
+
+if TYPE_CHECKING:
+    from ..api import PaperQA
+    from .judge import LLMJudge
+
+
+class QAItemResult(BaseModel):
+    id: str
+    type: str
+    question: str
+    gold_ids: list[str]
+    retrieved: list[str]
+    cited: list[str]
+    gold_recall_at_k: float | None
+    gold_recall_passages: float | None
+    gold_recall_cited: float | None
+    citation_precision: float | None
+    fact_recall: float | None
+    refused: bool
+    invalid_citations: int
+    answer_mode: str
+    answer: str
+    judge_correct: bool | None = None
+    timings_s: dict[str, float]
+
+
+class QAResult(BaseModel):
+    config_name: str
+    settings: dict[str, Any]
+    recall_k: int
+    n_questions: int
+    metrics: dict[str, float | int | None]
+    by_type: dict[str, dict[str, float | int | None]]
+    judge: str | None
+    latency: dict[str, LatencySummary]
+    latency_raw_s: dict[str, list[float]]
+    throughput_qps: float
+    wall_s: float
+    per_item: list[QAItemResult]
+
+
+def _one(qa: PaperQA, item: QAItem, recall_k: int, judge: LLMJudge | None) -> QAItemResult:
+    hits, search_t = qa.search_timed(item.question, k=recall_k * 3)
+    retrieved = doc_ranking(hits)[:recall_k]
+    start = time.perf_counter()
+    answer = qa.ask(item.question)
+    ask_s = time.perf_counter() - start
+    gold = set(item.gold_ids)
+    cited = m.dedupe(c.paper_id for c in answer.citations)
+    passages = m.dedupe(h.paper_id for h in answer.hits)
+    timings = {f"search.{k}": v for k, v in search_t.items()}
+    timings["ask.total"] = ask_s
+    if answer.stats.retrieval_s is not None:
+        timings["ask.retrieval"] = answer.stats.retrieval_s
+    if answer.stats.time_to_first_token_s is not None:
+        timings["ask.first_token"] = answer.stats.time_to_first_token_s
+    for stage, seconds in (answer.stats.settings.get("timings_s") or {}).items():
+        timings[f"ask.{stage}"] = seconds
+    verdict = judge.judge(item, answer.text) if judge is not None and item.answerable and not answer.refused else None
+    return QAItemResult(
+        id=item.id,
+        type=item.type,
+        question=item.question,
+        gold_ids=item.gold_ids,
+        retrieved=retrieved,
+        cited=cited,
+        gold_recall_at_k=m.recall_at_k(retrieved, gold, recall_k),
+        gold_recall_passages=m.recall_at_k(passages, gold, len(passages) or 1),
+        gold_recall_cited=m.recall_at_k(cited, gold, len(cited) or 1),
+        citation_precision=m.precision(cited, gold) if item.answerable else None,
+        fact_recall=m.fact_recall(item.key_facts, answer.text) if item.answerable else None,
+        refused=answer.refused,
+        invalid_citations=len(answer.invalid_citations),
+        answer_mode=answer.mode,
+        answer=answer.text,
+        judge_correct=verdict,
+        timings_s=timings,
+    )
+
+
+def aggregate(items: list[QAItemResult]) -> dict[str, float | int | None]:
+    """Means over the answerable questions; refusal rate over the unanswerable ones."""
+    answerable = [r for r in items if r.type != "unanswerable"]
+    unanswerable = [r for r in items if r.type == "unanswerable"]
+    judged = [r.judge_correct for r in answerable if r.judge_correct is not None]
+    return {
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "gold_recall@k": m.mean_defined(r.gold_recall_at_k for r in answerable),
+        "gold_recall_passages": m.mean_defined(r.gold_recall_passages for r in answerable),
+        "gold_recall_cited": m.mean_defined(r.gold_recall_cited for r in answerable),
+        "citation_precision": m.mean_defined(r.citation_precision for r in answerable),
+        "key_fact_match": m.mean_defined(r.fact_recall for r in answerable),
+        "refusal_rate_unanswerable": (sum(r.refused for r in unanswerable) / len(unanswerable)) if unanswerable else None,
+        "false_refusal_rate": (sum(r.refused for r in answerable) / len(answerable)) if answerable else None,
+        "invalid_citations": sum(r.invalid_citations for r in items),
+        "judge_correct": (sum(judged) / len(judged)) if judged else None,
+    }
+
+
+def evaluate_qa(
+    qa: PaperQA,
+    dataset: QADataset,
+    config_name: str,
+    recall_k: int = 10,
+    concurrency: int = 1,
+    judge: LLMJudge | None = None,
+    progress: bool = True,
+) -> QAResult:
+    """Ask every question; concurrently when ``concurrency`` > 1 (an LLM server batches them)."""
+    start = time.perf_counter()
+    items = dataset.items
+    if concurrency > 1:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            futures = [pool.submit(_one, qa, item, recall_k, judge) for item in items]
+            results = [f.result() for f in progress_bar(futures, total=len(futures), desc=config_name, enabled=progress)]
+    else:
+        results = [_one(qa, item, recall_k, judge) for item in
+                   progress_bar(items, total=len(items), desc=config_name, enabled=progress)]
+    wall = time.perf_counter() - start
+    stages = StageTimes()
+    for r in results:
+        stages.add(r.timings_s)
+    return QAResult(
+        config_name=config_name,
+        settings=qa.settings.model_dump(mode="json"),
+        recall_k=recall_k,
+        n_questions=len(results),
+        metrics=aggregate(results),
+        by_type={t: aggregate([r for r in results if r.type == t]) for t in sorted({r.type for r in results})},
+        judge=judge.label if judge is not None else None,
+        latency=stages.summary(),
+        latency_raw_s=stages.raw(),
+        throughput_qps=len(results) / wall if wall > 0 else 0.0,
+        wall_s=wall,
+        per_item=results,
+    )

@@ -1,0 +1,215 @@
+"""Reports of one run: ``report.json`` for machines, ``report.md`` for people, PNG plots.
+
+Everything lands in ``<reports_dir>/<timestamp>-<dataset>/`` together with the run's metadata
+(git commit, machine, command line), the settings of every configuration, and a copy of the
+small dataset files (QA set, qrels split) so that a report can be re-checked later.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers / CI
+import matplotlib.pyplot as plt  # noqa: E402
+from pydantic import BaseModel, Field  # noqa: E402
+
+from .qa_eval import QAResult  # noqa: E402
+from .retrieval_eval import RetrievalResult  # noqa: E402
+
+
+class LatencyRun(BaseModel):
+    """Single-question timing against a corpus given only for latency (``--latency-corpus``)."""
+
+    config_name: str
+    corpus: str
+    papers: int
+    chunks: int
+    n_questions: int
+    k: int
+    latency: dict[str, Any]
+    latency_raw_s: dict[str, list[float]]
+    throughput_qps: float
+
+
+class EvalReport(BaseModel):
+    dataset: str
+    kind: str
+    meta: dict[str, Any]
+    dataset_info: dict[str, Any]
+    configs: dict[str, dict[str, Any]] = Field(description="config name -> overrides / file it was built from")
+    retrieval: list[RetrievalResult] = Field(default_factory=list)
+    qa: list[QAResult] = Field(default_factory=list)
+    latency: list[LatencyRun] = Field(default_factory=list)
+
+
+def _fmt(value: float | int | None, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def _ms(latency: dict[str, Any], stage: str, which: str) -> str:
+    entry = latency.get(stage)
+    if entry is None:
+        return "–"
+    value = entry[which] if isinstance(entry, dict) else getattr(entry, which)
+    return f"{value:.1f}"
+
+
+def retrieval_table(results: list[RetrievalResult], recall_ks: list[int]) -> str:
+    if not results:
+        return ""
+    r0 = results[0]
+    head = ["config", f"nDCG@{r0.ndcg_k}", *[f"R@{k}" for k in recall_ks], f"MRR@{r0.mrr_k}",
+            "embed p50 ms", "search p50 ms", "search p95 ms", "q/s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        row = [r.config_name, _fmt(r.metrics[f"ndcg@{r.ndcg_k}"]),
+               *[_fmt(r.metrics.get(f"recall@{k}")) for k in recall_ks], _fmt(r.metrics[f"mrr@{r.mrr_k}"]),
+               _ms(r.latency, "embed_query", "p50_ms"), _ms(r.latency, "total", "p50_ms"),
+               _ms(r.latency, "total", "p95_ms"), f"{r.throughput_qps:.1f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def qa_table(results: list[QAResult]) -> str:
+    if not results:
+        return ""
+    k = results[0].recall_k
+    judged = any(r.judge for r in results)
+    head = ["config", f"gold R@{k}", "gold in passages", "gold cited", "citation precision", "key facts",
+            "refused (unanswerable)", "false refusals", "invalid citations", "ask p50 ms", "ask p95 ms", "q/s"]
+    if judged:
+        head.insert(6, "LLM judge: correct")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        mt = r.metrics
+        row = [r.config_name, _fmt(mt["gold_recall@k"]), _fmt(mt["gold_recall_passages"]),
+               _fmt(mt["gold_recall_cited"]), _fmt(mt["citation_precision"]), _fmt(mt["key_fact_match"]),
+               _fmt(mt["refusal_rate_unanswerable"]), _fmt(mt["false_refusal_rate"]),
+               _fmt(mt["invalid_citations"]), _ms(r.latency, "ask.total", "p50_ms"),
+               _ms(r.latency, "ask.total", "p95_ms"), f"{r.throughput_qps:.2f}"]
+        if judged:
+            row.insert(6, _fmt(mt["judge_correct"]))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def latency_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
+    """One row per (config, stage): p50 / p95 / mean in ms."""
+    lines = ["| config | stage | n | p50 ms | p95 ms | mean ms |", "|---|---|---|---|---|---|"]
+    for name, latency in rows:
+        for stage, s in sorted(latency.items()):
+            s = s if isinstance(s, dict) else s.model_dump()
+            lines.append(f"| {name} | {stage} | {s['n']} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['mean_ms']:.1f} |")
+    return "\n".join(lines)
+
+
+def markdown(report: EvalReport, recall_ks: list[int]) -> str:
+    meta = report.meta
+    parts = [
+        f"# paperqa eval: {report.dataset}",
+        "",
+        f"- when: {meta.get('timestamp')}  ",
+        f"- git commit: `{meta.get('git_commit')}`{' (with uncommitted changes)' if meta.get('git_dirty') else ''}  ",
+        f"- machine: {meta.get('machine')}  ",
+        f"- command: `{meta.get('command')}`  ",
+        f"- dataset: {json.dumps(report.dataset_info)}",
+        "",
+    ]
+    if report.retrieval:
+        parts += ["## Retrieval (document level: each paper scored by its best chunk)", "",
+                  retrieval_table(report.retrieval, recall_ks), "",
+                  "![recall@k](recall_at_k.png)", "", "![latency](latency_retrieval.png)", ""]
+    if report.qa:
+        judge = next((r.judge for r in report.qa if r.judge), None)
+        parts += ["## Question answering", "",
+                  "Means over answerable questions; refusal rate over unanswerable ones. "
+                  "Key facts: literal match after normalising case and numbers."
+                  + (f" **LLM judge** column: verdicts of {judge}, an opinion, not a measurement." if judge else ""),
+                  "", qa_table(report.qa), "", "### By question type", ""]
+        for r in report.qa:
+            for qtype, mt in r.by_type.items():
+                parts.append(f"- {r.config_name} / {qtype}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in mt.items()
+                                                                        if v is not None))
+        failures = [(r.config_name, i) for r in report.qa for i in r.per_item
+                    if (i.type != "unanswerable" and (i.gold_recall_at_k or 0) < 1) or
+                    (i.type == "unanswerable" and not i.refused)]
+        if failures:
+            parts += ["", "### Misses (gold paper not in the top k, or an unanswerable question answered)", ""]
+            parts += [f"- {name} / {i.id} ({i.type}): {i.question}" for name, i in failures]
+        parts += ["", "![latency](latency_qa.png)", ""]
+    if report.latency:
+        parts += ["## Single-question latency", ""]
+        for run in report.latency:
+            parts.append(f"- {run.config_name}: {run.n_questions} questions, k={run.k}, corpus {run.corpus} "
+                         f"({run.papers} papers, {run.chunks} chunks), {run.throughput_qps:.1f} q/s")
+        parts += ["", latency_table([(r.config_name, r.latency) for r in report.latency]), ""]
+    stage_rows = [(r.config_name, r.latency) for r in report.retrieval] + [(r.config_name, r.latency) for r in report.qa]
+    if stage_rows:
+        parts += ["## Latency per stage", "", latency_table(stage_rows), ""]
+    parts += ["## Configurations", ""]
+    parts += [f"- **{name}**: `{json.dumps(spec)}`" for name, spec in report.configs.items()]
+    return "\n".join(parts) + "\n"
+
+
+def plot_recall(results: list[RetrievalResult], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for r in results:
+        ks = sorted(r.recall_curve)
+        ax.plot(ks, [r.recall_curve[k] or 0 for k in ks], marker="o", label=r.config_name)
+    ax.set_xscale("log")
+    ax.set_xlabel("k (papers)")
+    ax.set_ylabel("recall@k")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Recall@k per configuration")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_latency(series: list[tuple[str, list[float]]], path: Path, title: str) -> None:
+    series = [(name, values) for name, values in series if values]
+    if not series:
+        return
+    fig, ax = plt.subplots(figsize=(6.5, 0.6 * len(series) + 1.8))
+    ax.boxplot([[v * 1000 for v in values] for _, values in series], orientation="horizontal", showfliers=True)
+    ax.set_yticks(range(1, len(series) + 1), [name for name, _ in series], fontsize=8)
+    ax.set_xlabel("ms")
+    ax.set_xscale("log")
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: EvalReport, out_dir: Path, recall_ks: list[int], copy_files: list[Path]) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(report.model_dump_json(indent=1), encoding="utf-8")
+    (out_dir / "report.md").write_text(markdown(report, recall_ks), encoding="utf-8")
+    if report.retrieval:
+        plot_recall(report.retrieval, out_dir / "recall_at_k.png")
+        plot_latency([(f"{r.config_name}", r.latency_raw_s.get("total", [])) for r in report.retrieval],
+                     out_dir / "latency_retrieval.png", "Search latency per query (total)")
+    if report.qa:
+        plot_latency([(r.config_name, r.latency_raw_s.get("ask.total", [])) for r in report.qa],
+                     out_dir / "latency_qa.png", "Time to answer per question")
+    if report.latency:
+        plot_latency([(f"{r.config_name} {stage}", values) for r in report.latency
+                      for stage, values in sorted(r.latency_raw_s.items())],
+                     out_dir / "latency_single_question.png", "Single-question latency per stage")
+    data_dir = out_dir / "dataset"
+    for path in copy_files:
+        data_dir.mkdir(exist_ok=True)
+        shutil.copy2(path, data_dir / path.name)
+    return out_dir
