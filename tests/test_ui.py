@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_vllm import DEFAULT_MODEL, FakeVLLM, RecordedRequest, cite_passages_responder
 from gradio_client import Client, handle_file
 from typer.testing import CliRunner
 from ui_server import serve
@@ -83,6 +86,61 @@ def test_broken_upload_is_reported_and_the_index_is_unchanged(bundled_qa: PaperQ
     assert "pq-error" in report and "Nothing was added" in report and "broken.csv" in report
     assert "/tmp" not in report.split("broken.csv")[0]  # the upload's temp folder is not shown
     assert PaperQA(bundled_qa.index_dir, embedder=bundled_qa.embedder).info().papers == before
+
+
+def wait_until(condition, timeout_s: float = 120.0) -> None:
+    """Poll for a condition (never a fixed sleep as the assertion); fail clearly if it never holds."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def is_judging(request: RecordedRequest) -> bool:
+    system = " ".join(str(m.get("content", "")) for m in request.messages if m.get("role") == "system").lower()
+    return "judge" in system and "relevant" in system
+
+
+def test_a_slow_answer_does_not_block_other_users_and_evidence_uses_the_llm(
+    bundled_index_dir: Path, embedder, fake_vllm: FakeVLLM
+) -> None:
+    overrides = {"llm.base_url": fake_vllm.base_url, "llm.model": DEFAULT_MODEL, "llm.backoff_s": 0.01}
+    qa = PaperQA(bundled_index_dir, overrides=overrides, embedder=embedder)
+    release, calls = threading.Event(), []
+
+    def first_call_waits(body: dict) -> object:  # the model "thinks" about the first question until released
+        calls.append(body)
+        if len(calls) == 1:
+            release.wait(300)
+        return cite_passages_responder(body)
+
+    fake_vllm.responder = first_call_waits
+    with serve(qa) as address:
+        slow = Client(address, verbose=False).submit(ADE20K, 3, "hybrid", False, api_name="/ask")
+        wait_until(lambda: len(calls) == 1)
+        *_, answer = Client(address, verbose=False).predict(
+            "Which model is built from standard ConvNet modules?", 3, "hybrid", False, api_name="/ask")
+        assert answer["mode"] == "generated" and answer["stats"]["model"] == DEFAULT_MODEL and answer["citations"]
+        assert not slow.done()  # still waiting on the model while the other user got an answer
+        release.set()
+        *_, first = slow.result(timeout=300)
+        assert first["mode"] == "generated" and first["citations"]
+
+        judged_before = sum(is_judging(r) for r in fake_vllm.chat_requests)
+        *_, judged = Client(address, verbose=False).predict(ADE20K, 3, "hybrid", True, api_name="/ask")
+        assert judged["mode"] == "generated"
+        assert sum(is_judging(r) for r in fake_vllm.chat_requests) - judged_before == 3  # one per passage
+
+
+def test_uploads_over_the_size_limit_are_refused(bundled_index_dir: Path, embedder, tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    row = "A title,An abstract that is long enough to be kept as a record in the index.\n"
+    big.write_text("title,abstract\n" + row * (1_200_000 // len(row)))
+    qa = PaperQA(bundled_index_dir, overrides={"ui.max_upload_mb": 1}, embedder=embedder)
+    before = qa.info().papers
+    with serve(qa) as address, pytest.raises(Exception, match="exceeds the maximum file size of 1048576 bytes"):
+        Client(address, verbose=False).predict([handle_file(str(big))], api_name="/ingest")
+    assert PaperQA(bundled_index_dir, embedder=embedder).info().papers == before
 
 
 def test_login_is_required_when_auth_is_set(bundled_index_dir: Path, embedder) -> None:

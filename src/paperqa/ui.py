@@ -12,7 +12,7 @@ import html
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -308,6 +308,19 @@ class Session:
         self.qa = qa
         self._variants: dict[tuple[str, ...], PaperQA] = {}
         self._lock = threading.Lock()
+        self._stops: set[str] = set()  # browser sessions whose Stop button was pressed
+
+    def request_stop(self, key: str) -> None:
+        with self._lock:
+            self._stops.add(key)
+
+    def stop_requested(self, key: str, clear: bool = False) -> bool:
+        """Also checked by the streaming answer itself, so a late update never hides the stop."""
+        with self._lock:
+            found = key in self._stops
+            if clear:
+                self._stops.discard(key)
+            return found
 
     def for_settings(self, evidence: bool) -> PaperQA:
         wanted = "llm" if evidence else "off"
@@ -340,23 +353,32 @@ def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
     return messages
 
 
+STOPPED = '<div class="pq-status refused" id="answer-stopped">Stopped. Ask again, or ask something else.</div>'
+
+
 def respond(
-    session: Session, question: str, turns: list[dict[str, Any]], k: int, mode: str, evidence: bool
+    session: Session, question: str, turns: list[dict[str, Any]], k: int, mode: str, evidence: bool, key: str = ""
 ) -> Iterator[tuple[Any, ...]]:
     """Stream one answer: (chat, turns, sources, status, question box, examples, answer JSON)."""
     question = (question or "").strip()
     if not question:
         yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return
+    session.stop_requested(key, clear=True)
     history = [m for t in turns for m in ({"role": "user", "content": t["question"]},
                                           {"role": "assistant", "content": t["text"]})]
     turn: dict[str, Any] = {"question": question, "text": "", "answer": None}
     turns = [*turns, turn]
     hidden = gr.update(visible=False)
     yield chat_messages(turns), turns, gr.skip(), status_html(None), "", hidden, gr.skip()
+    stream: Generator[str | Answer, None, None] | None = None
     try:
-        qa = session.for_settings(evidence)
-        for item in qa.stream(question, history, k=int(k), mode=mode):
+        stream = session.for_settings(evidence).stream(question, history, k=int(k), mode=mode)
+        for item in stream:
+            if session.stop_requested(key):  # Stop also cancels this event; this covers a late update
+                turn["stopped"] = True
+                yield chat_messages(turns), turns, gr.skip(), STOPPED, gr.skip(), hidden, gr.skip()
+                return
             if isinstance(item, Answer):
                 turn["answer"], turn["text"] = item, item.text
                 yield (chat_messages(turns), turns, sources_html(item), status_html(item), gr.skip(), hidden,
@@ -367,15 +389,18 @@ def respond(
     except (QuestionError, RuntimeError, ValueError) as exc:
         turn["text"] = f"Could not answer: {exc}"
         yield chat_messages(turns), turns, sources_html(None), status_html(None, str(exc)), gr.skip(), hidden, None
+    finally:
+        if stream is not None:
+            stream.close()  # ends the model's HTTP stream when stopped
 
 
-def stop(turns: list[dict[str, Any]]) -> tuple[Any, ...]:
+def stop(session: Session, turns: list[dict[str, Any]], key: str) -> tuple[Any, ...]:
     """Mark the answer being streamed as stopped (the Stop button also cancels its event)."""
     if not turns or turns[-1].get("answer") is not None:
         return gr.skip(), gr.skip(), gr.skip()
+    session.request_stop(key)
     turns = [*turns[:-1], {**turns[-1], "stopped": True}]
-    stopped = '<div class="pq-status refused" id="answer-stopped">Stopped. Ask again, or ask something else.</div>'
-    return chat_messages(turns), turns, stopped
+    return chat_messages(turns), turns, STOPPED
 
 
 def parse_year(value: str | float | None) -> int | None:
@@ -478,14 +503,19 @@ def _chat_tab(session: Session) -> None:
     turns = gr.State([])
     answer_json = gr.JSON(visible=False, elem_id="answer-json")
 
-    def answer(question: str, turns: list, k: int, mode: str, evidence: bool) -> Iterator[tuple[Any, ...]]:
-        yield from respond(session, question, turns, k, mode, evidence)
+    def answer(
+        question: str, turns: list, k: int, mode: str, evidence: bool, request: gr.Request
+    ) -> Iterator[tuple[Any, ...]]:
+        yield from respond(session, question, turns, k, mode, evidence, request.session_hash or "")
+
+    def stop_answer(turns: list, request: gr.Request) -> tuple[Any, ...]:
+        return stop(session, turns, request.session_hash or "")
 
     chat_out = [chatbot, turns, sources, status, question, examples, answer_json]
     settings_in = [turns, k, mode, evidence]
     asks = [gr.on([question.submit, ask_btn.click], answer, [question, *settings_in], chat_out, api_name="ask")]
     asks += [b.click(answer, [b, *settings_in], chat_out, api_visibility="private") for b in example_buttons]
-    stop_btn.click(stop, turns, [chatbot, turns, status], cancels=asks, api_visibility="private")
+    stop_btn.click(stop_answer, turns, [chatbot, turns, status], cancels=asks, api_visibility="private")
 
     def new_chat() -> tuple[Any, ...]:
         return [], [], sources_html(None), "", gr.update(visible=True), None
@@ -573,10 +603,14 @@ def launch(
     ui = qa.settings.ui
     demo = build_app(qa)
     demo.queue(default_concurrency_limit=concurrency)
+    host, port = host or ui.host, port or ui.port
+    if not quiet:
+        print(f"paperqa UI on http://{host}:{port} ({'login required' if auth or ui.auth else 'no login'}); "
+              "Ctrl+C stops it.", flush=True)
     demo.launch(
-        server_name=host or ui.host, server_port=port or ui.port, auth=parse_auth(auth or ui.auth),
+        server_name=host, server_port=port, auth=parse_auth(auth or ui.auth),
         auth_message="paperqa: log in to ask questions about the papers.", share=False, inbrowser=False,
-        max_file_size=f"{ui.max_upload_mb}mb", prevent_thread_lock=prevent_thread_lock, quiet=quiet,
+        max_file_size=f"{ui.max_upload_mb}mb", prevent_thread_lock=prevent_thread_lock, quiet=True,
         show_error=True, footer_links=[], css=CSS, js=JS, theme=THEME, enable_monitoring=False,
     )
     return demo
