@@ -599,6 +599,9 @@ def launch(
     concurrency: int = 4, prevent_thread_lock: bool = False, quiet: bool = False,
 ) -> gr.Blocks:
     """Serve the app locally (127.0.0.1 unless told otherwise); never a public share link."""
+    if not quiet:
+        print("paperqa UI: loading the embedding model and the index (a first run indexes the bundled corpus)…",
+              flush=True)
     warm_up(qa)
     ui = qa.settings.ui
     demo = build_app(qa)
