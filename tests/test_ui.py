@@ -55,6 +55,18 @@ def test_ask_returns_a_cited_answer_and_follow_ups_keep_the_chat(url: str) -> No
     assert 'href="#src-' not in text_of(chat[1])  # only the current answer links to the sources panel
 
 
+def test_refusals_and_bad_questions_are_shown_as_such(url: str) -> None:
+    client = Client(url, verbose=False)
+    chat, sources, status, _box, answer = client.predict(
+        "What is the boiling point of mercury in Kelvin?", 10, "hybrid", False, api_name="/ask")
+    assert answer["refused"] and 'id="answer-refused"' in status and "No answer" in status
+    assert "cites no passage" in sources and 'href="#src-' not in text_of(chat[-1])
+
+    chat, _sources, status, _box, _answer = client.predict("x" * 5000, 10, "hybrid", False, api_name="/ask")
+    assert "pq-error" in status and "max_question_chars" in status
+    assert text_of(chat[-1]).startswith("Could not answer")
+
+
 def test_search_respects_title_and_source_filters(url: str, bundled_index_dir: Path, embedder) -> None:
     client = Client(url, verbose=False)
     results = client.predict("segmentation", "hybrid", 10, "", "", [], "transformer", api_name="/search")
