@@ -25,7 +25,7 @@ WAIT_MS = 180_000  # answers on a shared 2-core machine can be slow: wait for co
 
 # CI requires the browser: there a missing chromium fails these tests instead of skipping them.
 # (REQUIRE_BROWSER: a PAPERQA_* name would be read, and rejected, as a config key.)
-REQUIRED = any(os.environ.get(name) for name in ("REQUIRE_BROWSER", "PAPERQA_REQUIRE_BROWSER"))
+REQUIRED = bool(os.environ.get("REQUIRE_BROWSER"))
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRED, reason="no /usr/bin/chromium: apt-get install -y chromium"),
