@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from paperqa.eval import metrics as m
-from paperqa.eval.datasets import DatasetError, load_beir, load_qa, read_qrels, resolve_gold
+from paperqa.eval.datasets import (
+    DatasetError,
+    load_beir,
+    load_qa,
+    read_qrels,
+    resolve_gold,
+)
 from paperqa.sources import bundled_corpus_paths, load_papers
 
 BUNDLED_QA = Path(__file__).resolve().parents[1] / "eval" / "datasets" / "bundled_qa.jsonl"

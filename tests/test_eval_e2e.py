@@ -1,7 +1,6 @@
 """The harness end to end on a tiny BEIR set and a tiny QA set written here (seconds, not minutes)."""
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -5,7 +5,13 @@ import pytest
 from paperqa.config import ConfigError
 from paperqa.eval.judge import parse_verdict
 from paperqa.eval.latency import StageTimes, summarize
-from paperqa.eval.runner import build_variants, canonical_key, harness_config, index_key, parse_assignments
+from paperqa.eval.runner import (
+    build_variants,
+    canonical_key,
+    harness_config,
+    index_key,
+    parse_assignments,
+)
 
 
 def test_parse_assignments_and_aliases():

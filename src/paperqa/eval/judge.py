@@ -49,7 +49,7 @@ class LLMJudge:
 
 
 def parse_verdict(text: str) -> bool | None:
-    match = re.search(r"\{.*\}", text, flags=re.S)
+    match = re.search(r"\{.*\}", text, flags=re.DOTALL)
     if match:
         try:
             value = json.loads(match.group()).get("correct")

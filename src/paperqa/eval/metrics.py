@@ -106,7 +106,7 @@ def numbers_in(text: str) -> list[float]:
     return [float(m.group().replace(",", "")) for m in _NUMBER.finditer(unicodedata.normalize("NFKC", text))]
 
 
-def _as_number(fact: str | int | float) -> float | None:
+def _as_number(fact: str | float) -> float | None:
     if isinstance(fact, bool):
         return None
     if isinstance(fact, int | float):
@@ -118,7 +118,7 @@ def _as_number(fact: str | int | float) -> float | None:
         return None
 
 
-def fact_in_text(fact: str | int | float, text: str) -> bool:
+def fact_in_text(fact: str | float, text: str) -> bool:
     """Whether an answer states a key fact.
 
     A number matches any number in the text with the same value (58 == "58.0%"); a string

@@ -15,11 +15,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers / CI
-import matplotlib.pyplot as plt  # noqa: E402
-from pydantic import BaseModel, Field  # noqa: E402
+import matplotlib.pyplot as plt
+from pydantic import BaseModel, Field
 
-from .qa_eval import QAResult  # noqa: E402
-from .retrieval_eval import RetrievalResult  # noqa: E402
+from .qa_eval import QAResult
+from .retrieval_eval import RetrievalResult
 
 
 class LatencyRun(BaseModel):
@@ -47,7 +47,7 @@ class EvalReport(BaseModel):
     latency: list[LatencyRun] = Field(default_factory=list)
 
 
-def _fmt(value: float | int | None, digits: int = 3) -> str:
+def _fmt(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "–"
     if isinstance(value, int):

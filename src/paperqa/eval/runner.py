@@ -16,7 +16,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ..config import ConfigError, Settings, load_config
-from .datasets import BeirDataset, DatasetError, QADataset, is_beir_dir, load_beir, load_qa, resolve_gold
+from .datasets import (
+    BeirDataset,
+    DatasetError,
+    QADataset,
+    is_beir_dir,
+    load_beir,
+    load_qa,
+    resolve_gold,
+)
 from .latency import StageTimes
 from .progress import progress_bar
 from .qa_eval import evaluate_qa
@@ -258,7 +266,7 @@ def machine() -> str:
 def _meta(options: RunOptions) -> dict[str, Any]:
     commit, dirty = git_state()
     return {
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": commit,
         "git_dirty": dirty,
         "machine": machine(),
@@ -268,7 +276,7 @@ def _meta(options: RunOptions) -> dict[str, Any]:
 
 
 def _report_dir(base: Path, dataset_name: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return base / f"{stamp}-{dataset_name}"
 
 
