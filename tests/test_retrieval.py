@@ -73,7 +73,8 @@ def test_extractive_answer_quotes_the_sentence_with_the_figure(bundled_qa):
 
 
 @pytest.mark.parametrize("question", ["What is the boiling point of water at sea level?",
-                                      "Who won the 2018 FIFA World Cup?"])
+                                      "Who won the 2018 FIFA World Cup?",
+                                      "What mAP does YOLOv8 reach on COCO val2017?"])
 def test_unanswerable_question_is_refused(bundled_qa, question):
     answer = bundled_qa.ask(question)
     assert answer.refused and not answer.citations

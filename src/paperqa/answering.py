@@ -9,6 +9,7 @@ is relevant enough, instead of quoting whatever ranked first.
 from __future__ import annotations
 
 from collections.abc import Callable
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,11 @@ def extractive_answer(
     candidates = _candidates(passages if passages is not None else hits)
     if not candidates:
         return refusal(question, hits, answer_cfg)
+    if answer_cfg.require_named_terms:
+        missing = missing_named_terms(question, [c.hit.chunk.text for c in candidates])
+        if missing:
+            reason = f"The retrieved passages never mention {', '.join(missing)}."
+            return refusal(question, hits, answer_cfg, reason=reason)
     relevance = sentence_relevance(
         question, [c.text for c in candidates], embedder, answer_cfg, retrieval_cfg, term_weights
     )
@@ -68,16 +74,47 @@ def extractive_answer(
     )
 
 
-def refusal(question: str, hits: list[Hit], cfg: AnswerConfig, best_relevance: float | None = None) -> Answer:
-    detail = "" if best_relevance is None else f" (best sentence relevance {best_relevance:.2f} < {cfg.min_relevance})"
-    return Answer(
-        question=question,
-        text=cfg.refusal_text,
-        refused=True,
-        mode="extractive",
-        notice=f"No retrieved passage was relevant enough to quote{detail}.",
-        hits=hits,
-    )
+def refusal(
+    question: str, hits: list[Hit], cfg: AnswerConfig, best_relevance: float | None = None, reason: str | None = None
+) -> Answer:
+    if reason is None:
+        detail = "" if best_relevance is None else f" (best sentence relevance {best_relevance:.2f} < {cfg.min_relevance})"
+        reason = f"No retrieved passage was relevant enough to quote{detail}."
+    return Answer(question=question, text=cfg.refusal_text, refused=True, mode="extractive", notice=reason, hits=hits)
+
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-./]*[A-Za-z0-9]|[A-Za-z0-9]")
+
+
+def _is_name(word: str) -> bool:
+    """Model, dataset and metric names: "YOLOv8", "EfficientNet-B7", "GPT-3", "ADE20K", "mIoU", "CNN"."""
+    has_letter = any(ch.isalpha() for ch in word)
+    has_digit = any(ch.isdigit() for ch in word)
+    inner_upper = any(ch.isupper() for ch in word[1:])
+    return has_letter and (has_digit or inner_upper)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+def missing_named_terms(question: str, passages: list[str]) -> list[str]:
+    """Names in the question that no retrieved passage contains.
+
+    A question about "YOLOv8 on COCO" must not be answered with quotes about YOLOv5: sentence
+    similarity cannot tell them apart, an exact name check can. Hyphenated names are matched whole
+    when they carry a digit ("GPT-3", "ImageNet-1K"), else by their name-like parts ("CNN" in
+    "CNN-transformer"); spacing, case and punctuation are ignored ("Top-1" matches "top 1").
+    """
+    text = _squash(" | ".join(passages))
+    missing = []
+    for word in dict.fromkeys(_WORD.findall(question)):
+        if not _is_name(word):
+            continue
+        parts = [word] if any(ch.isdigit() for ch in word) else [p for p in re.split(r"[-/]", word) if _is_name(p)]
+        if any(_squash(part) not in text for part in parts):
+            missing.append(word)
+    return missing
 
 
 def sentence_relevance(

@@ -76,6 +76,7 @@ class AnswerConfig(_Section):
     max_sentences_per_paper: int = Field(gt=0)
     keyword_weight: float = Field(ge=0, le=1)
     min_relevance: float = Field(ge=-1, le=1)
+    require_named_terms: bool
     relative_threshold: float = Field(ge=0, le=1)
     evidence: Literal["off", "llm"]
     keep_uncited: bool
