@@ -93,3 +93,11 @@ def test_stream_yields_text_then_the_answer(bundled_qa):
 def test_bad_questions_are_refused_with_a_reason(bundled_qa, question):
     with pytest.raises(QuestionError):
         bundled_qa.ask(question)
+
+
+def test_with_settings_shares_the_loaded_index_and_model(bundled_qa):
+    bm25_view = bundled_qa.with_settings({"retrieval.mode": "bm25", "retrieval.k": 3})
+    assert bm25_view.retriever.store.chunks is bundled_qa.retriever.store.chunks  # not re-read from disk
+    assert bm25_view.embedder is bundled_qa.embedder
+    assert len(bm25_view.search(ADE20K_QUESTION)) == 3
+    assert all(h.dense_rank is None for h in bm25_view.search(ADE20K_QUESTION))

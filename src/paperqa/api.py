@@ -55,8 +55,13 @@ class PaperQA:
         settings: Settings | None = None,
         use_index_settings: bool = False,
         embedder: Embedder | None = None,
+        store: IndexStore | None = None,
     ) -> None:
-        """``index_dir`` and ``index.dir`` both unset means the bundled corpus (built on first use)."""
+        """``index_dir`` and ``index.dir`` both unset means the bundled corpus (built on first use).
+
+        ``store`` hands over an already loaded version of the index at ``index_dir`` (see
+        :meth:`with_settings`) instead of reading it from disk again.
+        """
         self.settings = settings or load_config(config, overrides)
         chosen_dir = index_dir or self.settings.index.dir
         self.embedder = embedder or Embedder(self.settings.embedding)
@@ -65,7 +70,9 @@ class PaperQA:
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
         self._generator: AnswerGenerator | None = None
-        if IndexStore.exists(self.index_dir):
+        if store is not None:
+            self._load(use_index_settings, store)
+        elif IndexStore.exists(self.index_dir):
             self._load(use_index_settings)
 
     @classmethod
@@ -75,13 +82,13 @@ class PaperQA:
     def with_settings(self, overrides: dict[str, Any]) -> PaperQA:
         """Same index and model, other retrieval/answer settings: for comparing configurations."""
         settings = self.settings.with_overrides(overrides)
-        other = PaperQA(self.index_dir, settings=settings, embedder=self._shared_embedder(settings))
-        return other
+        store = self.retriever.store  # builds the bundled index first if it has to
+        return PaperQA(self.index_dir, settings=settings, embedder=self._shared_embedder(settings), store=store)
 
     # ----- index -------------------------------------------------------------------------------
 
-    def _load(self, use_index_settings: bool = False) -> None:
-        store = IndexStore.open(self.index_dir)
+    def _load(self, use_index_settings: bool = False, store: IndexStore | None = None) -> None:
+        store = store or IndexStore.open(self.index_dir)
         if use_index_settings:
             self.settings = self.settings.with_overrides(store.settings_overrides())
             self.embedder = self._shared_embedder(self.settings)
