@@ -91,12 +91,3 @@ class Embedder:
 
     def embed_query(self, query: str) -> np.ndarray:
         return np.asarray(self._model.get_query_embedding(query), dtype=np.float32)
-
-    def embed_queries(self, queries: list[str]) -> np.ndarray:
-        """Questions in one batch: the evaluation harness embeds hundreds at once."""
-        if not queries:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        prefix = self.cfg.query_prefix
-        vectors = self._model.get_text_embedding_batch([prefix + q for q in queries]) if prefix else \
-            self._model.get_text_embedding_batch(queries)
-        return np.asarray(vectors, dtype=np.float32)

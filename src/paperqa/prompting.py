@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
 
-from llama_index.core.utils import get_tokenizer
-
+from paperqa.chunking import (
+    count_tokens,  # cl100k_base, the one tokenizer paperqa counts with
+)
 from paperqa.config import ConfigError
 from paperqa.models import Hit
 
@@ -48,17 +48,6 @@ EVIDENCE_MAX_TOKENS = 96
 REWRITE_SYSTEM = """You rewrite a follow-up question from a conversation into a standalone question that can be understood without the conversation.
 Resolve pronouns and references ("they", "it", "of them", "that model") using the conversation. Keep the user's intent and wording otherwise.
 Reply with the standalone question only, on one line, without quotes or explanation. If the follow-up is already standalone, repeat it unchanged."""
-
-
-@cache
-def _tokenizer():  # noqa: ANN202 - llama-index returns a plain callable
-    """cl100k_base from llama-index's bundled cache: ``tiktoken.get_encoding`` would try to download."""
-    return get_tokenizer()
-
-
-def count_tokens(text: str) -> int:
-    """cl100k_base tokens of ``text`` (an approximation of the served model's count)."""
-    return len(_tokenizer()(text)) if text else 0
 
 
 def count_message_tokens(messages: list[Message]) -> int:
