@@ -78,6 +78,33 @@ class Citation(BaseModel):
     year: int | None = None
 
 
+class ResultRow(BaseModel):
+    """One result an abstract states ("52.7 mIoU on ADE20K"), with the sentence that states it.
+
+    Rows are extracted at ingest (``results`` module) and stored in the index version; a
+    cross-paper question is answered from all of them, not from the top-k passages. A row with
+    ``value`` None records a paper that names the dataset without a figure for it.
+    """
+
+    paper_id: str
+    title: str = ""
+    model: str | None = Field(default=None, description="the method the sentence attributes it to")
+    dataset: str = Field(description="canonical dataset name from the lexicon, e.g. ADE20K")
+    dataset_surface: str = Field(default="", description="the dataset as written in the abstract")
+    metric: str | None = Field(default=None, description="canonical metric name, e.g. mIoU")
+    metric_surface: str = ""
+    value: float | None = None
+    unit: str | None = Field(default=None, description="%, points, ms, M params, ...")
+    is_delta: bool = Field(default=False, description="an improvement (+3.2 mIoU over X), not an absolute")
+    qualifiers: list[str] = Field(default_factory=list, description="split, single-scale, params, ...")
+    sentence: str = Field(default="", description="the sentence stating the result")
+    start_char: int = Field(default=0, description="offset of the sentence in Paper.abstract")
+    end_char: int = 0
+    value_text: str = Field(default="", description="the value as written, e.g. 84.7\\%")
+    extractor: str = Field(default="rules", description="rules | llm")
+    citation: Citation | None = Field(default=None, description="filled when the row is part of an answer")
+
+
 class AnswerStats(BaseModel):
     """What it cost to produce an answer, recorded for evaluation and the UI."""
 
@@ -102,6 +129,9 @@ class Answer(BaseModel):
     invalid_citations: list[str] = Field(default_factory=list)
     uncited_sentences: list[str] = Field(default_factory=list)
     hits: list[Hit] = Field(default_factory=list, description="everything retrieved, cited or not")
+    table: list[ResultRow] = Field(
+        default_factory=list, description="cross-paper answers: every paper reporting the asked result"
+    )
     stats: AnswerStats = Field(default_factory=AnswerStats)
 
 
