@@ -15,7 +15,11 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "PAPERQA_"
 
@@ -30,12 +34,35 @@ class _Section(BaseModel):
 
 class IndexConfig(_Section):
     dir: Path | None
-    type: Literal["flat", "hnsw", "ivf"]
+    type: Literal["auto", "flat", "hnsw", "ivf", "ivfpq"] = Field(
+        default="auto",
+        description="FAISS layout. auto: flat below auto_hnsw_from passages, HNSW below auto_ivfpq_from, "
+        "IVF-PQ above (chosen at each ingest from the index's total size; see docs/scale.md). "
+        "flat: exact. hnsw / ivf / ivfpq: approximate, for large corpora.",
+    )
     device: Literal["auto", "cpu", "gpu"]
     hnsw_m: int = Field(gt=1)
     hnsw_ef_search: int = Field(gt=0)
     ivf_nlist: int = Field(gt=0)
     ivf_nprobe: int = Field(gt=0)
+    ivfpq_nlist: int = Field(
+        default=4096, gt=0,
+        description="Inverted lists of an ivfpq index (fewer on a small first ingest: 39 training points per list).",
+    )
+    ivfpq_m: int = Field(
+        default=48, gt=0,
+        description="Product-quantizer sub-vectors of an ivfpq index, i.e. bytes per vector; must divide the "
+        "embedding dimension (48 for 384-d all-MiniLM-L6-v2: 8 dimensions per byte).",
+    )
+    auto_hnsw_from: int = Field(
+        default=200_000, gt=0,
+        description="index.type auto: passages from which HNSW replaces the exact flat index.",
+    )
+    auto_ivfpq_from: int = Field(
+        default=2_000_000, gt=0,
+        description="index.type auto: passages from which IVF-PQ replaces HNSW (memory: HNSW keeps every "
+        "float32 vector in RAM, IVF-PQ ivfpq_m bytes each).",
+    )
 
 
 class IngestConfig(_Section):

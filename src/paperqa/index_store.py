@@ -15,11 +15,12 @@ that the next ingest removes.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,9 +33,13 @@ from pydantic import BaseModel
 from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
+from .errors import PaperQAError
 from .models import Chunk, IndexInfo, Paper
 
 FORMAT_VERSION = 1
+# Vectors handed to an index: one array, or an iterable of arrays (batches, in chunk order).
+Vectors = np.ndarray | Iterable[np.ndarray]
+_BATCH = 65_536  # rows reconstructed at a time when auto rebuilds an index as a bigger type
 _CURRENT = "CURRENT"
 _VERSIONS = "versions"
 
@@ -120,7 +125,7 @@ class IndexStore:
                 f"chunking size={m.chunk_size} overlap={m.chunk_overlap} title_in_chunk={m.title_in_chunk} "
                 f"(config: size={c.chunk_size} overlap={c.chunk_overlap} title_in_chunk={c.title_in_chunk})"
             )
-        if m.index_type != settings.index.type:
+        if settings.index.type != "auto" and m.index_type != settings.index.type:
             differences.append(f"index type {m.index_type!r} (config: {settings.index.type!r})")
         if differences:
             raise IndexMismatchError(
@@ -163,27 +168,43 @@ class IndexStore:
 
     # ----- writing -------------------------------------------------------------------------
 
-    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings) -> IndexStore:
-        """Write a new version holding this one plus the given papers; return it loaded."""
+    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings) -> IndexStore:
+        """Write a new version holding this one plus the given papers; return it loaded.
+
+        ``vectors`` is one array, or batches in chunk order (consumed once, never held together).
+        """
         merged_papers = dict(self.papers)
         merged_papers.update((p.paper_id, p) for p in papers)
         all_chunks = self.chunks + chunks
-        index = faiss.clone_index(self.vectors)
-        _add_vectors(index, vectors)
+        kind = self.manifest.index_type
+        grown = resolve_index_type(settings.index, len(all_chunks))
+        if settings.index.type == "auto" and _TYPE_RANK.get(grown, 0) > _TYPE_RANK.get(kind, 0) and kind in (
+            "flat", "hnsw"
+        ):
+            # index.type auto and the corpus crossed a threshold: rebuild from the stored vectors (flat
+            # and HNSW hold them exactly), so nothing is re-embedded.
+            kind = grown
+            old = self.vectors
+            stored = (old.reconstruct_n(i, min(_BATCH, old.ntotal - i)) for i in range(0, old.ntotal, _BATCH))
+            index = build_faiss_index(itertools.chain(stored, _batches(vectors)), len(all_chunks), kind,
+                                      settings.index)
+        else:
+            index = faiss.clone_index(self.vectors)
+            for batch in _batches(vectors):
+                _add_vectors(index, batch)
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
-                              self.manifest.embedding_model)
+                              self.manifest.embedding_model, kind)
 
     @classmethod
     def create(
-        cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
+        cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
         embedding_model: str,
     ) -> IndexStore:
-        index = new_faiss_index(vectors.shape[1], len(vectors), settings.index)
-        if not index.is_trained:
-            index.train(vectors)
-        _add_vectors(index, vectors)
+        """Write the first version; ``vectors`` as in :meth:`add` (one row per chunk, in order)."""
+        kind = resolve_index_type(settings.index, len(chunks))
+        index = build_faiss_index(_batches(vectors), len(chunks), kind, settings.index)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
-                              embedding_model)
+                              embedding_model, kind)
 
     def with_bm25(self, retrieval: RetrievalConfig, chunking: ChunkingConfig) -> IndexStore:
         """This version with BM25 rebuilt in memory when the config tokenises differently."""
@@ -199,16 +220,99 @@ class IndexStore:
 # ----- FAISS and BM25 construction ---------------------------------------------------------
 
 
-def new_faiss_index(dimension: int, expected_vectors: int, cfg: IndexConfig) -> faiss.Index:
+class IndexTypeError(PaperQAError, ValueError):
+    """An index type that cannot be built for this corpus or model (e.g. ivfpq_m not dividing the dimension)."""
+
+
+# Order in which index.type auto moves up as a corpus grows; it never moves down.
+_TYPE_RANK = {"flat": 0, "hnsw": 1, "ivf": 2, "ivfpq": 2}
+
+
+def resolve_index_type(cfg: IndexConfig, total_vectors: int) -> str:
+    """The concrete layout for ``index.type``; ``auto`` picks by corpus size (thresholds: docs/scale.md)."""
+    if cfg.type != "auto":
+        return cfg.type
+    if total_vectors >= cfg.auto_ivfpq_from:
+        return "ivfpq"
+    if total_vectors >= cfg.auto_hnsw_from:
+        return "hnsw"
+    return "flat"
+
+
+def build_faiss_index(batches: Iterable[np.ndarray], total: int, kind: str, cfg: IndexConfig) -> faiss.Index:
+    """Add ``total`` vectors batch by batch, so no more than a batch (plus a training sample) is held.
+
+    IVF layouts train first: on the first ``_train_size`` vectors, buffered, then added in order.
+    """
+    index: faiss.Index | None = None
+    pending: list[np.ndarray] = []
+    buffered = 0
+    for batch in batches:
+        if index is None:
+            index = new_faiss_index(batch.shape[1], total, cfg, kind)
+        if not len(batch):
+            continue
+        if index.is_trained:
+            _add_vectors(index, batch)
+            continue
+        pending.append(np.asarray(batch, dtype=np.float32))
+        buffered += len(batch)
+        if buffered >= _train_size(index, total):
+            _train_and_flush(index, pending)
+            pending = []
+    if index is None:
+        raise ValueError("no vectors to index")
+    if pending:
+        _train_and_flush(index, pending)
+    return index
+
+
+def _train_size(index: faiss.Index, total: int) -> int:
+    """64 points per inverted list (FAISS wants >= 39), at least 65,536 for the PQ codebooks."""
+    nlist = faiss.extract_index_ivf(index).nlist
+    return min(total, max(64 * nlist, 65_536))
+
+
+def _train_and_flush(index: faiss.Index, pending: list[np.ndarray]) -> None:
+    sample = np.concatenate(pending)
+    index.train(sample)
+    _add_vectors(index, sample)
+
+
+def new_faiss_index(dimension: int, expected_vectors: int, cfg: IndexConfig, kind: str | None = None) -> faiss.Index:
     """Inner product on normalised vectors (cosine); approximate types for large corpora."""
-    if cfg.type == "flat":
+    kind = kind or resolve_index_type(cfg, expected_vectors)
+    if kind == "flat":
         return faiss.IndexFlatIP(dimension)
-    if cfg.type == "hnsw":
+    if kind == "hnsw":
         return faiss.IndexHNSWFlat(dimension, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    if kind == "ivfpq":
+        return _new_ivfpq(dimension, expected_vectors, cfg)
     # IVF needs ~39 training points per list; fewer lists on a small first ingest.
     nlist = max(1, min(cfg.ivf_nlist, expected_vectors // 39))
     quantizer = faiss.IndexFlatIP(dimension)
     return faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+
+
+def _new_ivfpq(dimension: int, expected_vectors: int, cfg: IndexConfig) -> faiss.Index:
+    """FAISS's own IVF-PQ ("IVF{nlist},PQ{m}"): ivfpq_m bytes a vector instead of 4 x dimension."""
+    if dimension % cfg.ivfpq_m:
+        raise IndexTypeError(
+            f"index.ivfpq_m={cfg.ivfpq_m} does not divide the embedding dimension {dimension}; choose a divisor "
+            f"of {dimension} (e.g. {dimension // 8}) or another index.type"
+        )
+    # 8-bit codes need 256 training points per sub-quantizer; below that FAISS cannot train.
+    if expected_vectors < 256:
+        raise IndexTypeError(
+            f"index.type ivfpq needs at least 256 passages in the first ingest, got {expected_vectors}; "
+            "use index.type auto or flat for small corpora"
+        )
+    nlist = max(1, min(cfg.ivfpq_nlist, expected_vectors // 39))
+    return faiss.index_factory(dimension, f"IVF{nlist},PQ{cfg.ivfpq_m}", faiss.METRIC_INNER_PRODUCT)
+
+
+def _batches(vectors: Vectors) -> Iterable[np.ndarray]:
+    return [vectors] if isinstance(vectors, np.ndarray) else vectors
 
 
 def _add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
@@ -262,7 +366,7 @@ def _live_version_dir(root: Path) -> Path:
 
 def _write_version(
     root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
-    settings: Settings, embedding_model: str,
+    settings: Settings, embedding_model: str, index_type: str,
 ) -> IndexStore:
     versions = root / _VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
@@ -275,7 +379,7 @@ def _write_version(
         chunk_size=settings.chunking.chunk_size,
         chunk_overlap=settings.chunking.chunk_overlap,
         title_in_chunk=settings.chunking.title_in_chunk,
-        index_type=settings.index.type,
+        index_type=index_type,
         bm25_stemmer=settings.retrieval.bm25_stemmer,
         bm25_stopwords=settings.retrieval.bm25_stopwords,
         papers=len(papers),
@@ -330,8 +434,7 @@ def _prune(versions: Path, keep: set[str | None]) -> None:
 
 def _write_jsonl(path: Path, records) -> None:
     with open(path, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(record.model_dump_json() + "\n")
+        handle.writelines(record.model_dump_json() + "\n" for record in records)
 
 
 def _read_jsonl(path: Path, model: type[BaseModel]):

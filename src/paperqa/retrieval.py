@@ -65,7 +65,8 @@ def place_for_search(index: faiss.Index, cfg: IndexConfig) -> faiss.Index:
             "index.device is 'gpu' but FAISS sees no GPU: install the GPU build (pip install -e '.[gpu]', "
             "without faiss-cpu) on a CUDA host, or set index.device to auto or cpu"
         )
-    if cfg.device != "cpu" and gpus > 0 and cfg.type != "hnsw":  # FAISS has no GPU HNSW
+    # FAISS has no GPU HNSW; the index itself says what it is (index.type may be auto).
+    if cfg.device != "cpu" and gpus > 0 and not isinstance(index, faiss.IndexHNSW):
         return faiss.index_cpu_to_all_gpus(index)
     return index
 
@@ -174,11 +175,12 @@ class Retriever:
     def _search_params(self, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
         """Approximate-search knobs from config, and an IDSelector so filters never starve k."""
         cfg = self.settings.index
+        kind = self.store.manifest.index_type  # what was built (index.type may be auto)
         selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
-        if cfg.type == "hnsw":
+        if kind == "hnsw":
             params = faiss.SearchParametersHNSW()
             params.efSearch = cfg.hnsw_ef_search
-        elif cfg.type == "ivf":
+        elif kind in ("ivf", "ivfpq"):
             params = faiss.SearchParametersIVF()
             params.nprobe = cfg.ivf_nprobe
         elif selector is None:
