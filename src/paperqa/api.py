@@ -15,17 +15,27 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
 from .embedding import Embedder
 from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, writer_lock
-from .models import Answer, Hit, IndexInfo, IngestReport, Paper
+from .models import Answer, Chunk, Hit, IndexInfo, IngestReport, Paper
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
 
 History = list[dict[str, str]]
+# Passages embedded and added to the index per step of an ingest; bounds the vectors held at once.
+INGEST_BATCH = 4096
+
+
+def _progress_bar(total: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="Embedding", unit="passage")
 
 
 class QuestionError(ValueError):
@@ -157,17 +167,35 @@ class PaperQA:
         t = time.perf_counter()
         chunks = chunk_papers(new, self.settings.chunking)
         report.timings_s["chunk"] = time.perf_counter() - t
-        t = time.perf_counter()
-        vectors = self.embedder.embed_texts([indexed_text(c, self.settings.chunking) for c in chunks], progress)
-        report.timings_s["embed"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
+        embed_s = [0.0]
+        vectors = self._embedded_batches(chunks, progress, embed_s)
         t = time.perf_counter()
         if store is None:
             result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id)
         else:
             result = store.add(updated + new, chunks, vectors, self.settings)
-        report.timings_s["index"] = time.perf_counter() - t
+        report.timings_s["embed"] = embed_s[0]
+        report.timings_s["index"] = time.perf_counter() - t - embed_s[0]
         return result
+
+    def _embedded_batches(self, chunks: list[Chunk], progress: bool, spent: list[float]) -> Iterator[np.ndarray]:
+        """Embed ``chunks`` INGEST_BATCH at a time, as the index consumes them: at a million passages the
+        vectors never exist all at once (as Python float lists they would take ~12 GB)."""
+        if not chunks:
+            yield self.embedder.embed_texts([])  # an empty batch still tells a new index its dimension
+            return
+        bar = _progress_bar(len(chunks)) if progress else None
+        for start in range(0, len(chunks), INGEST_BATCH):
+            batch = chunks[start : start + INGEST_BATCH]
+            t = time.perf_counter()
+            vectors = self.embedder.embed_texts([indexed_text(c, self.settings.chunking) for c in batch])
+            spent[0] += time.perf_counter() - t
+            if bar is not None:
+                bar.update(len(batch))
+            yield vectors
+        if bar is not None:
+            bar.close()
 
     # ----- search and answers ------------------------------------------------------------------
 
