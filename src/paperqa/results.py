@@ -112,6 +112,14 @@ _COST_AFTER = re.compile(
     r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence)\b",
     re.IGNORECASE,
 )
+_NUMBER_LIST_BEFORE = re.compile(
+    r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:,\s*and|,|and|/)\s*)+$"
+)
+# "on ACE2004, ACE2005, and NNE": a list of names, some unknown to the lexicon
+_NAME_LIST = re.compile(
+    r"(?P<items>[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3}"
+    r"(?:\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3})+)"
+)
 _FROM_TO = re.compile(r"\bfrom\s*$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[;:]|\b(?:while|whereas|but|although|which|compared|versus|vs\.?)\b")
 # A model name: a word with an inner capital or digit ("MOAT", "ConvNeXt-B", "kMaX-DeepLab", "YOLOv8").
@@ -226,7 +234,7 @@ class RuleExtractor:
                     "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
                     "start_char": s_start, "end_char": s_end,
                 }))
-        with_figure = {r.dataset for r in rows}
+        with_figure = {r.dataset for r in rows} | {r.dataset.split(" ")[0] for r in rows}  # WMT14 En-De: WMT14
         for name, (mention, s_start, s_end) in mentions.items():
             if name not in with_figure:
                 rows.append(ResultRow(
@@ -295,6 +303,7 @@ class RuleExtractor:
                 dataset = context[0]
             if dataset is None:
                 continue
+            dataset = self._language_pair(sentence, n, dataset, result_numbers)
             if not datasets and metric is None:
                 continue  # inherited dataset: only figures that name their metric
             baseline = bool(_FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]))
@@ -317,6 +326,36 @@ class RuleExtractor:
                 extractor=self.name,
             ))
         return rows
+
+
+    def _language_pair(self, sentence: str, n: _Number, dataset: Mention, numbers: Sequence[_Number]) -> Mention:
+        """"WMT'14 ... 31.26 for EnDe": the WMT dataset of that language pair, when the lexicon has it."""
+        if not dataset.name.startswith(("WMT", "IWSLT")) or " " in dataset.name:
+            return dataset
+        i = numbers.index(n)
+        start = numbers[i - 1].end if i else 0
+        end = numbers[i + 1].start if i + 1 < len(numbers) else len(sentence)
+        pairs = (list(_LANGUAGE_PAIR.finditer(sentence, n.end, end)) or list(_LANGUAGE_PAIR.finditer(sentence, start, n.start))
+                 or list(_LANGUAGE_PAIR.finditer(sentence)))
+        if not pairs or (len({(_lang(p.group("src")), _lang(p.group("tgt"))) for p in pairs}) != 1
+                         and not any(p.start() >= n.end for p in pairs)):
+            return dataset
+        src, tgt = _lang(pairs[0].group("src")), _lang(pairs[0].group("tgt"))
+        name = self.lexicon.lookup_dataset(f"{dataset.name} {src}-{tgt}")
+        return Mention(name, dataset.surface, dataset.start, dataset.end) if name else dataset
+
+
+_LANGUAGES = {"en": "En", "english": "En", "de": "De", "german": "De", "fr": "Fr", "french": "Fr", "ro": "Ro",
+              "romanian": "Ro", "cs": "Cs", "czech": "Cs", "ru": "Ru", "russian": "Ru", "zh": "Zh", "chinese": "Zh",
+              "ja": "Ja", "japanese": "Ja", "vi": "Vi", "vietnamese": "Vi"}
+_LANG = r"(?:En|EN|English|De|DE|German|Fr|FR|French|Ro|RO|Romanian|Cs|CS|Czech|Ru|RU|Russian|Zh|ZH|Chinese|Ja|JA|Japanese|Vi|Vietnamese)"
+_LANGUAGE_PAIR = re.compile(
+    r"\b(?P<src>" + _LANG + r")\s?(?:-|\u2013|\u2192|->|to|⇒)?\s?(?P<tgt>" + _LANG + r")\b"
+)
+
+
+def _lang(name: str) -> str:
+    return _LANGUAGES[name.lower()]
 
 
 # ----- numbers -----------------------------------------------------------------------------------
@@ -485,15 +524,39 @@ def _clean_gap(gap: str) -> bool:
     return len(gap) <= 50 and not re.search(r"[\d,;:()]", gap) and not _CLAUSE_BREAK.search(gap)
 
 
+def _list_with_unknown_names(sentence: str, datasets: Sequence[Mention], count: int) -> list[Mention] | None:
+    """The ``count`` items of a name list holding known datasets ("ACE2004, ACE2005, and NNE")."""
+    for m in _NAME_LIST.finditer(sentence):
+        inside = [d for d in datasets if m.start() <= d.start and d.end <= m.end()]
+        if not inside:
+            continue
+        items, pos = [], m.start()
+        for piece in re.split(r"(\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?)", m.group("items")):
+            start, end = pos, pos + len(piece)
+            pos = end
+            if not piece.strip() or re.fullmatch(r"\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?", piece):
+                continue
+            known = [d for d in inside if start <= d.start < end]
+            items.append(known[0] if known else Mention(piece.strip(), piece.strip(), start, end))
+        if len(items) == count:
+            return items
+    return None
+
+
 def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
                   datasets: Sequence[Mention]) -> dict[int, Mention] | None:
     """"... on A, B and C ... 1.0, 2.0 and 3.0, respectively": pair numbers and datasets in order."""
     if not re.search(r"\brespective(?:ly)?\b", sentence) or len(datasets) < 2:
         return None
-    absolute = [(n, metric) for n, metric in results
-                if not n.signed and not _DELTA_BEFORE.search(sentence[:n.start].rstrip())]
+    absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n)]
     if len(absolute) == len(datasets):
         return {n.start: d for (n, _), d in zip(absolute, datasets, strict=True)}
+    listed = _list_with_unknown_names(sentence, datasets, len(absolute))
+    if listed:
+        return {n.start: d for (n, _), d in zip(absolute, listed, strict=True)}
+    deltas = [n for n, _ in results if _is_delta(sentence, n)]
+    if len(deltas) == len(datasets) and not absolute:
+        return {n.start: d for n, d in zip(deltas, datasets, strict=True)}
     groups: dict[str, list[_Number]] = {}
     for n, metric in absolute:
         groups.setdefault(metric.name if metric else "", []).append(n)
@@ -510,7 +573,14 @@ def _is_delta(sentence: str, n: _Number) -> bool:
     before = sentence[max(0, n.start - 60):n.start]
     if _DELTA_BEFORE.search(before):
         return True
-    return bool(_DELTA_AFTER.match(sentence[n.end:n.end + 60]))
+    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]):
+        return True
+    # "outperforming VideoMAE by 1.2% and 2.4%": the rest of a list of improvements
+    run = _NUMBER_LIST_BEFORE.search(sentence[:n.start])
+    if run:
+        first = run.start()
+        return bool(sentence[first] in "+\u00b1" or _DELTA_BEFORE.search(sentence[max(0, first - 60):first]))
+    return False
 
 
 def _model_for(sentence: str, n: _Number, title_model: str | None, lexicon: Lexicon) -> str | None:
