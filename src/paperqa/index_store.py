@@ -32,20 +32,13 @@ from pydantic import BaseModel
 from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
+from .errors import IndexCorruptError, IndexMismatchError
 from .models import Chunk, IndexInfo, Paper
 from .tokenization import bm25_tokenize
 
 FORMAT_VERSION = 1
 _CURRENT = "CURRENT"
 _VERSIONS = "versions"
-
-
-class IndexMismatchError(ValueError):
-    """The index was built with settings the current config contradicts."""
-
-
-class IndexCorruptError(RuntimeError):
-    """The files of the live version disagree with each other or cannot be read."""
 
 
 class Manifest(BaseModel):

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from paperqa.config import IngestConfig, load_config
+from paperqa.errors import SourceError
 from paperqa.models import Paper, SourceProblem
 
 FORMATS = ("hf-dump", "arxiv-jsonl", "beir", "csv")
@@ -40,10 +41,6 @@ TITLE_HASH_PREFIX = "t-"
 
 _BOM = b"\xef\xbb\xbf"
 _SNIFF_LINES = 20
-
-
-class SourceError(ValueError):
-    """A whole file cannot be used; the message names the file (and the line when relevant)."""
 
 
 class LoadResult(BaseModel):

@@ -15,10 +15,10 @@ from typing import Any
 
 import gradio as gr
 
-from ..api import PaperQA, QuestionError
+from ..api import PaperQA
+from ..errors import PaperQAError, QuestionError, SourceError
 from ..models import Answer
 from ..retrieval import SearchFilters
-from ..sources import SourceError
 from . import render
 
 Updates = dict[Any, Any]  # {gradio component: new value}
@@ -132,7 +132,7 @@ def respond(
                 return
             turn["text"] += item
             yield chat()
-    except (QuestionError, RuntimeError, ValueError) as exc:
+    except PaperQAError as exc:
         turn["text"] = f"Could not answer: {exc}"
         yield chat() | {view.sources: render.sources_html(None), view.status: render.status_html(None, str(exc)),
                         view.answer_json: None}
@@ -163,7 +163,7 @@ def parse_year(value: str | float | None) -> int | None:
     try:
         return int(float(text))
     except ValueError:
-        raise ValueError(f"a year must be a number like 2021, not {text!r}") from None
+        raise QuestionError(f"a year must be a number like 2021, not {text!r}") from None
 
 
 def run_search(
@@ -178,7 +178,7 @@ def run_search(
         )
         filters_or_none = None if filters.is_empty() else filters
         hits = session.qa.search(query, k=int(k), mode=mode, filters=filters_or_none)
-    except (QuestionError, ValueError) as exc:
+    except PaperQAError as exc:
         return render.error_html(str(exc))
     return render.results_html(hits, filters_or_none, mode)
 
