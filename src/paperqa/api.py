@@ -63,7 +63,7 @@ class PaperQA:
         chosen_dir = index_dir or self.settings.index.dir
         self.embedder = embedder or Embedder(self.settings.embedding)
         self.bundled = chosen_dir is None
-        self.index_dir = Path(chosen_dir) if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
+        self.index_dir = Path(chosen_dir).expanduser() if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
         self._generator: AnswerGenerator | None = None
