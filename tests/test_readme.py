@@ -83,7 +83,7 @@ def test_every_readme_snippet_runs(tmp_path: Path, bundled_index_dir: Path) -> N
                 "PAPERQA_INDEX__DIR": str(bundled), "PAPERQA_LLM__BASE_URL": server.base_url,
                 "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         done = subprocess.run([sys.executable, "-c", RUNNER, str(tmp_path / "snippets.json")], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=900)
+                              capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(done.stdout.rsplit("@@result ", 1)[1])
     assert len(result["ran"]) + len(result["skipped"]) == len(readme_snippets())
