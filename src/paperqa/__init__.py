@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         DatasetError,
         EmbeddingModelError,
         IndexCorruptError,
+        IndexFormatError,
         IndexMismatchError,
         IndexNotFoundError,
         LLMUnavailableError,
@@ -45,7 +46,7 @@ _LAZY_IMPORTS: dict[str, str] = {
         ["Answer", "AnswerStats", "Citation", "Hit", "IndexInfo", "IngestReport", "Paper", "ResultRow"], "models"
     ),
     **dict.fromkeys(
-        ["PaperQAError", "ConfigError", "DatasetError", "EmbeddingModelError", "IndexCorruptError",
+        ["PaperQAError", "ConfigError", "DatasetError", "EmbeddingModelError", "IndexCorruptError", "IndexFormatError",
          "IndexMismatchError", "IndexNotFoundError", "LLMUnavailableError", "ModelNotServedError", "QuestionError",
          "SourceError"],
         "errors",

@@ -7,7 +7,6 @@ swaps it in; searches that already started keep the version they began with.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -21,7 +20,7 @@ from .config import Settings, load_config
 from .embedding import Embedder
 from .errors import IndexNotFoundError, QuestionError
 from .generation import AnswerGenerator, LLMUnavailableError
-from .index_store import IndexStore, writer_lock
+from .index_store import IndexStore, index_cache_key, writer_lock
 from .models import Answer, Hit, IndexInfo, IngestReport, Paper
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
@@ -30,12 +29,8 @@ History = list[dict[str, str]]
 
 
 def default_index_dir(settings: Settings, model_id: str) -> Path:
-    """The bundled corpus's index: one folder per (model, chunking, version), built on first use."""
-    from . import __version__
-
-    c = settings.chunking
-    key = f"{model_id}|{c.chunk_size}|{c.chunk_overlap}|{c.title_in_chunk}|{settings.index.type}|{__version__}"
-    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    """The bundled corpus's index: one folder per index identity and build settings, built on first use."""
+    digest = index_cache_key(settings, model_id, corpus="bundled")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "paperqa" / f"bundled-{digest}"
 

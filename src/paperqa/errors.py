@@ -47,6 +47,10 @@ class IndexMismatchError(PaperQAError, ValueError):
     """The index was built with settings the current config contradicts."""
 
 
+class IndexFormatError(PaperQAError):
+    """The index was written in a format version this paperqa does not read; says what to do."""
+
+
 class IndexCorruptError(PaperQAError, RuntimeError):
     """The files of the live version disagree with each other or cannot be read."""
 
@@ -71,7 +75,7 @@ class ModelNotServedError(LLMUnavailableError):
 
 
 __all__ = [
-    "ConfigError", "DatasetError", "EmbeddingModelError", "IndexCorruptError", "IndexMismatchError",
+    "ConfigError", "DatasetError", "EmbeddingModelError", "IndexCorruptError", "IndexFormatError", "IndexMismatchError",
     "IndexNotFoundError", "LLMUnavailableError", "ModelNotServedError", "PaperQAError", "QuestionError",
     "SourceError",
 ]
