@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         QuestionError,
         SourceError,
     )
-    from .models import Answer, AnswerStats, Citation, Hit, IndexInfo, IngestReport, Paper, ResultRow
+    from .models import Answer, AnswerStats, AnswerStream, Citation, Hit, IndexInfo, IngestReport, Paper, ResultRow
     from .retrieval import SearchFilters, SearchResult
 
 _LAZY_IMPORTS: dict[str, str] = {
@@ -43,7 +43,7 @@ _LAZY_IMPORTS: dict[str, str] = {
     "SearchFilters": "retrieval",
     "SearchResult": "retrieval",
     **dict.fromkeys(
-        ["Answer", "AnswerStats", "Citation", "Hit", "IndexInfo", "IngestReport", "Paper", "ResultRow"], "models"
+        ["Answer", "AnswerStats", "AnswerStream", "Citation", "Hit", "IndexInfo", "IngestReport", "Paper", "ResultRow"], "models"
     ),
     **dict.fromkeys(
         ["PaperQAError", "ConfigError", "DatasetError", "EmbeddingModelError", "IndexCorruptError", "IndexFormatError",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from .embedding import Embedder
 from .errors import IndexNotFoundError, QuestionError
 from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, index_cache_key, writer_lock
-from .models import Answer, Hit, IndexInfo, IngestReport, Paper
+from .models import Answer, AnswerStream, Hit, IndexInfo, IngestReport, Paper
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
 
@@ -195,24 +195,25 @@ class PaperQA:
         filters: SearchFilters | None = None,
     ) -> Answer:
         """Answer with citations to retrieved passages, or refuse when they hold no answer."""
-        answer = None
-        for item in self.stream(question, history, k, mode, filters):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return self.stream(question, history, k, mode, filters).get_response()
 
     def stream(
         self, question: str, history: History | None = None, k: int | None = None, mode: str | None = None,
         filters: SearchFilters | None = None,
-    ) -> Iterator[str | Answer]:
-        """Text deltas as they are produced, then the final :class:`Answer`.
+    ) -> AnswerStream:
+        """Text deltas as they are produced, then the final :class:`Answer` (see :class:`AnswerStream`).
 
         The final answer is authoritative: if the model fails mid-stream, the deltas already
         sent are superseded by the extractive fallback that the final answer carries.
         """
+        question = self._check_question(question)  # a bad question fails here, not at the first delta
+        return AnswerStream(self._stream(question, history, k, mode, filters))
+
+    def _stream(
+        self, question: str, history: History | None, k: int | None, mode: str | None,
+        filters: SearchFilters | None,
+    ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
-        question = self._check_question(question)
         generated = self.answer_mode() == "generated"
         search_question, failure = question, None
         if generated and history:
@@ -232,19 +233,14 @@ class PaperQA:
                 answer.notice = failure
         answer.stats.retrieval_s = timings.get("total")
         answer.stats.total_s = time.perf_counter() - started
-        yield answer
+        return answer
 
-    def _generate_stream(self, question: str, hits: list[Hit], history: History | None) -> Iterator[str]:
+    def _generate_stream(
+        self, question: str, hits: list[Hit], history: History | None
+    ) -> Generator[str, None, Answer]:
         """The model's deltas; on LLMUnavailableError, the extractive answer with a notice saying why."""
         try:
-            answer = None
-            for item in self.generator.stream(question, hits, history):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    yield item
-            assert answer is not None, "AnswerGenerator.stream always ends with an Answer"
-            return answer
+            return (yield from self.generator.stream(question, hits, history).deltas())
         except LLMUnavailableError as exc:
             notice = self._unavailable(exc)
         answer = self._extractive(question, hits)
@@ -266,10 +262,9 @@ class PaperQA:
             passages=retriever.with_sibling_passages(hits), term_weights=retriever.term_weights,
         )
 
-    def _extract_stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
+    def _extract_stream(self, question: str, hits: list[Hit]) -> Generator[str, None, Answer]:
         answer = self._extractive(question, hits)
-        for line in answer.text.splitlines(keepends=True):
-            yield line
+        yield from answer.text.splitlines(keepends=True)
         return answer
 
     def _check_question(self, question: str) -> str:

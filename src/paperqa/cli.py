@@ -179,15 +179,14 @@ def ask(
 
     def action() -> int:
         qa = _open(index_dir, config, use_index_settings)
-        answer = None
         shown: list[str] = []
-        for item in qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title)):
-            if isinstance(item, Answer):
-                answer = item
-            elif not as_json and answer is None and qa.answer_mode() == "generated":
-                out.print(item, end="", markup=False, highlight=False, soft_wrap=True)
-                shown.append(item)
-        assert answer is not None
+        stream = qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title))
+        live = not as_json and qa.answer_mode() == "generated"
+        for delta in stream.deltas():
+            if live:
+                out.print(delta, end="", markup=False, highlight=False, soft_wrap=True)
+                shown.append(delta)
+        answer = stream.get_response()
         if as_json:
             _print_json(answer.model_dump(exclude={"hits"}))
             return 0

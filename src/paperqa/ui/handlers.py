@@ -17,7 +17,6 @@ import gradio as gr
 
 from ..api import PaperQA
 from ..errors import PaperQAError, QuestionError, SourceError
-from ..models import Answer
 from ..retrieval import SearchFilters
 from . import render
 
@@ -120,18 +119,21 @@ def respond(
     stream = None
     try:
         stream = session.for_settings(evidence).stream(question, history, k=int(k), mode=mode)
-        for item in stream:
+        for delta in stream.deltas():
             if session.stop_requested(key):  # Stop also cancels this event; this covers a late update
                 turn["stopped"] = True
                 yield chat() | {view.status: render.STOPPED}
                 return
-            if isinstance(item, Answer):
-                turn["answer"], turn["text"] = item, item.text
-                yield chat() | {view.sources: render.sources_html(item), view.status: render.status_html(item),
-                                view.answer_json: item.model_dump(mode="json", exclude={"hits"})}
-                return
-            turn["text"] += item
+            turn["text"] += delta
             yield chat()
+        if session.stop_requested(key):
+            turn["stopped"] = True
+            yield chat() | {view.status: render.STOPPED}
+            return
+        answer = stream.get_response()
+        turn["answer"], turn["text"] = answer, answer.text
+        yield chat() | {view.sources: render.sources_html(answer), view.status: render.status_html(answer),
+                        view.answer_json: answer.model_dump(mode="json", exclude={"hits"})}
     except PaperQAError as exc:
         turn["text"] = f"Could not answer: {exc}"
         yield chat() | {view.sources: render.sources_html(None), view.status: render.status_html(None, str(exc)),
