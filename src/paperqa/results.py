@@ -304,9 +304,9 @@ class RuleExtractor:
             if dataset is None:
                 continue
             dataset = self._language_pair(sentence, n, dataset, result_numbers)
-            if not datasets and metric is None:
-                continue  # inherited dataset: only figures that name their metric
-            baseline = bool(_FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]))
+            if not datasets and metric is None and n.start not in assigned:
+                continue  # inherited dataset: only figures that name their metric (or listed "respectively")
+            baseline = _is_baseline(sentence, n)
             # "from 32.92 dB to 33.57 dB": the first figure is the previous result, kept and flagged
             prev_end = result_numbers[i - 1].end if i else 0
             next_start = result_numbers[i + 1].start if i + 1 < len(result_numbers) else len(sentence)
@@ -506,9 +506,15 @@ def _slash_groups(sentence: str, items: list, span) -> list[list]:
 
 def _parallel_lists(sentence: str, results: list[tuple[_Number, Mention | None]],
                     datasets: Sequence[Mention]) -> dict[int, Mention] | None:
-    """"On VQA and NLVR2, ALBEF achieves improvements of 2.37% and 3.84%": a list of k datasets, then
-    a list of k figures (no "respectively"), pairs in order."""
-    if len(datasets) < 2 or len(results) != len(datasets) or results[0][0].start < datasets[-1].end:
+    """"On VQA and NLVR2, ALBEF achieves improvements of 2.37% and 3.84%": a list of k datasets and a
+    list of k figures, in either order (no "respectively"), pair in order."""
+    if len(datasets) < 2 or len(results) != len(datasets):
+        return None
+    numbers_first = results[-1][0].end <= datasets[0].start
+    if numbers_first:  # "FIDs of 10.78, 3.52 and 21.17 on SLIVER07, ChestX-ray14 and ACDC"
+        if not re.fullmatch(r"[^,;.\d]{0,40}", sentence[results[-1][0].end:datasets[0].start]):
+            return None
+    elif results[0][0].start < datasets[-1].end:
         return None
     for a, b in pairwise(datasets):
         if not re.fullmatch(r"\s*(?:,|and|,\s*and|&)\s*", sentence[a.end:b.start]):
@@ -548,7 +554,7 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     """"... on A, B and C ... 1.0, 2.0 and 3.0, respectively": pair numbers and datasets in order."""
     if not re.search(r"\brespective(?:ly)?\b", sentence) or len(datasets) < 2:
         return None
-    absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n)]
+    absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n) and not _is_baseline(sentence, n)]
     if len(absolute) == len(datasets):
         return {n.start: d for (n, _), d in zip(absolute, datasets, strict=True)}
     listed = _list_with_unknown_names(sentence, datasets, len(absolute))
@@ -565,6 +571,11 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
         if len(numbers) == len(datasets):
             assigned.update((n.start, d) for n, d in zip(numbers, datasets, strict=True))
     return assigned or None
+
+
+def _is_baseline(sentence: str, n: _Number) -> bool:
+    """The X of "improves ... from X to Y": the previous result."""
+    return bool(_FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]))
 
 
 def _is_delta(sentence: str, n: _Number) -> bool:
