@@ -83,8 +83,8 @@ def _inside_compound(text: str, start: int, end: int) -> bool:
     lexicon knows, like COCO-Stuff, are matched whole before this is asked)."""
     before = text[max(0, start - 2):start]
     after = text[end:end + 2]
-    return (len(before) == 2 and before[1] in "-_" and before[0].isalpha()) or \
-        (len(after) == 2 and after[0] in "-_" and after[1].isalpha())
+    return (len(before) == 2 and before[1] in "-_" and before[0].isalnum()) or \
+        (len(after) == 2 and after[0] in "-_" and after[1].isalnum())
 
 
 def normalise(name: str) -> str:

@@ -53,7 +53,7 @@ _NOT_A_RESULT_AFTER = re.compile(
     r"sentences?|documents?|pairs?|hours|steps|iterations|queries|questions|parameters|params|"
     r"frames|views|shots?|runs?|seeds?|folds?|domains?|objects?|people|scenes|clips|speakers|"
     r"nodes|edges|graphs|variants?|models?|methods?|baselines?|teams?|submissions?|entries|upscaling|"
-    r"labels?|labeled|annotations?|instances|identities|operations|channels)\b)",
+    r"labels?|labeled|labelled|annotated|annotations?|instances|identities|operations|channels)\b)",
     re.IGNORECASE,
 )
 # "3.92and 10.41on MPIIGaze": a unit symbol lost in the text glued the number to the next word.
@@ -135,6 +135,7 @@ _COST_AFTER = re.compile(
     r"multiply-adds?|actions|annotations|samples|data)\b",
     re.IGNORECASE,
 )
+_OVER_METHOD_AFTER = re.compile(r"^\s?(?:\\?%|points?|pp)?\s+(?:absolute\s+)?(?:over|above)\s+(?:the\s+)?[A-Z]")
 _NUMBER_LIST_BEFORE = re.compile(
     r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:,\s*and|,|and|/)\s*)+$"
 )
@@ -340,12 +341,20 @@ class RuleExtractor:
         assigned = (_respectively(sentence, results, datasets or context or []) or
                     _parallel_lists(sentence, results, datasets) or {})
         assigned.update(_slash_pairs(sentence, results, datasets))
+        respectively_failed = not assigned and len({d.name for d in datasets}) > 1 and bool(
+            re.search(r"\brespectively\b", sentence))
         by_metric = _absolute_datasets_by_metric(sentence, results, datasets, assigned)
         baseline_of: dict[int, Mention | None] = {}
         rows = []
         result_numbers = [n for n, _ in results]
         for i, (n, metric) in enumerate(results):
             dataset = assigned.get(n.start)
+            if dataset is None and datasets and respectively_failed:
+                # "... respectively" whose lists do not pair up: only a figure written right before its dataset
+                nxt = next((d for d in datasets if d.start >= n.end), None)
+                dataset = nxt if nxt is not None and _directly_before(sentence, n, nxt) else None
+                if dataset is None:
+                    continue
             if dataset is None and datasets:
                 dataset = _dataset_for(sentence, n, datasets, result_numbers)
                 # "52.7 mIoU on ADE20K surpassing Swin by +2.7 mAP / +3 mIoU": a delta goes with the
@@ -362,7 +371,7 @@ class RuleExtractor:
             dataset = self._language_pair(sentence, n, dataset, result_numbers)
             if not datasets and metric is None and n.start not in assigned:
                 continue  # inherited dataset: only figures that name their metric (or listed "respectively")
-            baseline = _is_baseline(sentence, n)
+            baseline = _is_baseline(sentence, n) or _other_method_figure(sentence, n, datasets)
             if not baseline and i + 1 < len(results) and _is_baseline(sentence, results[i + 1][0]) and \
                     re.search(r"(?:vs\.?|versus|\()\s*$", sentence[n.end:results[i + 1][0].start]):
                 baseline_of[results[i + 1][0].start] = dataset  # "82.2% (vs 80.2%) on X": same dataset
@@ -371,7 +380,7 @@ class RuleExtractor:
             next_start = result_numbers[i + 1].start if i + 1 < len(result_numbers) else len(sentence)
             rows.append(ResultRow(
                 paper_id="",
-                model=None if baseline else _model_for(sentence, n, title_model, self.lexicon),
+                model=_other_method(sentence, n) if baseline else _model_for(sentence, n, title_model, self.lexicon),
                 dataset=dataset.name,
                 dataset_surface=dataset.surface,
                 metric=metric.name if metric else None,
@@ -474,6 +483,7 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     return not (integer and abs(n.value) > 10000)  # "8,400 games": a count
 
 
+_UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-]*[A-Z][A-Za-z0-9@\-]*\b")
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
 
@@ -485,8 +495,11 @@ def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mentio
         gap = sentence[n.end:after[0].start]
         if re.fullmatch(r"\s*(?:\(\s*)?(?:(?:absolute|relative|higher|better|lower|more|of|in|on|the|average|"
                         r"mean|overall|test|val|validation|dev|single-scale|multi-scale|points?|pp|"
-                        r"an?|improvement|gain|top-?\d)\s*)?(?:(?:of|in|the)\s+)?", gap):
+                        r"an?|improvement|gain|top-?\d)\s*)?(?:(?:of|in|the)\s+)?", gap) or \
+                re.fullmatch(r"\s*(?:[a-z][a-z\-]*\s+){1,2}", gap):  # "87.8% fine-tuning accuracy"
             return after[0]
+    if _UNKNOWN_METRIC_AFTER.match(sentence[n.end:n.end + 20]) and not (after and after[0].start - n.end <= 2):
+        return None  # "72.1 AMOTA": a metric the lexicon does not know, not the NDS named before
     before = [m for m in metrics if m.end <= n.start]
     if before:
         gap = sentence[before[-1].end:n.start]
@@ -514,16 +527,21 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
             return nxt
     if prv is not None:
         gap = sentence[prv.end:n.start]
-        if not re.search(r";", gap) and len(gap) <= 220:
+        # "the MNIST (0.37% error) and NORB-small (2.2% error)", "3.8% on Foggy Zurich, 6.0% on ...":
+        # a name the lexicon does not know stands between, so the figure is not prv's
+        if not re.search(r";", gap) and len(gap) <= 220 and not _UNKNOWN_NAME_IN_GAP.search(gap):
             return prv
     if nxt is not None:
         gap = sentence[n.end:nxt.start]
         if (len(gap) <= 60 or len({d.name for d in datasets}) == 1) and not re.search(r"[;]", gap):
             return nxt  # the only dataset of the sentence
+    if prv is not None and _UNKNOWN_NAME_IN_GAP.search(sentence[prv.end:n.start]):
+        return None
     return prv
 
 
 _PARENS = re.compile(r"\([^()]*\)")
+_UNKNOWN_NAME_IN_GAP = re.compile(r"\b(?:on|in|for)\s+(?:the\s+)?[A-Z][\w\-]*|\b[A-Z][\w\-]*[A-Z0-9][\w\-]*\s*\(\s*$")
 
 
 def _directly_before(sentence: str, n: _Number, dataset: Mention) -> bool:
@@ -640,6 +658,20 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     return assigned or None
 
 
+def _other_method(sentence: str, n: _Number) -> str | None:
+    m = re.search(r"\b([A-Z][\w\-]*[A-Z0-9][\w\-]*)\s*\(\s*$", sentence[max(0, n.start - 40):n.start])
+    return m.group(1) if m else None
+
+
+def _other_method_figure(sentence: str, n: _Number, datasets: Sequence[Mention]) -> bool:
+    """"outperforms methods such as MixMatch (52.46%), UDA (70.95%)": a figure of the named method."""
+    m = re.search(r"\b([A-Z][\w\-]*)\s*\(\s*$", sentence[max(0, n.start - 40):n.start])
+    if m is None:
+        return False
+    name_end = n.start - (len(sentence[max(0, n.start - 40):n.start]) - m.end(1))
+    return not any(d.end == name_end for d in datasets)
+
+
 def _is_baseline(sentence: str, n: _Number) -> bool:
     """A figure of another method: "from X to Y" (X), "Y (vs X)", "the previous best of X", "(X Y)"."""
     if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]):
@@ -657,7 +689,7 @@ def _is_delta(sentence: str, n: _Number) -> bool:
     before = sentence[max(0, n.start - 60):n.start]
     if _DELTA_BEFORE.search(before):
         return True
-    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]):
+    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]) or _OVER_METHOD_AFTER.match(sentence[n.end:n.end + 40]):
         return True
     # "outperforming VideoMAE by 1.2% and 2.4%": the rest of a list of improvements
     run = _NUMBER_LIST_BEFORE.search(sentence[:n.start])

@@ -163,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bundled.add_argument("--show", type=int, default=0, help="print up to N wrong and missed rows per split")
     sample = sub.add_parser("sample", help="a random sample of extracted rows to check by hand")
     sample.add_argument("corpus")
-    sample.add_argument("--exclude", help="JSONL whose paper ids are left out (the PwC dev set)")
+    sample.add_argument("--exclude", action="append", default=[],
+                        help="JSONL whose paper ids are left out (the PwC dev set; a sample already looked at)")
     sample.add_argument("--n", type=int, default=100)
     sample.add_argument("--seed", type=int, default=8)
     speed = sub.add_parser("speed", help="papers per second of extraction")
@@ -217,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     if args.command == "sample":
-        exclude = {g["paper_id"] for g in read_jsonl(args.exclude)} if args.exclude else set()
+        exclude = {g["paper_id"] for path in args.exclude for g in read_jsonl(path)}
         papers = [p for pid, p in read_corpus(args.corpus).items() if pid not in exclude]
         rows, _ = extract_timed(papers, lexicon)
         valued = [r for pid in sorted(rows) for r in rows[pid] if r.value is not None]
