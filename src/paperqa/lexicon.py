@@ -192,6 +192,7 @@ class Lexicon:
         for m in sorted(self.metrics.values(), key=lambda e: e.name):
             digest.update(repr((m.name, sorted(m.aliases), m.direction, m.name in cased_names)).encode())
         self.fingerprint = digest.hexdigest()[:16]
+        self._resolved: dict[tuple[int, str], str | None] = {}
 
     # ----- loading ---------------------------------------------------------------------------
 
@@ -240,6 +241,14 @@ class Lexicon:
         name = (name or "").strip()
         if not name:
             return None
+        key = (id(matcher), name)
+        if key not in self._resolved:  # typed names repeat (a UI browsing the table); difflib is the slow part
+            if len(self._resolved) > 10_000:
+                self._resolved.clear()
+            self._resolved[key] = self._resolve_uncached(name, matcher, plural)
+        return self._resolved[key]
+
+    def _resolve_uncached(self, name: str, matcher: _Matcher, plural: bool) -> str | None:
         exact = matcher.lookup(name) or (matcher.lookup(name[:-1]) if plural and name[-1:] in "sS" else None)
         if exact:
             return exact
