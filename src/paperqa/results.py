@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-2"
+EXTRACTOR_VERSION = "rules-3"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -88,10 +88,11 @@ _SETTINGS = re.compile(
 )
 _DELTA_BEFORE = re.compile(
     r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative)\s+)?(?:margin\s+of\s+)?"
-    r"(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|approximately\s+|~\s?)?|"
+    r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
+    r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?|"
     r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
     r"improved|increased|reduced|boosted)\s+(?:of\s+|by\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|"
-    r"more\s+than\s+|nearly\s+|~\s?)?)$",
+    r"more\s+than\s+|nearly\s+|approximately\s+|roughly\s+|~\s?)?)$",
     re.IGNORECASE,
 )
 _DELTA_AFTER = re.compile(
@@ -103,7 +104,8 @@ _DELTA_AFTER = re.compile(
 )
 _INDEX_BEFORE = re.compile(
     r"(?:\b(?:class|task|phase|stage|step|version|type|level|layer|block|split|fold|round|epoch|day|track|"
-    r"subtask|setting|scenario|section|table|figure|fig\.|eq\.|factor of|gap from|gap of|gap to)|\bbetween)\s*$"
+    r"subtask|setting|scenario|section|table|figure|fig\.|eq\.|factor of|gap from|gap of|gap to|protocol|"
+    r"RTX|GTX|Titan|Tesla|out of)|\bbetween)\s*$"
     r"|\bgap\b[^.;,]{0,30}$",
     re.IGNORECASE,
 )
@@ -113,7 +115,8 @@ _RANGE = re.compile(r"\bbetween\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNOR
 # "reduce the size of the pre-trained Swin-B transformer by 48%": a cost, not a result
 _COST_BEFORE = re.compile(
     r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computation(?:al)?|cost|costs|time|footprint|"
-    r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+)?$",
+    r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+)?$"
+    r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$",
     re.IGNORECASE,
 )
 # "outperforming the best previous system of 0.392", "82.2% (vs 80.2%)", "(current SOTA is 0.86)"
@@ -129,10 +132,10 @@ _BOUND_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _COST_AFTER = re.compile(
-    r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
+    r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-.%]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
     r"FLOPs?|MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
     r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence|operations|"
-    r"multiply-adds?|actions|annotations|samples|data)\b",
+    r"multiply-adds?|actions|annotations|samples|data|time)\b",
     re.IGNORECASE,
 )
 _OVER_METHOD_AFTER = re.compile(r"^\s?(?:\\?%|points?|pp)?\s+(?:absolute\s+)?(?:over|above)\s+(?:the\s+)?[A-Z]")
@@ -143,6 +146,11 @@ _NUMBER_LIST_BEFORE = re.compile(
 _NAME_LIST = re.compile(
     r"(?P<items>[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3}"
     r"(?:\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3})+)"
+)
+_CHANGE_VERB = re.compile(
+    r"\b(?:improv\w*|increas\w*|reduc\w*|decreas\w*|rais\w*|boost\w*|push\w*|advanc\w*|lower\w*|"
+    r"drop\w*|go(?:es)? up|went|cut\w*|bring\w*|brought|enhanc\w*|gain\w*)\b",
+    re.IGNORECASE,
 )
 _FROM_TO = re.compile(r"\bfrom\s*$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[;:]|\b(?:while|whereas|but|although|which|compared|versus|vs\.?)\b")
@@ -192,6 +200,11 @@ _GENERIC_ON = re.compile(
     r"(?=\s*(?:\(|,|;|\.|$)|\s+(?:and|dataset|datasets|benchmark|test|val|set)\b)"
 )
 _NOT_GENERIC = frozenset(["GPU", "GPUs", "CPU", "CPUs", "TPU", "MCU", "NPU", "FPGA", "ARM", "NVIDIA", "CUDA", "AWS", "API", "SOTA", "SoTA", "CNN", "CNNs", "RNN", "LLM", "LLMs", "ViT", "ViTs", "AI", "ML", "NLP", "CV"])
+_OWN_DATASET = re.compile(
+    r"\b(?:our|a|the) (?:new|novel|synthetic|own|proposed|large-scale|collected)\s+(?:\w+\s+){0,2}?(?:data\s?set|benchmark|corpus)"
+    r"|\bwe (?:introduce|present|propose|collect|construct|release|create|build)\b[^.]{0,60}\b(?:data\s?set|benchmark|corpus)",
+    re.IGNORECASE,
+)
 _OTHER_DATA = re.compile(r"\b(?:data\s?sets?|benchmarks?|corpus|corpora|database|challenge)\b", re.IGNORECASE)
 _NOT_DATASET_NAMES = frozenset(["The", "This", "Our", "A", "An", "All", "Each", "Both", "These", "Several", "Many", "Multiple", "Public", "New"])
 
@@ -249,6 +262,7 @@ class RuleExtractor:
         mentions: dict[str, tuple[Mention, int, int]] = {}
         previous: list[Mention] = []  # datasets of the last sentence that named any
         previous_index = -10
+        own_dataset = bool(_OWN_DATASET.search(abstract))
         for index, (s_start, s_end) in enumerate(sentence_spans(abstract)):
             sentence = abstract[s_start:s_end]
             datasets = self._datasets(sentence)
@@ -264,7 +278,7 @@ class RuleExtractor:
                 if (index - previous_index <= 2 and len({d.name for d in previous}) == 1) or (
                         respectively and index - previous_index <= 2):
                     context = previous
-                elif len(named) == 1 and not _OTHER_DATA.search(sentence):
+                elif len(named) == 1 and not _OTHER_DATA.search(sentence) and not own_dataset:
                     # the abstract's only dataset, unless this sentence speaks of another ("our dataset")
                     context = [m[0] for m in mentions.values()]
                 if not context:
@@ -310,8 +324,9 @@ class RuleExtractor:
                 if any(k.start < end and start < k.end for k in (*known, *generic)) or name in _NOT_DATASET_NAMES \
                         or name in _NOT_GENERIC or self.lexicon.lookup_dataset(name):
                     continue
-                if self.lexicon.lookup_metric(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name):
-                    continue
+                if self.lexicon.lookup_metric(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name) \
+                        or not re.search(r"[A-Za-z]", name) or re.fullmatch(r"[A-Z]{2,4}", name):
+                    continue  # "18 benchmarks"; "NER", "REE", "SARI": tasks and metrics more often than datasets
                 generic.append(Mention(name, name, start, end))
         return sorted(known + generic, key=lambda m: m.start)
 
@@ -489,6 +504,10 @@ _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\
 
 def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mention | None:
     after = [m for m in metrics if m.start >= n.end]
+    before = [m for m in metrics if m.end <= n.start]
+    if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)\s*",
+                               sentence[before[-1].end:n.start]):
+        return before[-1]  # "an average precision of 0.8000 and mean IoU of 0.8100"
     if after and _LIST_GAP.fullmatch(sentence[n.end:after[0].start]):
         return after[0]  # "71.4% and 87.2% Top-1 accuracy"
     if after:
@@ -514,9 +533,13 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
                  numbers: Sequence[_Number]) -> Mention | None:
     nxt = next((d for d in datasets if d.start >= n.end), None)
     prv = next((d for d in reversed(datasets) if d.end <= n.start), None)
+    if prv is not None and re.fullmatch(r"\s*[(:]\s*", sentence[prv.end:n.start]):
+        return prv  # "MIT Indoor67 (86.7%)", "USMLE: 60.2%"
     if nxt is not None:
         # "52.9% (+5.4% increase) on HMDB51", "91.5 % (ESC-50)", "... database (DISFA)"
-        gap = re.sub(r"\s*\(\s*$", "", _PARENS.sub("", sentence[n.end:nxt.start]))
+        gap = re.sub(r"\s*\(\s*$", "", _PARENS.sub("", re.sub(r"^[^()]*\)", "", sentence[n.end:nxt.start])
+                                                       if sentence.rfind("(", 0, n.start) > sentence.rfind(")", 0, n.start)
+                                                       else sentence[n.end:nxt.start]))
         if len(gap) <= 150 and not re.search(r"[,;:()\[\]]", gap) and not _CLAUSE_BREAK.search(gap):
             # "SQuAD v1.1 Test F1 to 93.2 (1.5 point absolute improvement) and SQuAD v2.0 ...": the
             # dataset written just before the figure, with nothing between, is the closer one
@@ -529,19 +552,30 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
         gap = sentence[prv.end:n.start]
         # "the MNIST (0.37% error) and NORB-small (2.2% error)", "3.8% on Foggy Zurich, 6.0% on ...":
         # a name the lexicon does not know stands between, so the figure is not prv's
-        if not re.search(r";", gap) and len(gap) <= 220 and not _UNKNOWN_NAME_IN_GAP.search(gap):
+        new_clause = bool(re.search(r",\s*and\b", gap) and not re.search(r"\d", gap)
+                          and nxt is not None and nxt.start - n.end <= 100)
+        if not re.search(r";", gap) and len(gap) <= 220 and not _unknown_name_in(gap) and not new_clause:
             return prv
+        if new_clause:
+            return nxt  # "81.9% on ImageNet classification, and 43.7% box mAP with RetinaNet ... on MSCOCO"
     if nxt is not None:
         gap = sentence[n.end:nxt.start]
         if (len(gap) <= 60 or len({d.name for d in datasets}) == 1) and not re.search(r"[;]", gap):
             return nxt  # the only dataset of the sentence
-    if prv is not None and _UNKNOWN_NAME_IN_GAP.search(sentence[prv.end:n.start]):
+    if prv is not None and _unknown_name_in(sentence[prv.end:n.start]):
         return None
     return prv
 
 
 _PARENS = re.compile(r"\([^()]*\)")
-_UNKNOWN_NAME_IN_GAP = re.compile(r"\b(?:on|in|for)\s+(?:the\s+)?[A-Z][\w\-]*|\b[A-Z][\w\-]*[A-Z0-9][\w\-]*\s*\(\s*$")
+_UNKNOWN_NAME_IN_GAP = re.compile(
+    r"\b(?:on|in|for)\s+(?:the\s+)?(?P<a>[A-Z][\w\-]*)|\b(?P<b>[A-Z][\w\-]*[A-Z0-9][\w\-]*)\s*\(\s*$"
+)
+
+
+def _unknown_name_in(gap: str) -> bool:
+    """A name the lexicon does not know (not hardware like "MCU") between a figure and a dataset."""
+    return any((m.group("a") or m.group("b")) not in _NOT_GENERIC for m in _UNKNOWN_NAME_IN_GAP.finditer(gap))
 
 
 def _directly_before(sentence: str, n: _Number, dataset: Mention) -> bool:
@@ -674,7 +708,8 @@ def _other_method_figure(sentence: str, n: _Number, datasets: Sequence[Mention])
 
 def _is_baseline(sentence: str, n: _Number) -> bool:
     """A figure of another method: "from X to Y" (X), "Y (vs X)", "the previous best of X", "(X Y)"."""
-    if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]):
+    if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]) and \
+            _CHANGE_VERB.search(sentence[max(0, n.start - 90):n.start]):
         return True
     if _PREVIOUS_BEFORE.search(sentence[max(0, n.start - 60):n.start]):
         return True
@@ -686,6 +721,8 @@ def _is_baseline(sentence: str, n: _Number) -> bool:
 def _is_delta(sentence: str, n: _Number) -> bool:
     if n.signed and n.value >= 0 and sentence[n.start] in "+\u00b1":
         return True
+    if re.search(r"\bfrom\s+\S+\s+to\s*$", sentence[max(0, n.start - 40):n.start]):
+        return False  # the Y of "from X to Y" is the new figure
     before = sentence[max(0, n.start - 60):n.start]
     if _DELTA_BEFORE.search(before):
         return True
