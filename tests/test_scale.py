@@ -9,14 +9,8 @@ import pytest
 
 from paperqa.api import PaperQA
 from paperqa.config import load_config
-from paperqa.errors import PaperQAError
-from paperqa.index_store import (
-    IndexMismatchError,
-    IndexStore,
-    IndexTypeError,
-    new_faiss_index,
-    resolve_index_type,
-)
+from paperqa.errors import IndexMismatchError, IndexTypeError, PaperQAError
+from paperqa.index_store import IndexStore, new_faiss_index, resolve_index_type
 from paperqa.sources import bundled_corpus_paths
 
 

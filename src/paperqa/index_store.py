@@ -3,7 +3,7 @@
 Layout of an index folder::
 
     CURRENT              name of the live version (replaced atomically)
-    versions/v000007/    manifest.json papers.jsonl chunks.jsonl faiss.index bm25/
+    versions/v000007/    manifest.json papers.jsonl chunks.jsonl faiss.index bm25/ results.sqlite
     .lock                held by a writer so two ingests never interleave
 
 A version folder is never modified once CURRENT names it. An ingest writes a complete new
@@ -15,6 +15,7 @@ that the next ingest removes.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import itertools
 import json
 import os
@@ -28,13 +29,15 @@ from pathlib import Path
 import bm25s
 import faiss
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
-from .errors import PaperQAError
-from .models import Chunk, IndexInfo, Paper
+from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError, IndexTypeError
+from .models import Chunk, IndexInfo, Paper, ResultRow
+from .results_table import RESULTS_FILE, count_results, write_results
+from .tokenization import bm25_tokenize
 
 FORMAT_VERSION = 1
 # Vectors handed to an index: one array, or an iterable of arrays (batches, in chunk order).
@@ -44,23 +47,75 @@ _CURRENT = "CURRENT"
 _VERSIONS = "versions"
 
 
-class IndexMismatchError(ValueError):
-    """The index was built with settings the current config contradicts."""
+class IndexIdentity(BaseModel):
+    """What decides whether vectors and chunks can share one index: the one definition used by the
+    manifest (which stores it), the compatibility check on open, and every cache key
+    (:func:`index_cache_key`: the bundled corpus's folder, the eval harness's index pool)."""
 
+    model_config = ConfigDict(frozen=True)
 
-class IndexCorruptError(RuntimeError):
-    """The files of the live version disagree with each other or cannot be read."""
-
-
-class Manifest(BaseModel):
     format_version: int = FORMAT_VERSION
-    paperqa_version: str
     embedding_model: str
-    dimension: int
+    text_prefix: str = ""  # part of every passage vector (absent from format-1 manifests: "")
     chunk_size: int
     chunk_overlap: int
     title_in_chunk: bool
     index_type: str
+
+    @classmethod
+    def of(cls, settings: Settings, embedding_model: str, index_type: str | None = None) -> IndexIdentity:
+        """``index_type``: the concrete type built, when it differs from ``index.type`` (auto)."""
+        c = settings.chunking
+        return cls(embedding_model=embedding_model, text_prefix=settings.embedding.text_prefix,
+                   chunk_size=c.chunk_size, chunk_overlap=c.chunk_overlap, title_in_chunk=c.title_in_chunk,
+                   index_type=index_type or settings.index.type)
+
+    def identity(self) -> IndexIdentity:
+        """Just the identity (a :class:`Manifest` is one plus counts and dates)."""
+        return IndexIdentity.model_validate({f: getattr(self, f) for f in IndexIdentity.model_fields})
+
+    def differences(self, wanted: IndexIdentity) -> list[str]:
+        """Each field where ``wanted`` (the config's identity) differs from this one, worded for a user."""
+        mine, theirs = self.identity(), wanted.identity()
+        return [f"{name.replace('_', ' ')} {getattr(mine, name)!r} (config: {getattr(theirs, name)!r})"
+                for name in IndexIdentity.model_fields if getattr(mine, name) != getattr(theirs, name)]
+
+    def settings_overrides(self) -> dict[str, object]:
+        """Config overrides that make a Settings object agree with this identity."""
+        return {
+            "embedding.model": self.embedding_model,
+            "embedding.text_prefix": self.text_prefix,
+            "chunking.chunk_size": self.chunk_size,
+            "chunking.chunk_overlap": self.chunk_overlap,
+            "chunking.title_in_chunk": self.title_in_chunk,
+            "index.type": self.index_type,
+        }
+
+
+def index_cache_key(settings: Settings, embedding_model: str, **content: object) -> str:
+    """A short hash naming an index built from these settings and this ``content`` (the corpus):
+    its identity, plus what changes the content without changing compatibility (the index's build
+    parameters, the model's input length, the ingest filters, paperqa's version)."""
+    data = {
+        "identity": IndexIdentity.of(settings, embedding_model).model_dump(mode="json"),
+        "build": {"hnsw_m": settings.index.hnsw_m, "ivf_nlist": settings.index.ivf_nlist,
+                  "ivfpq_nlist": settings.index.ivfpq_nlist, "ivfpq_m": settings.index.ivfpq_m,
+                  "auto_hnsw_from": settings.index.auto_hnsw_from, "auto_ivfpq_from": settings.index.auto_ivfpq_from,
+                  "max_length": settings.embedding.max_length},
+        "ingest": settings.ingest.model_dump(mode="json"),
+        "paperqa_version": __version__,
+        "content": content,
+    }
+    return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+class Manifest(IndexIdentity):
+    """``manifest.json`` of a version: its identity, plus what it holds and when it was written."""
+
+    model_config = ConfigDict(frozen=False)
+
+    paperqa_version: str
+    dimension: int
     bm25_stemmer: str | None
     bm25_stopwords: str | None
     papers: int
@@ -80,8 +135,10 @@ class IndexStore:
         chunks: list[Chunk],
         vectors: faiss.Index,
         bm25: bm25s.BM25,
+        version_dir: Path | None = None,
     ) -> None:
         self.root = root
+        self.version_dir = version_dir
         self.manifest = manifest
         self.papers = papers
         self.chunks = chunks
@@ -99,7 +156,7 @@ class IndexStore:
         """Load the live version; raises IndexCorruptError if its files disagree."""
         version_dir = _live_version_dir(root)
         try:
-            manifest = Manifest.model_validate_json((version_dir / "manifest.json").read_text("utf-8"))
+            manifest = _read_manifest(version_dir)
             papers = {p.paper_id: p for p in _read_jsonl(version_dir / "papers.jsonl", Paper)}
             chunks = list(_read_jsonl(version_dir / "chunks.jsonl", Chunk))
             vectors = faiss.read_index(str(version_dir / "faiss.index"))
@@ -112,21 +169,21 @@ class IndexStore:
                 f"{manifest.papers} papers, files hold {len(chunks)} chunks, {vectors.ntotal} vectors, "
                 f"{len(papers)} papers"
             )
-        return cls(root, manifest, papers, chunks, vectors, bm25)
+        return cls(root, manifest, papers, chunks, vectors, bm25, version_dir)
+
+    @property
+    def results_path(self) -> Path | None:
+        """This version's results table, or None for a version written before results existed."""
+        if self.version_dir is None:
+            return None
+        path = self.version_dir / RESULTS_FILE
+        return path if path.is_file() else None
 
     def check_compatible(self, settings: Settings, embedding_model: str) -> None:
         """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
-        m, c = self.manifest, settings.chunking
-        differences = []
-        if m.embedding_model != embedding_model:
-            differences.append(f"embedding model {m.embedding_model!r} (config: {embedding_model!r})")
-        if (m.chunk_size, m.chunk_overlap, m.title_in_chunk) != (c.chunk_size, c.chunk_overlap, c.title_in_chunk):
-            differences.append(
-                f"chunking size={m.chunk_size} overlap={m.chunk_overlap} title_in_chunk={m.title_in_chunk} "
-                f"(config: size={c.chunk_size} overlap={c.chunk_overlap} title_in_chunk={c.title_in_chunk})"
-            )
-        if settings.index.type != "auto" and m.index_type != settings.index.type:
-            differences.append(f"index type {m.index_type!r} (config: {settings.index.type!r})")
+        # index.type auto accepts whatever concrete type the index was built as.
+        built = self.manifest.index_type if settings.index.type == "auto" else None
+        differences = self.manifest.differences(IndexIdentity.of(settings, embedding_model, index_type=built))
         if differences:
             raise IndexMismatchError(
                 f"the index at {self.root} was built with " + "; ".join(differences) + ". Either re-ingest "
@@ -136,14 +193,7 @@ class IndexStore:
 
     def settings_overrides(self) -> dict[str, object]:
         """Config overrides that make a Settings object agree with this index."""
-        m = self.manifest
-        return {
-            "embedding.model": m.embedding_model,
-            "chunking.chunk_size": m.chunk_size,
-            "chunking.chunk_overlap": m.chunk_overlap,
-            "chunking.title_in_chunk": m.title_in_chunk,
-            "index.type": m.index_type,
-        }
+        return self.manifest.settings_overrides()
 
     def info(self) -> IndexInfo:
         sources: dict[str, int] = {}
@@ -164,11 +214,13 @@ class IndexStore:
             sources=dict(sorted(sources.items())),
             created_at=m.created_at,
             updated_at=m.updated_at,
+            results=_count_results(self.results_path),
         )
 
     # ----- writing -------------------------------------------------------------------------
 
-    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings) -> IndexStore:
+    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
+            results: ResultsUpdate | None = None) -> IndexStore:
         """Write a new version holding this one plus the given papers; return it loaded.
 
         ``vectors`` is one array, or batches in chunk order (consumed once, never held together).
@@ -193,18 +245,18 @@ class IndexStore:
             for batch in _batches(vectors):
                 _add_vectors(index, batch)
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
-                              self.manifest.embedding_model, kind)
+                              self.manifest.embedding_model, kind, results)
 
     @classmethod
     def create(
         cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
-        embedding_model: str,
+        embedding_model: str, results: ResultsUpdate | None = None,
     ) -> IndexStore:
         """Write the first version; ``vectors`` as in :meth:`add` (one row per chunk, in order)."""
         kind = resolve_index_type(settings.index, len(chunks))
         index = build_faiss_index(_batches(vectors), len(chunks), kind, settings.index)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
-                              embedding_model, kind)
+                              embedding_model, kind, results)
 
     def with_bm25(self, retrieval: RetrievalConfig, chunking: ChunkingConfig) -> IndexStore:
         """This version with BM25 rebuilt in memory when the config tokenises differently."""
@@ -214,14 +266,22 @@ class IndexStore:
         bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
         manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
                                         "bm25_stopwords": retrieval.bm25_stopwords})
-        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25)
+        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir)
+
+
+class ResultsUpdate(BaseModel):
+    """The results rows a new version adds to ``base`` (the previous version's table, copied)."""
+
+    rows: list[ResultRow]
+    base: Path | None = None
+    meta: dict[str, str] = {}
+
+
+def _count_results(path: Path | None) -> int | None:
+    return count_results(path) if path is not None else None
 
 
 # ----- FAISS and BM25 construction ---------------------------------------------------------
-
-
-class IndexTypeError(PaperQAError, ValueError):
-    """An index type that cannot be built for this corpus or model (e.g. ivfpq_m not dividing the dimension)."""
 
 
 # Order in which index.type auto moves up as a corpus grows; it never moves down.
@@ -320,18 +380,6 @@ def _add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
 
-def bm25_tokenize(texts: list[str], retrieval: RetrievalConfig, return_ids: bool = True):
-    stemmer = None
-    if retrieval.bm25_stemmer:
-        import Stemmer
-
-        stemmer = Stemmer.Stemmer(retrieval.bm25_stemmer)
-    return bm25s.tokenize(
-        texts, stopwords=retrieval.bm25_stopwords or [], stemmer=stemmer, return_ids=return_ids,
-        show_progress=False,
-    )
-
-
 def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
     bm25 = bm25s.BM25()
     bm25.index(bm25_tokenize(texts, retrieval), show_progress=False)
@@ -353,6 +401,21 @@ def writer_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _read_manifest(version_dir: Path) -> Manifest:
+    """The version's manifest, refused with what to do when another format version wrote it."""
+    raw = json.loads((version_dir / "manifest.json").read_text("utf-8"))
+    found = raw.get("format_version") if isinstance(raw, dict) else None
+    if found != FORMAT_VERSION:
+        writer = raw.get("paperqa_version", "an unknown version") if isinstance(raw, dict) else "an unknown version"
+        advice = ("upgrade paperqa to read it" if isinstance(found, int) and found > FORMAT_VERSION
+                  else "re-ingest the papers into a new folder (paperqa ingest PATH --index-dir NEW_DIR)")
+        raise IndexFormatError(
+            f"the index version {version_dir} is in format {found!r} (written by paperqa {writer}); this paperqa "
+            f"reads format {FORMAT_VERSION}: {advice}"
+        )
+    return Manifest.model_validate(raw)
+
+
 def _live_version_dir(root: Path) -> Path:
     try:
         name = (root / _CURRENT).read_text("utf-8").strip()
@@ -366,20 +429,16 @@ def _live_version_dir(root: Path) -> Path:
 
 def _write_version(
     root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
-    settings: Settings, embedding_model: str, index_type: str,
+    settings: Settings, embedding_model: str, index_type: str, results: ResultsUpdate | None = None,
 ) -> IndexStore:
     versions = root / _VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     manifest = Manifest(
+        **IndexIdentity.of(settings, embedding_model, index_type).model_dump(),
         paperqa_version=__version__,
-        embedding_model=embedding_model,
         dimension=index.d,
-        chunk_size=settings.chunking.chunk_size,
-        chunk_overlap=settings.chunking.chunk_overlap,
-        title_in_chunk=settings.chunking.title_in_chunk,
-        index_type=index_type,
         bm25_stemmer=settings.retrieval.bm25_stemmer,
         bm25_stopwords=settings.retrieval.bm25_stopwords,
         papers=len(papers),
@@ -393,6 +452,8 @@ def _write_version(
         _write_jsonl(tmp / "chunks.jsonl", chunks)
         faiss.write_index(index, str(tmp / "faiss.index"))
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        if results is not None:  # before the swap, so the table is atomic with the version
+            write_results(tmp / RESULTS_FILE, results.rows, base=results.base, meta=results.meta)
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), "utf-8")
         _fsync_tree(tmp)
         final = versions / _next_version_name(versions)
@@ -402,7 +463,7 @@ def _write_version(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
-    return IndexStore(root, manifest, papers, chunks, index, bm25)
+    return IndexStore(root, manifest, papers, chunks, index, bm25, final)
 
 
 def _replace_current(root: Path, name: str) -> None:
