@@ -49,7 +49,7 @@ class IndexConfig(_Section):
     hnsw_ef_search: int = _field(128, "HNSW search breadth (index.type hnsw).", gt=0)
     ivf_nlist: int = _field(1024, "IVF lists at most (fewer on a small first ingest).", gt=0)
     ivf_nprobe: int = _field(32, "IVF lists searched per query (ivf and ivfpq).", gt=0)
-    ivfpq_nlist: int = _field(4096, "Inverted lists of an ivfpq index at most (fewer on a small first ingest: "
+    ivfpq_nlist: int = _field(1024, "Inverted lists of an ivfpq index at most (fewer on a small first ingest: "
                                     "39 training points per list).", gt=0)
     ivfpq_m: int = _field(48, "Product-quantizer bytes per vector of an ivfpq index; must divide the embedding "
                               "dimension (48 for 384-d all-MiniLM-L6-v2: 8 dimensions per byte).", gt=0)
