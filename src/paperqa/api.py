@@ -172,18 +172,25 @@ class PaperQA:
     # ----- search and answers ------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
+        distinct_papers: bool | None = None,
     ) -> list[Hit]:
-        """The top-k passages for ``query`` (hybrid by default), best first."""
-        return self.search_timed(query, k, mode, filters)[0]
+        """The top-k passages for ``query`` (hybrid by default), best first.
+
+        ``distinct_papers=True`` returns the best passage of each of the top-k papers instead
+        (default: ``retrieval.distinct_papers``).
+        """
+        return self.search_timed(query, k, mode, filters, distinct_papers)[0]
 
     def search_timed(
-        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
+        distinct_papers: bool | None = None,
     ) -> tuple[list[Hit], dict[str, float]]:
         """Like :meth:`search`, with seconds spent per stage (embed_query, dense, bm25, fuse, total)."""
         query = self._check_question(query)
         timings: dict[str, float] = {}
-        hits = self.retriever.search(query, k=k, mode=mode, filters=filters, timings=timings)
+        hits = self.retriever.search(query, k=k, mode=mode, filters=filters, timings=timings,
+                                     distinct_papers=distinct_papers)
         return hits, timings
 
     @property

@@ -68,6 +68,16 @@ class RetrievalConfig(_Section):
     bm25_weight: float = Field(ge=0)
     bm25_stemmer: str | None
     bm25_stopwords: str | None
+    distinct_papers: bool = Field(
+        default=False,
+        description="search returns k distinct papers (each paper's best passage) instead of k passages; "
+        "cross-paper questions and per-paper evaluation always ask for distinct papers",
+    )
+    names_bm25_boost: float = Field(
+        default=0.0, ge=0,
+        description="hybrid fusion leans on BM25 for names-heavy questions: the BM25 weight is multiplied by "
+        "1 + names_bm25_boost * (share of the question's words that are names such as ADE20K, mIoU, COCO)",
+    )
 
 
 class AnswerConfig(_Section):

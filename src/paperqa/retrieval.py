@@ -9,6 +9,7 @@ retriever so that filtering never empties a result list.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,15 +100,19 @@ class Retriever:
         filters: SearchFilters | None = None,
         timings: dict[str, float] | None = None,
         query_vector: np.ndarray | None = None,
+        distinct_papers: bool | None = None,
     ) -> list[Hit]:
-        """Top-k passages; ``timings`` (if given) receives seconds per stage."""
+        """Top-k passages (or, with ``distinct_papers``, the best passage of each of the top-k papers);
+        ``timings`` (if given) receives seconds per stage."""
         cfg = self.settings.retrieval
         k = k or cfg.k
         mode = mode or cfg.mode
+        distinct = cfg.distinct_papers if distinct_papers is None else distinct_papers
         timings = timings if timings is not None else {}
         start = time.perf_counter()
         allowed = self._allowed_rows(filters)
-        depth = max(k, cfg.candidates)
+        # A paper has several passages: look deeper so that k distinct papers survive deduplication.
+        depth = max(k * (PASSAGES_PER_PAPER if distinct else 1), cfg.candidates)
         dense = bm25 = None
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
@@ -121,7 +126,10 @@ class Retriever:
             bm25 = self._bm25(query, depth, allowed)
             timings["bm25"] = time.perf_counter() - t
         t = time.perf_counter()
-        hits = self._fuse(dense, bm25, k, cfg)
+        hits = self._fuse(dense, bm25, depth if distinct else k, cfg, query)
+        if distinct:
+            hits = [hit.model_copy(update={"rank": rank})
+                    for rank, hit in enumerate(dedupe_by_paper(hits)[:k], start=1)]
         timings["fuse"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - start
         return hits
@@ -218,17 +226,17 @@ class Retriever:
 
     # ----- fusion --------------------------------------------------------------------------
 
-    def _fuse(self, dense: Ranked | None, bm25: Ranked | None, k: int, cfg: RetrievalConfig) -> list[Hit]:
+    def _fuse(self, dense: Ranked | None, bm25: Ranked | None, k: int, cfg: RetrievalConfig,
+              query: str = "") -> list[Hit]:
         if dense is None or bm25 is None:
             only = dense if dense is not None else bm25
             assert only is not None
             return self._hits(only.rows[:k], only.scores[:k], dense, bm25)
+        weights = fusion_weights(query, cfg)
         if cfg.fusion == "rrf":
-            fused = _rrf({"dense": dense, "bm25": bm25}, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight},
-                         cfg.rrf_k)
+            fused = _rrf({"dense": dense, "bm25": bm25}, weights, cfg.rrf_k)
         else:
-            fused = _relative_score({"dense": dense, "bm25": bm25},
-                                    {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight})
+            fused = _relative_score({"dense": dense, "bm25": bm25}, weights)
         ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         rows = np.array([row for row, _ in ordered], dtype=np.int64)
         scores = np.array([score for _, score in ordered], dtype=np.float32)
@@ -255,6 +263,34 @@ class Retriever:
                 )
             )
         return hits
+
+
+# Passages fetched per wanted paper when search returns distinct papers (abstracts of the corpora
+# measured here split into 1-3 passages; fusion then keeps each paper's best).
+PASSAGES_PER_PAPER = 3
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-]*")
+_STOP = frozenset("which what who how papers paper models model methods method report reports reported "
+                  "the a an of on in for and or to with by is are do does that".split())
+
+
+def names_share(query: str) -> float:
+    """Share of the question's content words that look like names: ADE20K, mIoU, COCO, ImageNet, F1.
+
+    A name has a digit, or a capital letter after its first character; dense embeddings of such
+    tokens carry little of their identity, which is why names-heavy questions lean on BM25.
+    """
+    words = [w for w in _WORD.findall(query) if w.casefold() not in _STOP]
+    if not words:
+        return 0.0
+    names = sum(any(c.isdigit() for c in w) or any(c.isupper() for c in w[1:]) for w in words)
+    return names / len(words)
+
+
+def fusion_weights(query: str, cfg: RetrievalConfig) -> dict[str, float]:
+    """The configured weights, with BM25's raised by ``names_bm25_boost`` times the names share."""
+    boost = 1.0 + cfg.names_bm25_boost * names_share(query) if cfg.names_bm25_boost else 1.0
+    return {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight * boost}
 
 
 def _positions(ranked: Ranked | None) -> dict[int, tuple[int, float]]:
