@@ -18,10 +18,11 @@ from typing import Any
 from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
+from .crosspaper import QualifierJudge, TableQuery, parse_question, table_answer
 from .embedding import Embedder
 from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, writer_lock
-from .models import Answer, Hit, IndexInfo, IngestReport, Paper
+from .models import Answer, Hit, IndexInfo, IngestReport, Paper, ResultRow
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
 
@@ -236,6 +237,13 @@ class PaperQA:
                 search_question = self.generator.standalone_question(question, history)
             except LLMUnavailableError as exc:
                 failure = self._unavailable(exc)
+        table_query = self.table_query(search_question)
+        if table_query is not None:  # a cross-paper question: answered from the whole results table
+            answer = self._table_answer(table_query, filters)
+            yield from answer.text.splitlines(keepends=True)
+            answer.stats.total_s = time.perf_counter() - started
+            yield answer
+            return
         hits, timings = self.search_timed(search_question, k, mode, filters)
         answer = None
         if not hits:
@@ -249,6 +257,48 @@ class PaperQA:
         answer.stats.retrieval_s = timings.get("total")
         answer.stats.total_s = time.perf_counter() - started
         yield answer
+
+    # ----- cross-paper questions ----------------------------------------------------------------
+
+    def table_query(self, question: str) -> TableQuery | None:
+        """The results-table query a cross-paper question asks ("which papers report mIoU on ADE20K?"),
+        or None for any other question (``answer.table_questions: false`` turns the path off)."""
+        if not self.settings.answer.table_questions:
+            return None
+        return parse_question(question, self._lexicon())
+
+    def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None) -> Answer:
+        """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
+        rows, mentions = self._table_rows(query)
+        papers = self.papers
+        if filters is not None and not filters.is_empty():
+            allowed = {pid for pid, paper in papers.items() if filters.matches(paper)}
+            rows = [r for r in rows if r.paper_id in allowed]
+            mentions = [r for r in mentions if r.paper_id in allowed]
+        judge = None
+        if query.qualifier and self.answer_mode() == "generated":
+            from .llm import LLMClient
+
+            llm = self.settings.llm
+            judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
+        answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
+                              total_papers=len(papers))
+        if judge is not None and judge.failure:
+            answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
+                             f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")
+        elif judge is not None:
+            answer.stats.model = llm.model
+        return answer
+
+    def _table_rows(self, query: TableQuery) -> tuple[list[ResultRow], list[ResultRow]]:
+        """The table's rows for the pair (every metric of the dataset when the pair has none), and
+        the papers naming the dataset without a figure. The one seam to the results table."""
+        table = self.results_table
+        rows = table.query(dataset=query.dataset, metric=query.metric)
+        if not rows and query.metric:
+            rows = table.query(dataset=query.dataset)
+            query.metric = None
+        return rows, table.mentions(query.dataset)
 
     def _generate_stream(self, question: str, hits: list[Hit], history: History | None) -> Iterator[str]:
         """The model's deltas; on LLMUnavailableError, the extractive answer with a notice saying why."""

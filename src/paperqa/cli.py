@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
+from rich.text import Text
 
 from .config import ConfigError
 from .index_store import IndexCorruptError, IndexMismatchError
-from .models import Answer, Hit
+from .models import Answer, Hit, ResultRow
 from .retrieval import SearchFilters
 from .sources import FORMATS, SourceError
 
@@ -207,7 +208,9 @@ def ask(
 
 
 def _print_answer(answer: Answer, already_streamed: bool) -> None:
-    if already_streamed and answer.mode == "generated":
+    if answer.table:
+        _print_table_answer(answer)
+    elif already_streamed and answer.mode == "generated":
         out.print()
     else:
         out.print(Markdown(answer.text))
@@ -227,6 +230,92 @@ def _print_answer(answer: Answer, already_streamed: bool) -> None:
         out.print(f"[yellow]{len(answer.uncited_sentences)} sentence(s) {note}[/]")
     if answer.stats.model:
         out.print(f"[dim]model {answer.stats.model}, {answer.stats.total_s:.1f}s[/]")
+
+
+def _rich_table(rows: list[ResultRow]) -> Table:
+    """The answer's table as a rich Table; cells are Text, so nothing from a paper is read as markup."""
+    from .crosspaper import table_view
+
+    columns, cells = table_view(rows)
+    table = Table(show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold", justify="right" if column in ("#", "Source") else "left")
+    for line in cells:
+        table.add_row(*[Text(cell) for cell in line])
+    return table
+
+
+def _print_table_answer(answer: Answer) -> None:
+    out.print(Markdown(answer.text.split("\n\n", 1)[0]))  # the summary paragraph, escaped Markdown
+    out.print(_rich_table(answer.table))
+
+
+@app.command()
+def results(
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset, any spelling the lexicon knows "
+                                                "(ADE20K, ade-20k).")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="Metric (mIoU, top-1, FID...).")] = None,
+    min_value: Annotated[float | None, typer.Option("--min", help="Only values >= this.")] = None,
+    max_value: Annotated[float | None, typer.Option("--max", help="Only values <= this.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the rows to this CSV file.")] = None,
+    index_dir: IndexDirOpt = None,
+    config: ConfigOpt = None,
+    use_index_settings: UseIndexSettingsOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Browse and export the results table: every figure extracted from the abstracts."""
+
+    def action() -> None:
+        qa = _open(index_dir, config, use_index_settings)
+        rows = qa.results(dataset=dataset, metric=metric, min_value=min_value, max_value=max_value)
+        if csv_path is not None:
+            write_results_csv(rows, csv_path)
+            err.print(f"{len(rows)} rows -> {csv_path}")
+        if as_json:
+            _print_json([r.model_dump(exclude={"citation"}) for r in rows])
+        elif csv_path is None:
+            if not rows:
+                out.print("No results match.")
+                return
+            out.print(_results_table(rows))
+            out.print(f"[dim]{len(rows)} rows from {len({r.paper_id for r in rows})} papers[/]")
+
+    _run(action)
+
+
+RESULT_COLUMNS = ("paper_id", "title", "model", "dataset", "metric", "value", "unit", "is_delta", "qualifiers",
+                  "dataset_surface", "metric_surface", "value_text", "sentence", "start_char", "end_char")
+
+
+def write_results_csv(rows: list[ResultRow], path: Path) -> None:
+    """RFC 4180 CSV via the csv module; text that a spreadsheet would run as a formula is quoted with '."""
+    import csv
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, list):
+            value = "; ".join(value)
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
+        return value
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(RESULT_COLUMNS)
+        for row in rows:
+            data = row.model_dump()
+            writer.writerow([cell(data[c]) for c in RESULT_COLUMNS])
+
+
+def _results_table(rows: list[ResultRow]) -> Table:
+    from .crosspaper import format_value
+
+    table = Table(header_style="bold")
+    for column in ("Paper", "Model", "Dataset", "Metric", "Value", "Details", "Sentence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*[Text(x) for x in (row.title or row.paper_id, row.model or "", row.dataset, row.metric or "",
+                                          format_value(row), ", ".join(row.qualifiers), row.sentence)])
+    return table
 
 
 @app.command()
@@ -271,7 +360,9 @@ def ui(
     """Open the web app: chat with the papers, search them, add files (local only unless --host)."""
 
     def action() -> None:
-        from . import ui as web  # gradio is slow to import: only this command pays for it
+        from . import (
+            ui as web,  # gradio is slow to import: only this command pays for it
+        )
 
         web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth)
 

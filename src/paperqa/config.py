@@ -82,6 +82,11 @@ class RetrievalConfig(_Section):
 
 class AnswerConfig(_Section):
     mode: Literal["auto", "extractive", "generated"]
+    table_questions: bool = Field(
+        default=True,
+        description="answer cross-paper questions ('which papers report mIoU on ADE20K?') from the whole "
+        "results table, as a cited table, instead of from the top-k passages",
+    )
     max_sentences: int = Field(gt=0)
     max_sentences_per_paper: int = Field(gt=0)
     keyword_weight: float = Field(ge=0, le=1)

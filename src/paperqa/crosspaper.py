@@ -381,32 +381,38 @@ def format_value(row: ResultRow) -> str:
     return ("+" + text if row.value >= 0 else text) + " (improvement)" if row.is_delta else text
 
 
-def pair_label(query: TableQuery) -> str:
-    return f"{query.metric} on {query.dataset}" if query.metric else f"results on {query.dataset}"
+def pair_label(query: TableQuery, esc: Callable[[str], str] = str) -> str:
+    if query.metric:
+        return f"{esc(query.metric)} on {esc(query.dataset)}"
+    return f"results on {esc(query.dataset)}"
 
 
-def summary(query: TableQuery, table: Sequence[ResultRow], total_papers: int | None) -> str:
+def summary(query: TableQuery, table: Sequence[ResultRow], total_papers: int | None,
+            esc: Callable[[str], str] = str) -> str:
+    """One paragraph saying what the table holds; ``esc`` escapes the names that come from outside."""
     figures = sum(r.value is not None and not r.is_delta for r in table)
     deltas = sum(r.is_delta for r in table)
     missing = sum(r.value is None for r in table)
     scope = f" among the {total_papers:,} papers in the index" if total_papers else ""
     if not table:
-        constraint = _constraint_text(query)
-        return (f"No paper{scope} reports {pair_label(query)}{constraint} in its abstract, "
-                f"and none names {query.dataset} without a figure.")
+        return (f"No paper{scope} reports {pair_label(query, esc)}{_constraint_text(query)} in its abstract, "
+                f"and none names {esc(query.dataset)} without a figure.")
     direction = "higher is better" if query.direction == "higher" else "lower is better"
     parts = [(f"{figures} paper{'s' if figures != 1 else ''}{scope} report{'s' if figures == 1 else ''} "
-              f"{pair_label(query)}{_constraint_text(query)} ({direction})")]
+              f"{pair_label(query, esc)}{_constraint_text(query)} ({direction})")]
     if deltas:
-        parts.append(f"{deltas} give only an improvement over a baseline")
+        parts.append(f"{deltas} only as an improvement over a baseline")
     if missing:
-        parts.append(f"{missing} name {query.dataset} without a figure in the abstract")
+        parts.append(f"{missing} name{'s' if missing == 1 else ''} {esc(query.dataset)} without a figure "
+                     "in the abstract")
     text = "; ".join(parts) + "."
     if query.qualifier:
+        judged = any(r.qualifier_verdict for r in table)
         matched = sum(_tier(r) == 0 for r in table)
-        text += (f" For \u201c{query.qualifier}\u201d, {matched} of them state it; each row shows the sentence "
-                 f"that matches it best (or \u201c{NOT_STATED}\u201d), and rows are ranked by that match, "
-                 f"then by value. No row is left out.")
+        how = "fit it according to the language model" if judged else "state all its words"
+        text += (f" For \u201c{esc(query.qualifier)}\u201d, {matched} of {len(table)} {how}; each row shows the "
+                 f"sentence that supports it best (or \u201c{NOT_STATED}\u201d), rows are ranked by that match, "
+                 "then by value, and no row is left out.")
     return text
 
 
@@ -446,7 +452,7 @@ def table_view(rows: Sequence[ResultRow]) -> tuple[list[str], list[list[str]]]:
 
 def render_text(query: TableQuery, table: Sequence[ResultRow], total_papers: int | None = None) -> str:
     """A short summary, then the table in Markdown with every cell escaped."""
-    lines = [escape_markdown(summary(query, table, total_papers))]
+    lines = [summary(query, table, total_papers, escape_markdown)]
     if not table:
         return lines[0]
     columns, cells = table_view(table)

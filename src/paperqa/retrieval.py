@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from .config import IndexConfig, RetrievalConfig, Settings
 from .embedding import Embedder
 from .index_store import IndexStore, bm25_tokenize
-from .models import Hit, Paper
+from .models import Chunk, Hit, Paper
 
 
 class SearchFilters(BaseModel):
@@ -142,6 +142,10 @@ class Retriever:
         n = self.store.bm25.scores["num_docs"]
         df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in tokens], dtype=np.float64)
         return np.log1p((n - df + 0.5) / (df + 0.5))
+
+    def chunks_of_paper(self, paper_id: str) -> list[Chunk]:
+        """The passages of one paper, in order (a results-table row is cited inside one of them)."""
+        return [self.store.chunks[row] for row in self._rows_of_paper.get(paper_id, [])]
 
     def with_sibling_passages(self, hits: list[Hit]) -> list[Hit]:
         """The hits plus the other passages of the same papers, each ranked with its paper's best hit.
@@ -270,8 +274,9 @@ class Retriever:
 PASSAGES_PER_PAPER = 3
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-]*")
-_STOP = frozenset("which what who how papers paper models model methods method report reports reported "
-                  "the a an of on in for and or to with by is are do does that".split())
+_STOP_TEXT = ("which what who how papers paper models model methods method report reports reported "
+              "the a an of on in for and or to with by is are do does that")
+_STOP = frozenset(_STOP_TEXT.split())
 
 
 def names_share(query: str) -> float:
