@@ -269,7 +269,9 @@ def results(
         qa = _open(index_dir, config, use_index_settings)
         rows = qa.results(dataset=dataset, metric=metric, min_value=min_value, max_value=max_value)
         if csv_path is not None:
-            write_results_csv(rows, csv_path)
+            from .crosspaper import results_csv
+
+            csv_path.write_text(results_csv(rows), encoding="utf-8", newline="")
             err.print(f"{len(rows)} rows -> {csv_path}")
         if as_json:
             _print_json([r.model_dump(exclude={"citation"}) for r in rows])
@@ -281,29 +283,6 @@ def results(
             out.print(f"[dim]{len(rows)} rows from {len({r.paper_id for r in rows})} papers[/]")
 
     _run(action)
-
-
-RESULT_COLUMNS = ("paper_id", "title", "model", "dataset", "metric", "value", "unit", "is_delta", "qualifiers",
-                  "dataset_surface", "metric_surface", "value_text", "sentence", "start_char", "end_char")
-
-
-def write_results_csv(rows: list[ResultRow], path: Path) -> None:
-    """RFC 4180 CSV via the csv module; text that a spreadsheet would run as a formula is quoted with '."""
-    import csv
-
-    def cell(value: Any) -> Any:
-        if isinstance(value, list):
-            value = "; ".join(value)
-        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            return "'" + value
-        return value
-
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(RESULT_COLUMNS)
-        for row in rows:
-            data = row.model_dump()
-            writer.writerow([cell(data[c]) for c in RESULT_COLUMNS])
 
 
 def _results_table(rows: list[ResultRow]) -> Table:

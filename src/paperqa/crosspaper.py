@@ -16,6 +16,8 @@ verdict with a quoted reason.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -370,15 +372,12 @@ def _sentence_naming(abstract: str, name: str) -> tuple[int, int]:
 
 
 def format_value(row: ResultRow) -> str:
-    """84.7 -> "84.7%" when the abstract wrote a percentage; deltas get their sign."""
+    """The figure as the table shows it (84.7%, +3.2 ...), or "evaluated, no figure in the abstract"."""
     if row.value is None:
         return NO_FIGURE
-    text = f"{row.value:g}"
-    if row.unit == "%":
-        text += "%"
-    elif row.unit:
-        text += f" {row.unit}"
-    return ("+" + text if row.value >= 0 else text) + " (improvement)" if row.is_delta else text
+    from .results import format_value as figure
+
+    return f"{figure(row)} (improvement)" if row.is_delta else figure(row)
 
 
 def pair_label(query: TableQuery, esc: Callable[[str], str] = str) -> str:
@@ -520,3 +519,28 @@ def parse_judgement(text: str) -> Judgement:
     quote = data.get("quote")
     return Judgement(fits=fits if fits in ("yes", "no") else "unclear",
                      quote=quote.strip() if isinstance(quote, str) and quote.strip() else None)
+
+
+# ----- export --------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("paper_id", "title", "model", "dataset", "metric", "value", "unit", "is_delta", "qualifiers",
+               "dataset_surface", "metric_surface", "value_text", "sentence", "start_char", "end_char")
+
+
+def results_csv(rows: Sequence[ResultRow]) -> str:
+    """RFC 4180 CSV (csv module); text a spreadsheet would run as a formula is prefixed with '."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        data = row.model_dump()
+        writer.writerow([_csv_cell(data[c]) for c in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
