@@ -36,13 +36,14 @@ from .errors import PaperQAError
 
 Direction = Literal["higher", "lower"]
 
-# Alphanumeric runs (any script: "αNLI", "δ1") and the two symbols that carry meaning in names
-# ("J&F", "CK+", "FF++").
-_TOKEN = re.compile(r"[^\W_]+|[+&]")
+# Runs of letters (any script: "αNLI"), runs of digits, and the two symbols that carry meaning in
+# names ("J&F", "CK+", "FF++"). Letters and digits are separate tokens so that "52.7mIoU" holds
+# the metric mIoU; a name's key joins its tokens, so "ADE20K" is still one name.
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[+&]")
 # What may stand between two tokens of one name: nothing, one space, a hyphen, an underscore, a
 # slash, an apostrophe ("WMT'14"), or a dot between two word characters ("SQuAD1.1", "v1.0").
 _GAP = re.compile(r"(?:\s?[-\u2010\u2011\u2013_/]?\s?|['\u2019]|\.)")
-_MAX_TOKENS = 12
+_MAX_TOKENS = 16
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser reads the lexicon 5x faster
 
 

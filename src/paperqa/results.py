@@ -72,6 +72,9 @@ _SPLIT = re.compile(
 _SPLIT_AFTER_DATASET = re.compile(
     r"^\s*(?:\(\s*)?(val(?:idation)?|test-dev|test-std|test|dev|minival|test-clean|test-other)\b", re.IGNORECASE
 )
+_SPLIT_IN_NAME = re.compile(
+    r"\b(val(?:idation)?|test-dev|test-std|test|dev|minival|test-clean|test-other)$", re.IGNORECASE
+)
 _SETTINGS = re.compile(
     r"\b(single[- ]scale|multi[- ]scale|single[- ]model|ensembles?|zero[- ]shot|one[- ]shot|few[- ]shot|"
     r"\d+[- ]shot|linear[- ]prob(?:e|ing)|fine[- ]?tun(?:ed|ing)|end-to-end fine-tuning|"
@@ -95,6 +98,12 @@ _DELTA_AFTER = re.compile(
     r"relative|absolute)\b",
     re.IGNORECASE,
 )
+_BOUND_BEFORE = re.compile(
+    r"\b(?:exceed(?:s|ing)?|surpass(?:es|ing)?|above|below|under|over|beyond|than|at least|at most|"
+    r"less than|more than|up to|down to|threshold of|cross(?:es|ing)?|break(?:s|ing)?|"
+    r"only|just|merely|random(?:ly)?|chance(?: level)?|human|humans|baseline(?:s)? (?:of|at))\s*(?:the\s+)?$",
+    re.IGNORECASE,
+)
 _FROM_TO = re.compile(r"\bfrom\s*$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[;:]|\b(?:while|whereas|but|although|which|compared|versus|vs\.?)\b")
 # A model name: a word with an inner capital or digit ("MOAT", "ConvNeXt-B", "kMaX-DeepLab", "YOLOv8").
@@ -111,14 +120,12 @@ _MODEL_SUBJECT = re.compile(
     r"hits?|shows?|demonstrates?|produces?|performs?|ranks?|is|has|with)\b"
 )
 _OUR_SUBJECT = re.compile(
-    r"\b(?:we|our(?:\s+[\w\-]+){0,3}\s+(?:model|method|approach|network|framework|system|architecture|"
-    r"detector|agent|algorithm|variant|models|methods))\b",
+    r"\b(?:we|it|its|our(?:\s+[\w\-]+){0,3}\s+(?:model|method|approach|network|framework|system|architecture|"
+    r"detector|agent|algorithm|variant|models|methods|networks|variants))\b",
     re.IGNORECASE,
 )
 _NOT_MODELS = frozenset(
-    "We Our It This These Its They Code Results Experiments Extensive Moreover Furthermore However "
-    "Finally Specifically Notably In On For With Compared Overall Both Code Table SOTA AI ML NLP CV "
-    "GPU GPUs CPU CNN CNNs RNN LSTM ViT ViTs LLM LLMs".split()
+    ["We", "Our", "It", "This", "These", "Its", "They", "Code", "Results", "Experiments", "Extensive", "Moreover", "Furthermore", "However", "Finally", "Specifically", "Notably", "In", "On", "For", "With", "Compared", "Overall", "Both", "Code", "Table", "SOTA", "AI", "ML", "NLP", "CV", "GPU", "GPUs", "CPU", "CNN", "CNNs", "RNN", "LSTM", "ViT", "ViTs", "LLM", "LLMs"]
 )
 # "Generic" dataset names the lexicon does not know: "on the Foo-Bar dataset", "the XYZ benchmark".
 _GENERIC_DATASET = re.compile(
@@ -127,7 +134,7 @@ _GENERIC_DATASET = re.compile(
     r"(?P<name>(?:[A-Z0-9][\w\-+.'’]*[\w+](?:\s|-)){0,3}[A-Z0-9][\w\-+.'’]*[\w+])\s+"
     r"(?:data\s?set|benchmark|corpus|challenge|leaderboard|test\s+set|database)s?\b"
 )
-_NOT_DATASET_NAMES = frozenset("The This Our A An All Each Both These Several Many Multiple Public New".split())
+_NOT_DATASET_NAMES = frozenset(["The", "This", "Our", "A", "An", "All", "Each", "Both", "These", "Several", "Many", "Multiple", "Public", "New"])
 
 
 _ABBREVIATION_END = re.compile(
@@ -234,7 +241,8 @@ class RuleExtractor:
         """Rows of one sentence; ``context`` are datasets named by an earlier sentence (no spans here)."""
         metrics = self.lexicon.find_metrics(sentence)
         taken = [(m.start, m.end) for m in (*datasets, *metrics)]
-        numbers = [n for n in _numbers(sentence) if not any(s <= n.start < e for s, e in taken)]
+        glued = {m.start for m in metrics}  # "52.7mIoU"
+        numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in taken)]
         results = []
         for n in numbers:
             metric = _metric_for(sentence, n, metrics)
@@ -281,7 +289,7 @@ class RuleExtractor:
 # ----- numbers -----------------------------------------------------------------------------------
 
 
-def _numbers(sentence: str) -> list[_Number]:
+def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> list[_Number]:
     found = []
     for m in _NUMBER.finditer(sentence):
         start = m.start()
@@ -290,7 +298,8 @@ def _numbers(sentence: str) -> list[_Number]:
             continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1"
         unit = (m.group("unit") or "").strip().lstrip("\\")
         after = sentence[m.end():]
-        if not unit and _NOT_A_RESULT_AFTER.match(after) and not _GLUED_WORD.match(after):
+        if not unit and _NOT_A_RESULT_AFTER.match(after) and not _GLUED_WORD.match(after) \
+                and m.end() not in glued:
             continue
         if not unit and re.match(r"^\.\d|^,\d", after):
             continue
@@ -310,14 +319,14 @@ def _numbers(sentence: str) -> list[_Number]:
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if n.unit in ("ms",) and metric is None:
         return False
+    if _BOUND_BEFORE.search(sentence[max(0, n.start - 30):n.start]):
+        return False  # "the first model exceeding 87% accuracy": a threshold, not a result
     integer = "." not in n.text and n.unit is None
     if integer and 1900 <= abs(n.value) <= 2099:
         return False  # a year
     if metric is None:
         return n.unit == "%" or ("." in n.text and abs(n.value) < 1000)
-    if integer and abs(n.value) > 10000:
-        return False
-    return True
+    return not (integer and abs(n.value) > 10000)  # "8,400 games": a count
 
 
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
@@ -428,9 +437,9 @@ def _qualifiers(sentence: str, n: _Number, dataset: Mention | None, prev_end: in
         split = _SPLIT_AFTER_DATASET.match(sentence[dataset.end:dataset.end + 20])
         if split:
             found.append(_split_name(split.group(1)))
-    for m in _SPLIT.finditer(window):
+    for m in _SPLIT.finditer(sentence[n.end:next_start]):
         found.append(_split_name(m.group(1)))
-    if dataset is not None and (m := _SPLIT.search(dataset.surface)):
+    if dataset is not None and (m := _SPLIT_IN_NAME.search(dataset.surface)):
         found.append(_split_name(m.group(1)))
     for m in _SETTINGS.finditer(window):
         found.append(re.sub(r"\s+", " ", m.group(1).lower().replace("pretrained", "pre-trained")))
