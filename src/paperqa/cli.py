@@ -239,7 +239,12 @@ def _rich_table(rows: list[ResultRow]) -> Table:
     columns, cells = table_view(rows)
     table = Table(show_lines=False, header_style="bold")
     for column in columns:
-        table.add_column(column, overflow="fold", justify="right" if column in ("#", "Source") else "left")
+        if column in ("#", "Source"):
+            table.add_column(column, no_wrap=True, justify="right")
+        elif column == columns[3]:  # the figure: "57.6%" never breaks, "evaluated, no figure ..." may
+            table.add_column(column, min_width=9, ratio=1, overflow="fold")
+        else:
+            table.add_column(column, overflow="fold", ratio=3 if column in ("Paper", "Qualifier evidence") else 1)
     for line in cells:
         table.add_row(*[Text(cell) for cell in line])
     return table
