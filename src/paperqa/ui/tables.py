@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .crosspaper import NO_FIGURE, NOT_STATED, format_value
-from .markup import escape_html as esc
-from .models import ResultRow
+from ..crosspaper import NO_FIGURE, NOT_STATED, format_value
+from ..markup import escape_html as esc
+from ..models import ResultRow
 
 TABLE_NOTE = '<div class="pq-empty" id="answer-table-empty">A table appears here when a question asks ' \
              "about every paper that reports a result (e.g. <i>Which papers report mIoU on ADE20K?</i>).</div>"
