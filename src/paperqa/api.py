@@ -18,7 +18,13 @@ from typing import Any
 from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
-from .crosspaper import QualifierJudge, TableQuery, parse_question, table_answer
+from .crosspaper import (
+    QualifierJudge,
+    TableQuery,
+    parse_question,
+    table_answer,
+    table_rows,
+)
 from .embedding import Embedder
 from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, ResultsUpdate, writer_lock
@@ -345,8 +351,8 @@ class PaperQA:
 
     def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None) -> Answer:
         """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
-        rows, mentions = self._table_rows(query)
         papers = self.papers
+        rows, mentions = table_rows(query, self.results_table, papers, self.lexicon)
         if filters is not None and not filters.is_empty():
             allowed = {pid for pid, paper in papers.items() if filters.matches(paper)}
             rows = [r for r in rows if r.paper_id in allowed]
@@ -365,16 +371,6 @@ class PaperQA:
         elif judge is not None:
             answer.stats.model = llm.model
         return answer
-
-    def _table_rows(self, query: TableQuery) -> tuple[list[ResultRow], list[ResultRow]]:
-        """The table's rows for the pair (every metric of the dataset when the pair has none), and
-        the papers naming the dataset without a figure. The one seam to the results table."""
-        table = self.results_table
-        rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True)
-        if not rows and query.metric:
-            rows = table.query(dataset=query.dataset, include_deltas=True)
-            query.metric = None
-        return rows, table.mentions(query.dataset)
 
     def _generate_stream(self, question: str, hits: list[Hit], history: History | None) -> Iterator[str]:
         """The model's deltas; on LLMUnavailableError, the extractive answer with a notice saying why."""

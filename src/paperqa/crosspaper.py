@@ -58,6 +58,10 @@ class Lexicon(Protocol):
 
     def direction(self, metric: str | None) -> Direction: ...
 
+    def resolve_dataset(self, name: str) -> str | None: ...
+
+    def resolve_metric(self, name: str) -> str | None: ...
+
 
 class TableQuery(BaseModel):
     """A cross-paper question as a query on the results table."""
@@ -71,6 +75,9 @@ class TableQuery(BaseModel):
     limit: int | None = Field(default=None, description="'top 5 models on X'")
     qualifier: str = Field(default="", description="the qualitative rest: 'CNN-transformer hybrids'")
     direction: Direction = "higher"
+    in_lexicon: bool = Field(default=True, description="False: the dataset is unknown to the lexicon, so the "
+                             "table has no row for it and papers naming it literally are listed instead")
+    metric_text: str | None = Field(default=None, description="the metric as asked, when the lexicon does not know it")
 
 
 # ----- recognising the question ------------------------------------------------------------------
@@ -115,7 +122,7 @@ def parse_question(question: str, lexicon: Lexicon) -> TableQuery | None:
     """The table query a cross-paper question asks, or None when the question is of another kind."""
     datasets = list(lexicon.find_datasets(question))
     if not datasets:
-        return None
+        return _unknown_dataset_query(question, lexicon)
     metrics = list(lexicon.find_metrics(question))
     text = question.strip()
     bare = not _content_words(_blank(text, [*datasets, *metrics]))  # "ADE20K mIoU", "COCO box AP"
@@ -139,6 +146,82 @@ def parse_question(question: str, lexicon: Lexicon) -> TableQuery | None:
         best_only=best and not top, limit=int(top.group(1)) if top else None,
         qualifier=" ".join(_content_words(qualifier_text)), direction=lexicon.direction(metric),
     )
+
+
+# "Which papers report METRIC on NAME?" where NAME is not in the lexicon (a dataset the lexicon
+# does not cover): still a cross-paper question, answered from the papers that name NAME.
+_REPORT_ON = re.compile(
+    r"^\W*(?:which|what)\s+(?:papers|models|methods|works|approaches)\s+(?:report|evaluate|achieve|give)\w*\s+"
+    r"(?P<metric>.+?)\s+(?:on|for)\s+(?:the\s+)?(?P<name>[A-Za-z0-9][^?]*?)(?:\s+(?:dataset|benchmark))?\s*\??\s*$",
+    re.IGNORECASE)
+
+
+def _unknown_dataset_query(question: str, lexicon: Lexicon) -> TableQuery | None:
+    match = _REPORT_ON.search(question)
+    if not match:
+        return None
+    name, metric_text = match.group("name").strip(), match.group("metric").strip()
+    if not re.search(r"[A-Z0-9]", name):  # "on images", "on small data": not a dataset's name
+        return None
+    metric = lexicon.resolve_metric(metric_text)
+    resolved = lexicon.resolve_dataset(name)
+    if resolved is not None:
+        return TableQuery(question=question, dataset=resolved, metric=metric, direction=lexicon.direction(metric))
+    return TableQuery(question=question, dataset=name, metric=metric, direction=lexicon.direction(metric),
+                      in_lexicon=False, metric_text=metric_text)
+
+
+class ResultsSource(Protocol):
+    """What the answer needs from the results table (``results_table.ResultsTable``)."""
+
+    def query(self, dataset: str | None = None, metric: str | None = None, *,
+              include_deltas: bool = False) -> list[ResultRow]: ...
+
+    def mentions(self, dataset: str) -> list[ResultRow]: ...
+
+
+def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper],
+               lexicon: Lexicon | None = None) -> tuple[list[ResultRow], list[ResultRow]]:
+    """The rows for the pair (every metric of the dataset when the pair has none, and then
+    ``query.metric`` becomes None), and the papers naming the dataset without a figure."""
+    if not query.in_lexicon:
+        return [], literal_mentions(query, papers, lexicon)
+    rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True)
+    if not rows and query.metric:
+        rows = table.query(dataset=query.dataset, include_deltas=True)
+        query.metric = None
+    return rows, table.mentions(query.dataset)
+
+
+def literal_mentions(query: TableQuery, papers: dict[str, Paper], lexicon: Lexicon | None = None) -> list[ResultRow]:
+    """Papers whose title or abstract names the (lexicon-unknown) dataset, as value-less rows citing the
+    sentence; those whose abstract also names the metric come first."""
+    name = re.sub(r"\s*\([^)]*\)\s*$", "", query.dataset).strip() or query.dataset  # "DAVIS (val)" -> "DAVIS"
+    pattern = re.compile(r"(?<![\w-])" + re.escape(name).replace(r"\ ", r"[\s-]?") + r"(?![\w-])", re.IGNORECASE)
+    metric_names = [m for m in (query.metric_text, query.metric) if m]
+    metric_patterns = [re.compile(r"(?<!\w)" + re.escape(re.sub(r"\s*\([^)]*\)", "", m)) + r"(?!\w)", re.IGNORECASE)
+                       for m in metric_names]
+    found = []
+    for paper in papers.values():
+        hit = pattern.search(paper.abstract)
+        if hit is None and not pattern.search(paper.title):
+            continue
+        start, end = _sentence_at(paper.abstract, hit.start()) if hit else (0, 0)
+        names_metric = any(p.search(paper.abstract) for p in metric_patterns)
+        if not names_metric and lexicon is not None and query.metric:
+            names_metric = any(m.name == query.metric for m in lexicon.find_metrics(paper.abstract))
+        row = ResultRow(paper_id=paper.paper_id, title=paper.title, dataset=query.dataset,
+                        dataset_surface=hit.group(0) if hit else name, metric=query.metric,
+                        sentence=paper.abstract[start:end], start_char=start, end_char=end)
+        found.append((not names_metric, paper.paper_id, row))
+    return [row for *_, row in sorted(found, key=lambda item: item[:2])]
+
+
+def _sentence_at(abstract: str, offset: int) -> tuple[int, int]:
+    for start, end in sentence_spans(abstract):
+        if start <= offset < end:
+            return start, end
+    return 0, len(abstract)
 
 
 def _metric_near(metrics: Sequence[Span], dataset: Span) -> str | None:
@@ -262,14 +345,14 @@ def table_answer(
 
     ranked: list[tuple[tuple, ResultRow]] = []
     for group, group_rows in enumerate((best_rows, deltas, no_figure)):
-        for row in group_rows:
+        for position, row in enumerate(group_rows):
             paper = papers.get(row.paper_id)
             if paper is None:
                 continue
             row = _with_qualifier(row, paper, terms, verdicts.get(row.paper_id))
             tier = _tier(row)
             value = row.value if row.value is not None else 0.0
-            ranked.append(((group, tier, -value if higher else value, row.paper_id), row))
+            ranked.append(((group, tier, -value if higher else value, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
     if query.best_only and ordered:
@@ -393,6 +476,13 @@ def summary(query: TableQuery, table: Sequence[ResultRow], total_papers: int | N
     deltas = sum(r.is_delta for r in table)
     missing = sum(r.value is None for r in table)
     scope = f" among the {total_papers:,} papers in the index" if total_papers else ""
+    if not query.in_lexicon:
+        note = (f"{esc(query.dataset)} is not in the lexicon of datasets, so no figure is extracted for it "
+                "(add it with results.lexicon). ")
+        if not table:
+            return note + f"No paper{scope} names it."
+        return note + (f"{len(table)} paper{'s' if len(table) != 1 else ''}{scope} name it; those whose abstract "
+                       "also names the metric come first. Each row cites the sentence naming it.")
     if not table:
         return (f"No paper{scope} reports {pair_label(query, esc)}{_constraint_text(query)} in its abstract, "
                 f"and none names {esc(query.dataset)} without a figure.")

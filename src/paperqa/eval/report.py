@@ -149,12 +149,11 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
             parts += [f"- {name} / {i.id} ({i.type}): {i.question}" for name, i in failures]
         parts += ["", "![latency](latency_qa.png)", ""]
     if report.aggregate:
-        ceiling = report.aggregate[0].metrics.get("p10_ceiling") or 0.0
         explain = ("search: `qa.search(question, k, distinct_papers=True)`; passages: k passages reduced to "
                    "their papers (how search worked before); answer: the papers `qa.ask` lists (the rows of "
-                   "`answer.table` when the results table answered, else the cited papers). P@10 = gold share "
-                   "of the first min(10, n) papers; P@10/10 divides by 10 (ceiling on this set: "
-                   f"{ceiling:.3f}); recall over the whole list.")
+                   "`answer.table` when the results table answered, else the cited papers). P@10 = gold papers "
+                   "among the first 10 / min(10, gold papers); listed P@10 divides by the papers listed among "
+                   "the first 10; recall over the whole list.")
         parts += ["## Cross-paper questions (per distinct paper)", "", explain, "",
                   aggregate_table(report.aggregate), ""]
     if report.latency:

@@ -165,7 +165,12 @@ def table_updates(view: ChatView, answer: Answer | None) -> Updates:
     frame = tables.chart_frame(answer.table)
     return {view.table: gr.update(value=tables.answer_table_html(answer.table), visible=True),
             view.chart: gr.update(value=frame, visible=not frame.empty, sort=list(frame["paper"]),
-                                  y_title=answer.table[0].metric or "value")}
+                                  y_title=answer.table[0].metric or "value", y_lim=_from_zero(frame))}
+
+
+def _from_zero(frame: Any) -> list[float] | None:
+    """Bars start at 0, so their lengths compare like the figures do."""
+    return None if frame is None or frame.empty else [0.0, float(frame["value"].max()) * 1.05]
 
 
 # ----- the Results tab ----------------------------------------------------------------------------
@@ -204,7 +209,8 @@ def browse_results(session: Session, dataset: str | None, metric: str | None, lo
     path = _csv_file(rows)
     return {table: tables.results_tab_html(rows),
             chart: gr.update(value=frame, visible=frame is not None and not frame.empty,
-                             sort=list(frame["paper"]) if frame is not None else None, y_title=metric or "value"),
+                             sort=list(frame["paper"]) if frame is not None else None, y_title=metric or "value",
+                             y_lim=_from_zero(frame)),
             download: gr.update(value=path, visible=bool(rows))}
 
 
