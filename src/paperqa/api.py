@@ -352,7 +352,7 @@ class PaperQA:
     def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None) -> Answer:
         """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
         papers = self.papers
-        rows, mentions = table_rows(query, self.results_table, papers, self.lexicon)
+        rows, mentions = table_rows(query, self.results_table, papers)
         if filters is not None and not filters.is_empty():
             allowed = {pid for pid, paper in papers.items() if filters.matches(paper)}
             rows = [r for r in rows if r.paper_id in allowed]

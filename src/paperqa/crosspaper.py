@@ -174,18 +174,21 @@ def _unknown_dataset_query(question: str, lexicon: Lexicon) -> TableQuery | None
 class ResultsSource(Protocol):
     """What the answer needs from the results table (``results_table.ResultsTable``)."""
 
-    def query(self, dataset: str | None = None, metric: str | None = None, *,
+    def query(self, dataset: str | None = None, metric: str | None = None, *, paper_ids: Sequence[str] | None = None,
               include_deltas: bool = False) -> list[ResultRow]: ...
 
     def mentions(self, dataset: str) -> list[ResultRow]: ...
 
 
-def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper],
-               lexicon: Lexicon | None = None) -> tuple[list[ResultRow], list[ResultRow]]:
+def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
+               ) -> tuple[list[ResultRow], list[ResultRow]]:
     """The rows for the pair (every metric of the dataset when the pair has none, and then
     ``query.metric`` becomes None), and the papers naming the dataset without a figure."""
     if not query.in_lexicon:
-        return [], literal_mentions(query, papers, lexicon)
+        def with_metric(ids: list[str]) -> set[str]:
+            return {r.paper_id for r in table.query(metric=query.metric, paper_ids=ids)} if query.metric else set()
+
+        return [], literal_mentions(query, papers, with_metric)
     rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True)
     if not rows and query.metric:
         rows = table.query(dataset=query.dataset, include_deltas=True)
@@ -193,23 +196,27 @@ def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
     return rows, table.mentions(query.dataset)
 
 
-def literal_mentions(query: TableQuery, papers: dict[str, Paper], lexicon: Lexicon | None = None) -> list[ResultRow]:
+def literal_mentions(query: TableQuery, papers: dict[str, Paper],
+                     with_metric: Callable[[list[str]], set[str]] | None = None) -> list[ResultRow]:
     """Papers whose title or abstract names the (lexicon-unknown) dataset, as value-less rows citing the
-    sentence; those whose abstract also names the metric come first."""
+    sentence; those that also name the metric (literally, or with a figure for it in the results
+    table: ``with_metric(paper_ids)``) come first."""
     name = re.sub(r"\s*\([^)]*\)\s*$", "", query.dataset).strip() or query.dataset  # "DAVIS (val)" -> "DAVIS"
     pattern = re.compile(r"(?<![\w-])" + re.escape(name).replace(r"\ ", r"[\s-]?") + r"(?![\w-])", re.IGNORECASE)
-    metric_names = [m for m in (query.metric_text, query.metric) if m]
-    metric_patterns = [re.compile(r"(?<!\w)" + re.escape(re.sub(r"\s*\([^)]*\)", "", m)) + r"(?!\w)", re.IGNORECASE)
-                       for m in metric_names]
+    metric_names = [re.sub(r"\s*\([^)]*\)", "", m).strip() for m in (query.metric_text, query.metric) if m]
+    metric_patterns = [re.compile(r"(?<!\w)" + re.escape(m) + r"(?!\w)", re.IGNORECASE) for m in metric_names if m]
+    # Prefilter with plain substring tests (C speed) on the name's longest token in its usual casings;
+    # the case-insensitive, word-bounded regex then runs only on the few candidates.
+    token = max(re.findall(r"[A-Za-z0-9]+", name) or [name], key=len)
+    casings = {token, token.lower(), token.upper(), token.capitalize()}
+    candidates = [p for p in papers.values() if any(c in p.abstract or c in p.title for c in casings)]
+    hits = [(paper, pattern.search(paper.abstract)) for paper in candidates]
+    hits = [(paper, hit) for paper, hit in hits if hit is not None or pattern.search(paper.title)]
+    metric_papers = with_metric([paper.paper_id for paper, _ in hits]) if with_metric and hits else set()
     found = []
-    for paper in papers.values():
-        hit = pattern.search(paper.abstract)
-        if hit is None and not pattern.search(paper.title):
-            continue
+    for paper, hit in hits:
         start, end = _sentence_at(paper.abstract, hit.start()) if hit else (0, 0)
-        names_metric = any(p.search(paper.abstract) for p in metric_patterns)
-        if not names_metric and lexicon is not None and query.metric:
-            names_metric = any(m.name == query.metric for m in lexicon.find_metrics(paper.abstract))
+        names_metric = paper.paper_id in metric_papers or any(p.search(paper.abstract) for p in metric_patterns)
         row = ResultRow(paper_id=paper.paper_id, title=paper.title, dataset=query.dataset,
                         dataset_surface=hit.group(0) if hit else name, metric=query.metric,
                         sentence=paper.abstract[start:end], start_char=start, end_char=end)
@@ -217,11 +224,31 @@ def literal_mentions(query: TableQuery, papers: dict[str, Paper], lexicon: Lexic
     return [row for *_, row in sorted(found, key=lambda item: item[:2])]
 
 
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z(\[]|\s*$)")
+
+
+def quick_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans by punctuation: runs per row of an answer, where punkt costs ~1 ms an abstract."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if text[start:match.end()].strip():
+            spans.append((start + len(text[start:match.end()]) - len(text[start:match.end()].lstrip()), match.end()))
+        start = match.end()
+    if text[start:].strip():
+        spans.append((start + len(text[start:]) - len(text[start:].lstrip()), len(text.rstrip())))
+    return spans
+
+
 def _sentence_at(abstract: str, offset: int) -> tuple[int, int]:
-    for start, end in sentence_spans(abstract):
-        if start <= offset < end:
-            return start, end
-    return 0, len(abstract)
+    """The sentence around ``offset`` (a cheap split: this runs over every paper naming the dataset)."""
+    start = 0
+    for match in _SENTENCE_END.finditer(abstract, 0, offset):
+        start = match.end()
+    end_match = _SENTENCE_END.search(abstract, offset)
+    end = end_match.end() if end_match else len(abstract)
+    while start < end and abstract[start].isspace():
+        start += 1
+    return start, end
 
 
 def _metric_near(metrics: Sequence[Span], dataset: Span) -> str | None:
@@ -290,7 +317,7 @@ def qualifier_evidence(paper: Paper, terms: Sequence[str]) -> Evidence:
     title_share = _share(paper.title, wanted)
     if title_share > 0:
         best = Evidence(paper.title, 0, len(paper.title), title_share, in_title=True)
-    for start, end in sentence_spans(paper.abstract):
+    for start, end in quick_sentences(paper.abstract):
         share = _share(paper.abstract[start:end], wanted)
         if share > best.share:
             best = Evidence(paper.abstract[start:end], start, end, share)
