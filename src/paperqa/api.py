@@ -29,7 +29,15 @@ from .embedding import Embedder
 from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, ResultsUpdate, writer_lock
 from .lexicon import Lexicon, get_lexicon
-from .models import Answer, Hit, IndexInfo, IngestReport, Paper, ResultRow
+from .models import (
+    Answer,
+    Hit,
+    IndexInfo,
+    IngestReport,
+    Paper,
+    ResultRow,
+    SourceProblem,
+)
 from .results import EXTRACTOR_VERSION, RuleExtractor
 from .results_table import ResultsStoreError, ResultsTable, read_meta
 from .retrieval import Retriever, SearchFilters
@@ -81,6 +89,7 @@ class PaperQA:
         self._retriever: Retriever | None = None
         self._generator: AnswerGenerator | None = None
         self._results: tuple[IndexStore, ResultsTable] | None = None
+        self._extraction_warnings: list[str] = []
         if store is not None:
             self._load(use_index_settings, store)
         elif IndexStore.exists(self.index_dir):
@@ -179,10 +188,12 @@ class PaperQA:
         rows: list[ResultRow] = []
         if mode in ("rules", "both"):
             rows.extend(RuleExtractor(self.lexicon).extract_many(papers))
-        if mode in ("llm", "both"):
+        if mode in ("llm", "both") and papers:
             from .results_llm import LLMExtractor
 
-            rows = LLMExtractor(self.settings, self.lexicon).merge(rows, papers)
+            extractor = LLMExtractor(self.settings, self.lexicon)
+            rows = extractor.merge(rows, papers, keep_rules=mode == "both")
+            self._extraction_warnings.extend(extractor.warnings)
         return rows
 
     def _results_update(self, store: IndexStore | None, new: list[Paper]) -> ResultsUpdate:
@@ -243,7 +254,9 @@ class PaperQA:
         report.timings_s["embed"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
         t = time.perf_counter()
+        self._extraction_warnings = []
         results = self._results_update(store, new)
+        report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
         report.timings_s["results"] = time.perf_counter() - t
         t = time.perf_counter()
         if store is None:

@@ -44,6 +44,7 @@ _TOKEN = re.compile(r"[^\W\d_]+|\d+|[+&]")
 # slash, an apostrophe ("WMT'14"), or a dot between two word characters ("SQuAD1.1", "v1.0").
 _GAP = re.compile(r"(?:\s?[-\u2010\u2011\u2013_/]?\s?|['\u2019]|\.)")
 _MAX_TOKENS = 16
+_SHORT = 4  # names of up to this many letters and digits match only in the case written
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser reads the lexicon 5x faster
 
 
@@ -87,14 +88,18 @@ class _Matcher:
 
     folded: dict[str, str] = field(default_factory=dict)  # lower-case key -> canonical
     cased: dict[str, str] = field(default_factory=dict)  # key as written -> canonical
+    cased_folded: dict[str, str] = field(default_factory=dict)  # lower-case key of a cased name -> canonical
     first_tokens: dict[str, int] = field(default_factory=dict)  # lower first token -> max tokens
 
     def add(self, surface: str, canonical: str, cased: bool) -> None:
         tokens = [m.group() for m in _TOKEN.finditer(surface)]
         if not tokens:
             return
-        if cased:
+        # Short names ("AP", "mAP", "PER", "IN-A") are matched only as written: in lower case they
+        # are English words ("map", "per", "in a").
+        if cased or len("".join(tokens)) <= _SHORT:
             self.cased.setdefault("".join(tokens), canonical)
+            self.cased_folded.setdefault("".join(tokens).lower(), canonical)
         else:
             self.folded.setdefault("".join(tokens).lower(), canonical)
         # A text token may glue several tokens of the name ("CUB200" for "CUB-200", "InShop" for
@@ -141,22 +146,14 @@ class _Matcher:
 
     def lookup(self, name: str) -> str | None:
         key = "".join(m.group() for m in _TOKEN.finditer(name))
-        return self.cased.get(key) or self.folded.get(key.lower()) or _casefold_get(self.cased, key)
+        # a cased name typed by a user in any case ("race" for RACE) still resolves
+        return self.cased.get(key) or self.folded.get(key.lower()) or self.cased_folded.get(key.lower())
 
     def keys(self) -> list[str]:
         return list(self.folded) + [k.lower() for k in self.cased]
 
     def canonical_of_key(self, key: str) -> str | None:
-        return self.folded.get(key) or _casefold_get(self.cased, key)
-
-
-def _casefold_get(mapping: dict[str, str], key: str) -> str | None:
-    """A cased name typed by a user in any case ("race" for RACE) still resolves."""
-    lowered = key.lower()
-    for known, canonical in mapping.items():
-        if known.lower() == lowered:
-            return canonical
-    return None
+        return self.folded.get(key) or self.cased_folded.get(key)
 
 
 class Lexicon:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon
@@ -41,7 +42,8 @@ EXTRACTOR_VERSION = "rules-1"
 _NUMBER = re.compile(
     r"(?P<sign>[+\u00b1]|(?<![\w)\]])[-\u2212](?=\d))?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-    r"(?P<unit>\s?\\?%|\s?percent\b|\s?(?:pp|p\.p\.)(?!\w)|\s?points?\b|\s?dB\b|\s?ms\b|\s?FPS\b|\s?fps\b)?"
+    r"(?P<unit>\s?\\?%|\s?percent\b|\s?(?:pp|p\.p\.)(?!\w)|\s?points?\b|\s?dB\b|\s?ms\b|\s?FPS\b|\s?fps\b|"
+    r"\s?mm\b)?"
 )
 # What may follow a number that is a count, a size or part of a name, not a result.
 _NOT_A_RESULT_AFTER = re.compile(
@@ -100,9 +102,23 @@ _DELTA_AFTER = re.compile(
 )
 _BOUND_BEFORE = re.compile(
     r"\b(?:exceed(?:s|ing)?|surpass(?:es|ing)?|above|below|under|over|beyond|than|at least|at most|"
-    r"less than|more than|up to|down to|threshold of|cross(?:es|ing)?|break(?:s|ing)?|"
+    r"less than|more than|down to|threshold of|cross(?:es|ing)?|break(?:s|ing)?|"
     r"only|just|merely|random(?:ly)?|chance(?: level)?|human|humans|baseline(?:s)? (?:of|at))\s*(?:the\s+)?$",
     re.IGNORECASE,
+)
+_COST_AFTER = re.compile(
+    r"^(?:\s?(?:\\?%|percent))?\s*(?:\w+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
+    r"FLOPs?|MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
+    r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence)\b",
+    re.IGNORECASE,
+)
+_NUMBER_LIST_BEFORE = re.compile(
+    r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:,\s*and|,|and|/)\s*)+$"
+)
+# "on ACE2004, ACE2005, and NNE": a list of names, some unknown to the lexicon
+_NAME_LIST = re.compile(
+    r"(?P<items>[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3}"
+    r"(?:\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3})+)"
 )
 _FROM_TO = re.compile(r"\bfrom\s*$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[;:]|\b(?:while|whereas|but|although|which|compared|versus|vs\.?)\b")
@@ -129,11 +145,17 @@ _NOT_MODELS = frozenset(
 )
 # "Generic" dataset names the lexicon does not know: "on the Foo-Bar dataset", "the XYZ benchmark".
 _GENERIC_DATASET = re.compile(
-    r"\b(?:on|in|of|for|over|across|using|from)\s+(?:the\s+)?(?:(?:challenging|popular|public|large-scale|"
+    r"\b(?i:on|in|of|for|over|across|using|from)\s+(?i:the\s+)?(?:(?:challenging|popular|public|large-scale|"
     r"standard|widely[- ]used|recent|new|benchmark|real-world)\s+)*"
     r"(?P<name>(?:[A-Z0-9][\w\-+.'’]*[\w+](?:\s|-)){0,3}[A-Z0-9][\w\-+.'’]*[\w+])\s+"
     r"(?:data\s?set|benchmark|corpus|challenge|leaderboard|test\s+set|database)s?\b"
 )
+# "UPLight (92.45%), ZJU (92.7%)", "USMLE: 60.2%", "(MCubeS) dataset", "on CULane, Tusimple and ...".
+_NAME = r"[A-Z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*"
+_GENERIC_BEFORE_FIGURE = re.compile(
+    r"(?P<name>" + _NAME + r")\s?(?:\(\s*|:\s*)(?=[+\-]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*[),;]|[+\-]?\d+(?:\.\d+)?\s?\\?%)"
+)
+_GENERIC_ACRONYM = re.compile(r"\((?P<name>" + _NAME + r")\)\s+(?:data\s?set|benchmark|corpus|challenge|database)s?\b")
 _NOT_DATASET_NAMES = frozenset(["The", "This", "Our", "A", "An", "All", "Each", "Both", "These", "Several", "Many", "Multiple", "Public", "New"])
 
 
@@ -212,7 +234,7 @@ class RuleExtractor:
                     "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
                     "start_char": s_start, "end_char": s_end,
                 }))
-        with_figure = {r.dataset for r in rows}
+        with_figure = {r.dataset for r in rows} | {r.dataset.split(" ")[0] for r in rows}  # WMT14 En-De: WMT14
         for name, (mention, s_start, s_end) in mentions.items():
             if name not in with_figure:
                 rows.append(ResultRow(
@@ -234,6 +256,17 @@ class RuleExtractor:
             if self.lexicon.find_metrics(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name):
                 continue  # "the Accuracy benchmark", "the Large dataset": not names
             generic.append(Mention(name, name, start, end))
+        # "Name (92.7%)" only when the lexicon knows no dataset here: "ImageNet accuracy on MCU (71.8%)"
+        patterns = (_GENERIC_ACRONYM,) if known else (_GENERIC_BEFORE_FIGURE, _GENERIC_ACRONYM)
+        for pattern in patterns:
+            for m in pattern.finditer(sentence):
+                start, end = m.start("name"), m.end("name")
+                name = m.group("name")
+                if any(k.start < end and start < k.end for k in (*known, *generic)) or name in _NOT_DATASET_NAMES:
+                    continue
+                if self.lexicon.lookup_metric(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name):
+                    continue
+                generic.append(Mention(name, name, start, end))
         return sorted(known + generic, key=lambda m: m.start)
 
     def _sentence_rows(self, sentence: str, datasets: list[Mention], title_model: str | None,
@@ -251,26 +284,35 @@ class RuleExtractor:
             results.append((n, metric))
         if not results:
             return []
-        assigned = _respectively(sentence, results, datasets or context or []) or {}
+        assigned = (_respectively(sentence, results, datasets or context or []) or
+                    _parallel_lists(sentence, results, datasets) or {})
+        assigned.update(_slash_pairs(sentence, results, datasets))
+        by_metric = _absolute_datasets_by_metric(sentence, results, datasets, assigned)
         rows = []
         result_numbers = [n for n, _ in results]
         for i, (n, metric) in enumerate(results):
             dataset = assigned.get(n.start)
             if dataset is None and datasets:
                 dataset = _dataset_for(sentence, n, datasets, result_numbers)
+                # "52.7 mIoU on ADE20K surpassing Swin by +2.7 mAP / +3 mIoU": a delta goes with the
+                # dataset this sentence reports the same metric on
+                if metric is not None and _is_delta(sentence, n) and by_metric.get(metric.name) \
+                        and (dataset is None or not _directly_before(sentence, n, dataset)):
+                    dataset = by_metric[metric.name]
             elif dataset is None and context and len({d.name for d in context}) == 1:
                 dataset = context[0]
             if dataset is None:
                 continue
+            dataset = self._language_pair(sentence, n, dataset, result_numbers)
             if not datasets and metric is None:
                 continue  # inherited dataset: only figures that name their metric
-            if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]):
-                continue  # "from 32.92 dB to 33.57 dB": the first figure is the previous result
+            baseline = bool(_FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]))
+            # "from 32.92 dB to 33.57 dB": the first figure is the previous result, kept and flagged
             prev_end = result_numbers[i - 1].end if i else 0
             next_start = result_numbers[i + 1].start if i + 1 < len(result_numbers) else len(sentence)
             rows.append(ResultRow(
                 paper_id="",
-                model=_model_for(sentence, n, title_model, self.lexicon),
+                model=None if baseline else _model_for(sentence, n, title_model, self.lexicon),
                 dataset=dataset.name,
                 dataset_surface=dataset.surface,
                 metric=metric.name if metric else None,
@@ -278,12 +320,42 @@ class RuleExtractor:
                 value=n.value,
                 unit=n.unit,
                 is_delta=_is_delta(sentence, n),
-                qualifiers=_qualifiers(sentence, n, dataset if dataset in datasets else None, prev_end,
-                                       next_start),
+                qualifiers=(["previous result"] if baseline else []) + _qualifiers(
+                    sentence, n, dataset if dataset in datasets else None, prev_end, next_start),
                 value_text=n.text,
                 extractor=self.name,
             ))
         return rows
+
+
+    def _language_pair(self, sentence: str, n: _Number, dataset: Mention, numbers: Sequence[_Number]) -> Mention:
+        """"WMT'14 ... 31.26 for EnDe": the WMT dataset of that language pair, when the lexicon has it."""
+        if not dataset.name.startswith(("WMT", "IWSLT")) or " " in dataset.name:
+            return dataset
+        i = numbers.index(n)
+        start = numbers[i - 1].end if i else 0
+        end = numbers[i + 1].start if i + 1 < len(numbers) else len(sentence)
+        pairs = (list(_LANGUAGE_PAIR.finditer(sentence, n.end, end)) or list(_LANGUAGE_PAIR.finditer(sentence, start, n.start))
+                 or list(_LANGUAGE_PAIR.finditer(sentence)))
+        if not pairs or (len({(_lang(p.group("src")), _lang(p.group("tgt"))) for p in pairs}) != 1
+                         and not any(p.start() >= n.end for p in pairs)):
+            return dataset
+        src, tgt = _lang(pairs[0].group("src")), _lang(pairs[0].group("tgt"))
+        name = self.lexicon.lookup_dataset(f"{dataset.name} {src}-{tgt}")
+        return Mention(name, dataset.surface, dataset.start, dataset.end) if name else dataset
+
+
+_LANGUAGES = {"en": "En", "english": "En", "de": "De", "german": "De", "fr": "Fr", "french": "Fr", "ro": "Ro",
+              "romanian": "Ro", "cs": "Cs", "czech": "Cs", "ru": "Ru", "russian": "Ru", "zh": "Zh", "chinese": "Zh",
+              "ja": "Ja", "japanese": "Ja", "vi": "Vi", "vietnamese": "Vi"}
+_LANG = r"(?:En|EN|English|De|DE|German|Fr|FR|French|Ro|RO|Romanian|Cs|CS|Czech|Ru|RU|Russian|Zh|ZH|Chinese|Ja|JA|Japanese|Vi|Vietnamese)"
+_LANGUAGE_PAIR = re.compile(
+    r"\b(?P<src>" + _LANG + r")\s?(?:-|\u2013|\u2192|->|to|⇒)?\s?(?P<tgt>" + _LANG + r")\b"
+)
+
+
+def _lang(name: str) -> str:
+    return _LANGUAGES[name.lower()]
 
 
 # ----- numbers -----------------------------------------------------------------------------------
@@ -294,8 +366,10 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
     for m in _NUMBER.finditer(sentence):
         start = m.start()
         before = sentence[max(0, start - 1):start]
-        if before and (before.isalnum() or before in "-_./^~@#$" and not m.group("sign")):
-            continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1"
+        if before == "/" and re.search(r"(?:\d|%)\s?/$", sentence[max(0, start - 3):start]):
+            pass  # "2.1%/4.6%": the second figure of a pair
+        elif before and (before.isalnum() or before in "-_./^~@#$" and not m.group("sign")):
+            continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1", "ViT-B/16"
         unit = (m.group("unit") or "").strip().lstrip("\\")
         after = sentence[m.end():]
         if not unit and _NOT_A_RESULT_AFTER.match(after) and not _GLUED_WORD.match(after) \
@@ -319,6 +393,10 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if n.unit in ("ms",) and metric is None:
         return False
+    if re.search(r"[<>\u2264\u2265\u2248~]\s*$", sentence[max(0, n.start - 3):n.start]):
+        return False  # ">90% accuracy": a bound
+    if _COST_AFTER.match(sentence[n.end:n.end + 60]) and (metric is None or metric.start < n.start):
+        return False  # "a reduction of 28% in computational demand": cost, not a result
     if _BOUND_BEFORE.search(sentence[max(0, n.start - 30):n.start]):
         return False  # "the first model exceeding 87% accuracy": a threshold, not a result
     integer = "." not in n.text and n.unit is None
@@ -359,7 +437,13 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
     if nxt is not None:
         # "52.9% (+5.4% increase) on HMDB51", "91.5 % (ESC-50)", "... database (DISFA)"
         gap = re.sub(r"\s*\(\s*$", "", _PARENS.sub("", sentence[n.end:nxt.start]))
-        if len(gap) <= 90 and not re.search(r"[,;:()\[\]]", gap) and not _CLAUSE_BREAK.search(gap):
+        if len(gap) <= 150 and not re.search(r"[,;:()\[\]]", gap) and not _CLAUSE_BREAK.search(gap):
+            # "SQuAD v1.1 Test F1 to 93.2 (1.5 point absolute improvement) and SQuAD v2.0 ...": the
+            # dataset written just before the figure, with nothing between, is the closer one
+            if prv is not None and _clean_gap(sentence[prv.end:n.start]) and \
+                    len(sentence[prv.end:n.start]) < len(sentence[n.end:nxt.start]) and \
+                    re.search(r"\band\b|\(", sentence[n.end:nxt.start]):
+                return prv
             return nxt
     if prv is not None:
         gap = sentence[prv.end:n.start]
@@ -367,12 +451,96 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
             return prv
     if nxt is not None:
         gap = sentence[n.end:nxt.start]
-        if len(gap) <= 60 and not re.search(r"[;]", gap):
-            return nxt
+        if (len(gap) <= 60 or len({d.name for d in datasets}) == 1) and not re.search(r"[;]", gap):
+            return nxt  # the only dataset of the sentence
     return prv
 
 
 _PARENS = re.compile(r"\([^()]*\)")
+
+
+def _directly_before(sentence: str, n: _Number, dataset: Mention) -> bool:
+    """True when ``dataset`` follows the number in the same phrase ("+3.2 mIoU on ADE20K")."""
+    if dataset.start < n.end:
+        return False
+    gap = sentence[n.end:dataset.start]
+    return len(gap) <= 40 and not re.search(r"[,;:()/]", gap)
+
+
+def _absolute_datasets_by_metric(sentence: str, results: list[tuple[_Number, Mention | None]],
+                                 datasets: Sequence[Mention], assigned: dict[int, Mention]) -> dict[str, Mention]:
+    """metric -> the one dataset this sentence reports an absolute figure of that metric on."""
+    found: dict[str, set[Mention]] = {}
+    numbers = [n for n, _ in results]
+    for n, metric in results:
+        if metric is None or _is_delta(sentence, n):
+            continue
+        dataset = assigned.get(n.start) or (_dataset_for(sentence, n, datasets, numbers) if datasets else None)
+        if dataset is not None:
+            found.setdefault(metric.name, set()).add(dataset)
+    return {m: next(iter(ds)) for m, ds in found.items() if len({d.name for d in ds}) == 1}
+
+
+def _slash_pairs(sentence: str, results: list[tuple[_Number, Mention | None]],
+                 datasets: Sequence[Mention]) -> dict[int, Mention]:
+    """"89.1% / 81.5% top-1 accuracy on ImageNet-1K / ImageNet-V2": the i-th figure, the i-th dataset."""
+    pairs: dict[int, Mention] = {}
+    groups = _slash_groups(sentence, [n for n, _ in results], lambda x: (x.start, x.end))
+    dgroups = _slash_groups(sentence, list(datasets), lambda x: (x.start, x.end))
+    for group in groups:
+        following = [g for g in dgroups if g[0].start > group[-1].end and len(g) == len(group)]
+        if following:
+            pairs.update((n.start, d) for n, d in zip(group, following[0], strict=True))
+    return pairs
+
+
+def _slash_groups(sentence: str, items: list, span) -> list[list]:
+    groups: list[list] = []
+    for item in items:
+        if groups and re.fullmatch(r"\s*(?:\\?%)?\s*/\s*", sentence[span(groups[-1][-1])[1]:span(item)[0]]):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return [g for g in groups if len(g) > 1]
+
+
+def _parallel_lists(sentence: str, results: list[tuple[_Number, Mention | None]],
+                    datasets: Sequence[Mention]) -> dict[int, Mention] | None:
+    """"On VQA and NLVR2, ALBEF achieves improvements of 2.37% and 3.84%": a list of k datasets, then
+    a list of k figures (no "respectively"), pairs in order."""
+    if len(datasets) < 2 or len(results) != len(datasets) or results[0][0].start < datasets[-1].end:
+        return None
+    for a, b in pairwise(datasets):
+        if not re.fullmatch(r"\s*(?:,|and|,\s*and|&)\s*", sentence[a.end:b.start]):
+            return None
+    numbers = [n for n, _ in results]
+    for a, b in pairwise(numbers):
+        if not re.fullmatch(r"\s*(?:\\?%)?\s*(?:,|and|,\s*and)\s*", sentence[a.end:b.start]):
+            return None
+    return {n.start: d for n, d in zip(numbers, datasets, strict=True)}
+
+
+def _clean_gap(gap: str) -> bool:
+    return len(gap) <= 50 and not re.search(r"[\d,;:()]", gap) and not _CLAUSE_BREAK.search(gap)
+
+
+def _list_with_unknown_names(sentence: str, datasets: Sequence[Mention], count: int) -> list[Mention] | None:
+    """The ``count`` items of a name list holding known datasets ("ACE2004, ACE2005, and NNE")."""
+    for m in _NAME_LIST.finditer(sentence):
+        inside = [d for d in datasets if m.start() <= d.start and d.end <= m.end()]
+        if not inside:
+            continue
+        items, pos = [], m.start()
+        for piece in re.split(r"(\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?)", m.group("items")):
+            start, end = pos, pos + len(piece)
+            pos = end
+            if not piece.strip() or re.fullmatch(r"\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?", piece):
+                continue
+            known = [d for d in inside if start <= d.start < end]
+            items.append(known[0] if known else Mention(piece.strip(), piece.strip(), start, end))
+        if len(items) == count:
+            return items
+    return None
 
 
 def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
@@ -380,10 +548,15 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     """"... on A, B and C ... 1.0, 2.0 and 3.0, respectively": pair numbers and datasets in order."""
     if not re.search(r"\brespective(?:ly)?\b", sentence) or len(datasets) < 2:
         return None
-    absolute = [(n, metric) for n, metric in results
-                if not n.signed and not _DELTA_BEFORE.search(sentence[:n.start].rstrip())]
+    absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n)]
     if len(absolute) == len(datasets):
         return {n.start: d for (n, _), d in zip(absolute, datasets, strict=True)}
+    listed = _list_with_unknown_names(sentence, datasets, len(absolute))
+    if listed:
+        return {n.start: d for (n, _), d in zip(absolute, listed, strict=True)}
+    deltas = [n for n, _ in results if _is_delta(sentence, n)]
+    if len(deltas) == len(datasets) and not absolute:
+        return {n.start: d for n, d in zip(deltas, datasets, strict=True)}
     groups: dict[str, list[_Number]] = {}
     for n, metric in absolute:
         groups.setdefault(metric.name if metric else "", []).append(n)
@@ -400,7 +573,14 @@ def _is_delta(sentence: str, n: _Number) -> bool:
     before = sentence[max(0, n.start - 60):n.start]
     if _DELTA_BEFORE.search(before):
         return True
-    return bool(_DELTA_AFTER.match(sentence[n.end:n.end + 60]))
+    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]):
+        return True
+    # "outperforming VideoMAE by 1.2% and 2.4%": the rest of a list of improvements
+    run = _NUMBER_LIST_BEFORE.search(sentence[:n.start])
+    if run:
+        first = run.start()
+        return bool(sentence[first] in "+\u00b1" or _DELTA_BEFORE.search(sentence[max(0, first - 60):first]))
+    return False
 
 
 def _model_for(sentence: str, n: _Number, title_model: str | None, lexicon: Lexicon) -> str | None:
