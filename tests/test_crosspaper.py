@@ -266,3 +266,20 @@ def test_csv_export_defuses_spreadsheet_formulas():
     row = ResultRow(paper_id="x", title="=HYPERLINK(\"http://evil\")", dataset="COCO", metric="AP", value=-1.0)
     text = results_csv([row])
     assert "'=HYPERLINK" in text and ",-1.0," in text
+
+
+def test_a_dataset_the_lexicon_lacks_lists_the_papers_naming_it(lexicon):
+    from paperqa.crosspaper import literal_mentions
+
+    query = parse_question("Which papers report Conn on Composition-1K?", lexicon)
+    assert query is not None and not query.in_lexicon and query.dataset == "Composition-1K"
+    a = _paper("a", "Matting A", "We test on Composition-1K. Our SAD is 20.1.")
+    b = _paper("b", "Matting B", "Results on composition-1k improve. The Conn error drops to 15.2.")
+    c = _paper("c", "Other", "We study Composition in art.")
+    rows = literal_mentions(query, {p.paper_id: p for p in (a, b, c)})
+    assert [r.paper_id for r in rows] == ["b", "a"]  # b also names the metric
+    assert rows[1].sentence == "We test on Composition-1K."
+    answer = table_answer(query, [], rows, {p.paper_id: p for p in (a, b)}, lambda pid: [])
+    assert "not in the lexicon" in answer.text and [r.paper_id for r in answer.table] == ["b", "a"]
+    assert all(r.citation.passage[r.citation.quote_start:r.citation.quote_end] == r.citation.quote
+               for r in answer.table)

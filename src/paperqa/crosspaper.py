@@ -188,7 +188,9 @@ def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
         def with_metric(ids: list[str]) -> set[str]:
             return {r.paper_id for r in table.query(metric=query.metric, paper_ids=ids)} if query.metric else set()
 
-        return [], literal_mentions(query, papers, with_metric)
+        # The extractor keeps a few names it finds by shape ("the X dataset") as written: use their rows.
+        rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True) if query.metric else []
+        return rows, literal_mentions(query, papers, with_metric)
     rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True)
     if not rows and query.metric:
         rows = table.query(dataset=query.dataset, include_deltas=True)
@@ -499,20 +501,26 @@ def pair_label(query: TableQuery, esc: Callable[[str], str] = str) -> str:
 def summary(query: TableQuery, table: Sequence[ResultRow], total_papers: int | None,
             esc: Callable[[str], str] = str) -> str:
     """One paragraph saying what the table holds; ``esc`` escapes the names that come from outside."""
+    scope = f" among the {total_papers:,} papers in the index" if total_papers else ""
+    note = ""
+    if not query.in_lexicon:
+        note = (f"{esc(query.dataset)} is not in the lexicon of datasets (extend it with results.lexicon), so "
+                "its figures are rarely extracted; the papers naming it are listed, those whose abstract also "
+                "names the metric first. ")
+    if not table:
+        return note + _nothing(query, scope, esc)
+    return note + _counts(query, table, scope, esc) + _qualifier_note(query, table, esc)
+
+
+def _nothing(query: TableQuery, scope: str, esc: Callable[[str], str]) -> str:
+    return (f"No paper{scope} reports {pair_label(query, esc)}{_constraint_text(query)} in its abstract, "
+            f"and none names {esc(query.dataset)} without a figure.")
+
+
+def _counts(query: TableQuery, table: Sequence[ResultRow], scope: str, esc: Callable[[str], str]) -> str:
     figures = sum(r.value is not None and not r.is_delta for r in table)
     deltas = sum(r.is_delta for r in table)
     missing = sum(r.value is None for r in table)
-    scope = f" among the {total_papers:,} papers in the index" if total_papers else ""
-    if not query.in_lexicon:
-        note = (f"{esc(query.dataset)} is not in the lexicon of datasets, so no figure is extracted for it "
-                "(add it with results.lexicon). ")
-        if not table:
-            return note + f"No paper{scope} names it."
-        return note + (f"{len(table)} paper{'s' if len(table) != 1 else ''}{scope} name it; those whose abstract "
-                       "also names the metric come first. Each row cites the sentence naming it.")
-    if not table:
-        return (f"No paper{scope} reports {pair_label(query, esc)}{_constraint_text(query)} in its abstract, "
-                f"and none names {esc(query.dataset)} without a figure.")
     direction = "higher is better" if query.direction == "higher" else "lower is better"
     parts = [(f"{figures} paper{'s' if figures != 1 else ''}{scope} report{'s' if figures == 1 else ''} "
               f"{pair_label(query, esc)}{_constraint_text(query)} ({direction})")]
@@ -521,7 +529,11 @@ def summary(query: TableQuery, table: Sequence[ResultRow], total_papers: int | N
     if missing:
         parts.append(f"{missing} name{'s' if missing == 1 else ''} {esc(query.dataset)} without a figure "
                      "in the abstract")
-    text = "; ".join(parts) + "."
+    return "; ".join(parts) + "."
+
+
+def _qualifier_note(query: TableQuery, table: Sequence[ResultRow], esc: Callable[[str], str]) -> str:
+    text = ""
     if query.qualifier:
         judged = any(r.qualifier_verdict for r in table)
         matched = sum(_tier(r) == 0 for r in table)
