@@ -283,3 +283,21 @@ def test_a_dataset_the_lexicon_lacks_lists_the_papers_naming_it(lexicon):
     assert "not in the lexicon" in answer.text and [r.paper_id for r in answer.table] == ["b", "a"]
     assert all(r.citation.passage[r.citation.quote_start:r.citation.quote_end] == r.citation.quote
                for r in answer.table)
+
+
+def test_the_aggregate_eval_counts_per_distinct_paper(bundled_qa, tmp_path):
+    from paperqa.eval.aggregate_eval import evaluate_aggregate, is_aggregate_set, load_aggregate, precision_at
+
+    gold = [pid for pid, p in bundled_qa.papers.items()
+            if any(p.title.startswith(name) for name, _ in ADE20K_MIOU)]
+    path = tmp_path / "agg.jsonl"
+    path.write_text(json.dumps({"question": "Which papers report mIoU on ADE20K?", "dataset": "ADE20K",
+                                "metric": "mIoU", "gold_ids": gold}) + "\n", encoding="utf-8")
+    assert is_aggregate_set(path)
+    result = evaluate_aggregate(bundled_qa, load_aggregate(path), "default", search_k=20, progress=False)
+    item = result.per_item[0]
+    assert item.table_answer and item.answer[:6] and set(item.answer[:6]) == set(gold)
+    assert result.metrics["answer_p@10"] == 1.0 and result.metrics["answer_recall"] == 1.0
+    assert len(item.search) == 20 == len(set(item.search))
+    assert precision_at(["a", "b", "x"], {"a", "b"}) == 1.0  # over min(10, |gold|)
+    assert precision_at(["a", "x"], {"a", "b", "c"}, listed=True) == 0.5

@@ -6,7 +6,8 @@ Dataset: one JSON object per line with ``question``, ``dataset``, ``metric`` and
 
 For each configuration, two rankings per question:
 
-- **search**: ``qa.search(question, k=search_k, distinct_papers=True)``, the k best papers;
+- **search**: ``qa.search(question, k=search_k, distinct_papers=True)``, the k best papers
+  (computed from one deeper passage search, which is what ``distinct_papers`` does);
   and, for comparison with the numbers measured before distinct-paper search existed,
   ``search (passages)``: the old way, ``search_k`` passages reduced to their papers.
 - **answer**: the papers of ``qa.ask(question)``: the rows of ``answer.table`` in order when the
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from ..retrieval import PASSAGES_PER_PAPER
 from . import metrics as m
 from .datasets import DatasetError, _jsonl
 from .latency import LatencySummary, StageTimes
@@ -123,9 +125,12 @@ def evaluate_aggregate(qa: PaperQA, dataset: AggregateDataset, config_name: str,
     start = time.perf_counter()
     for item in progress_bar(dataset.items, total=len(dataset.items), desc=config_name, enabled=progress):
         gold = set(item.gold_ids)
-        hits, search_t = qa.search_timed(item.question, k=search_k, distinct_papers=True)
-        by_paper = m.dedupe(h.paper_id for h in hits)
-        passages = m.dedupe(h.paper_id for h in qa.search(item.question, k=search_k, distinct_papers=False))
+        # One search serves both rankings: distinct-paper search is exactly "fuse PASSAGES_PER_PAPER * k
+        # passages, keep each paper's best, cut to k", and the old way is "the first k passages".
+        depth = max(search_k * PASSAGES_PER_PAPER, qa.settings.retrieval.candidates)
+        hits, search_t = qa.search_timed(item.question, k=depth, distinct_papers=False)
+        by_paper = m.dedupe(h.paper_id for h in hits)[:search_k]
+        passages = m.dedupe(h.paper_id for h in hits[:search_k])
         t = time.perf_counter()
         answer = qa.ask(item.question)
         ask_s = time.perf_counter() - t
