@@ -301,3 +301,36 @@ def test_the_aggregate_eval_counts_per_distinct_paper(bundled_qa, tmp_path):
     assert len(item.search) == 20 == len(set(item.search))
     assert precision_at(["a", "b", "x"], {"a", "b"}) == 1.0  # over min(10, |gold|)
     assert precision_at(["a", "x"], {"a", "b", "c"}, listed=True) == 0.5
+
+
+def test_with_an_llm_each_row_gets_a_verdict_with_a_verbatim_quote(bundled_qa, fake_vllm):
+    import re as regex
+
+    from fake_vllm import Reply
+
+    def responder(body):
+        prompt = body["messages"][-1]["content"]
+        title = regex.search(r"Title: (.*)", prompt).group(1)
+        if title.startswith("MOAT"):  # a verdict quoting the paper's own words
+            return Reply(content=json.dumps({"fits": "yes", "quote": title}))
+        if title.startswith("UniRepLKNet"):  # an invented quote: must end up "unclear"
+            return Reply(content=json.dumps({"fits": "yes", "quote": "A hybrid of CNNs and transformers."}))
+        return Reply(content=json.dumps({"fits": "no", "quote": None}))
+
+    fake_vllm.responder = responder
+    qa = bundled_qa.with_settings({"llm.base_url": fake_vllm.base_url, "llm.backoff_s": 0.01, "llm.timeout": 5.0})
+    answer = qa.ask("Which CNN-transformer hybrids report ADE20K mIoU?")
+    assert answer.table and len(fake_vllm.chat_requests) == len({r.paper_id for r in answer.table})
+    by_title = {r.title.split(":")[0]: r for r in answer.table}
+    assert by_title["MOAT"].qualifier_verdict == "yes" and by_title["MOAT"].qualifier_evidence.startswith("MOAT")
+    assert by_title["UniRepLKNet"].qualifier_verdict == "unclear"
+    assert answer.table[0].title.startswith("MOAT")  # the judged "yes" ranks first
+    assert all(r.qualifier_verdict in ("no", "unclear") for r in answer.table[1:])
+    assert "language model" in answer.text
+
+
+def test_an_unreachable_llm_keeps_the_lexical_evidence(bundled_qa):
+    qa = bundled_qa.with_settings({"llm.base_url": "http://127.0.0.1:9/v1", "llm.retries": 0, "llm.timeout": 1.0})
+    answer = qa.ask("Which CNN-transformer hybrids report ADE20K mIoU?")
+    assert answer.table and all(r.qualifier_verdict is None for r in answer.table)
+    assert "unavailable" in answer.notice
