@@ -286,7 +286,12 @@ def test_a_dataset_the_lexicon_lacks_lists_the_papers_naming_it(lexicon):
 
 
 def test_the_aggregate_eval_counts_per_distinct_paper(bundled_qa, tmp_path):
-    from paperqa.eval.aggregate_eval import evaluate_aggregate, is_aggregate_set, load_aggregate, precision_at
+    from paperqa.eval.aggregate_eval import (
+        evaluate_aggregate,
+        is_aggregate_set,
+        load_aggregate,
+        precision_at,
+    )
 
     gold = [pid for pid, p in bundled_qa.papers.items()
             if any(p.title.startswith(name) for name, _ in ADE20K_MIOU)]
