@@ -104,6 +104,11 @@ class ResultRow(BaseModel):
     value_text: str = Field(default="", description="the value as written, e.g. 84.7\\%")
     extractor: str = Field(default="rules", description="rules | llm")
     citation: Citation | None = Field(default=None, description="filled when the row is part of an answer")
+    qualifier_evidence: str | None = Field(
+        default=None, description="in an answer with a qualitative part: the paper's sentence that matches it best")
+    qualifier_match: float | None = Field(default=None, description="share of the qualifier's terms that sentence holds")
+    qualifier_verdict: Literal["yes", "no", "unclear"] | None = Field(
+        default=None, description="the LLM's judgement of the qualifier, when an LLM is configured")
 
 
 class GenerationInfo(BaseModel):

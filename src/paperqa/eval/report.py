@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # no display on servers / CI
 import matplotlib.pyplot as plt
 from pydantic import BaseModel, Field
 
+from .aggregate_eval import AggregateResult, aggregate_table
 from .qa_eval import QAResult
 from .retrieval_eval import RetrievalResult
 
@@ -45,6 +46,7 @@ class EvalReport(BaseModel):
     retrieval: list[RetrievalResult] = Field(default_factory=list)
     qa: list[QAResult] = Field(default_factory=list)
     latency: list[LatencyRun] = Field(default_factory=list)
+    aggregate: list[AggregateResult] = Field(default_factory=list)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -146,6 +148,14 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
             parts += ["", "### Misses (gold paper not in the top k, or an unanswerable question answered)", ""]
             parts += [f"- {name} / {i.id} ({i.type}): {i.question}" for name, i in failures]
         parts += ["", "![latency](latency_qa.png)", ""]
+    if report.aggregate:
+        explain = ("search: `qa.search(question, k, distinct_papers=True)`; passages: k passages reduced to "
+                   "their papers (how search worked before); answer: the papers `qa.ask` lists (the rows of "
+                   "`answer.table` when the results table answered, else the cited papers). P@10 = gold papers "
+                   "among the first 10 / min(10, gold papers); listed P@10 divides by the papers listed among "
+                   "the first 10; recall over the whole list.")
+        parts += ["## Cross-paper questions (per distinct paper)", "", explain, "",
+                  aggregate_table(report.aggregate), ""]
     if report.latency:
         parts += ["## Single-question latency", ""]
         for run in report.latency:
@@ -153,6 +163,7 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
                          f"({run.papers} papers, {run.chunks} chunks), {run.throughput_qps:.1f} q/s")
         parts += ["", latency_table([(r.config_name, r.latency) for r in report.latency]), ""]
     stage_rows = [(r.config_name, r.latency) for r in report.retrieval] + [(r.config_name, r.latency) for r in report.qa]
+    stage_rows += [(r.config_name, r.latency) for r in report.aggregate]
     if stage_rows:
         parts += ["## Latency per stage", "", latency_table(stage_rows), ""]
     parts += ["## Configurations", ""]
@@ -204,6 +215,10 @@ def write_report(report: EvalReport, out_dir: Path, recall_ks: list[int], copy_f
     if report.qa:
         plot_latency([(r.config_name, r.latency_raw_s.get("ask.total", [])) for r in report.qa],
                      out_dir / "latency_qa.png", "Time to answer per question")
+    if report.aggregate:
+        plot_latency([(f"{r.config_name} {stage}", values) for r in report.aggregate
+                      for stage, values in sorted(r.latency_raw_s.items())],
+                     out_dir / "latency_aggregate.png", "Cross-paper questions: time per question")
     if report.latency:
         plot_latency([(f"{r.config_name} {stage}", values) for r in report.latency
                       for stage, values in sorted(r.latency_raw_s.items())],
