@@ -91,7 +91,8 @@ class RecordedRequest:
 
 Responder = Callable[[dict[str, Any]], Reply]
 
-_PASSAGE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.+?)(?=\n\s*\n|\Z)", re.MULTILINE | re.DOTALL)
+# paperqa's fenced passage blocks: <passage key="N" fence="F">, a "[N] Title: ..." line, the text, </passage ...>.
+_PASSAGE_RE = re.compile(r'<passage key="(\d+)" fence="[^"]*">\n[^\n]*\n(.+?)\n</passage fence=', re.DOTALL)
 _SENTENCE_RE = re.compile(r"(.+?[.!?])(?:\s|$)", re.DOTALL)
 
 
