@@ -9,6 +9,14 @@ transfer encoding; errors use vLLM's bodies (``{"object": "error", ...}`` or the
 ``{"error": {...}}``); a prompt plus ``max_tokens`` over the model length is refused with HTTP 400
 (its token count is a rough word-and-punctuation count: the stand-in has no tokenizer).
 
+Structured outputs: a request with ``response_format={"type": "json_schema", "json_schema":
+{"schema": ...}}`` is checked the way vLLM checks it (the ``json_schema`` field must be there and the
+schema must be a valid JSON schema, else HTTP 400), and the reply conforms to the schema, as
+constrained decoding guarantees: the default responder writes a schema-shaped answer, and a
+scripted reply that does not conform is refused with HTTP 500 (unless it is cut, or marked
+``unconstrained`` to play a server that ignores the schema). ``server.structured_outputs = False``
+plays a server without structured outputs (HTTP 400 for any json_schema request).
+
 It is NOT a language model. Tests script it: ``server.queue(Reply(...), ...)`` sets what the next
 chat completions return (text, HTTP errors, malformed JSON, empty content, streams cut mid-way,
 delays), and ``server.responder`` decides when the queue is empty. Every request is recorded in
@@ -37,6 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+
+import jsonschema
 
 DEFAULT_MODEL = "fake/qwen-stand-in"
 
@@ -68,6 +78,11 @@ class Reply:
     usage: bool = True
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # A request with a JSON schema (response_format json_schema) gets replies that conform to it, as
+    # vLLM's constrained decoding guarantees: a scripted reply that does not is refused with HTTP 500
+    # (a broken test script), unless it is cut (finish_reason "length", cut_after) or marked
+    # ``unconstrained`` (a server that ignores the schema).
+    unconstrained: bool = False
 
 
 @dataclass
@@ -112,10 +127,22 @@ def _first_sentence(text: str) -> str:
     return (match.group(1) if match else text.strip()).strip()
 
 
+def json_schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a request constrains its reply to (``response_format`` json_schema), else None."""
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        spec = response_format.get("json_schema")
+        if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
+            return spec["schema"]
+    return None
+
+
 def cite_passages_responder(body: dict[str, Any]) -> Reply:
     """Default behaviour: recognise the kind of prompt and answer it deterministically."""
     system = _system_text(body).lower()
     user = _last_user_text(body)
+    if json_schema_of(body) is not None:
+        return cite_passages_json(body)
     if "standalone question" in system:
         follow_up = re.search(r"Follow-up question:\s*(.+?)\s*(?:\n|$)", user)
         return Reply(content=follow_up.group(1) if follow_up else user.strip())
@@ -131,6 +158,15 @@ def cite_passages_responder(body: dict[str, Any]) -> Reply:
         body, end = (sentence[:-1], sentence[-1]) if sentence[-1:] in ".!?" else (sentence, ".")
         parts.append(f"{body} [{key}]{end}")
     return Reply(content=" ".join(parts))
+
+
+def cite_passages_json(body: dict[str, Any]) -> Reply:
+    """The JSON answer format: the first sentence of passages [1] and [2], each citing its passage."""
+    passages = {int(n): text.strip() for n, text in _PASSAGE_RE.findall(_last_user_text(body))}
+    if not passages:
+        return Reply(content=json.dumps({"refused": True, "sentences": []}))
+    sentences = [{"text": _first_sentence(passages[key]), "citations": [key]} for key in sorted(passages)[:2]]
+    return Reply(content=json.dumps({"refused": False, "sentences": sentences}))
 
 
 class FakeVLLM:
@@ -154,6 +190,8 @@ class FakeVLLM:
         self.requests: list[RecordedRequest] = []
         self.responder: Responder = cite_passages_responder
         self.models_reply: Reply | None = None
+        # False: refuse response_format json_schema with HTTP 400, as a server without structured outputs.
+        self.structured_outputs = True
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -226,6 +264,7 @@ class FakeVLLM:
             self._queue.clear()
         self.responder = cite_passages_responder
         self.models_reply = None
+        self.structured_outputs = True
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -245,6 +284,42 @@ def _error_body(reply: Reply) -> dict[str, Any]:
 def _approx_tokens(text: str) -> int:
     """Roughly what a tokenizer would count; the stand-in has no real tokenizer."""
     return max(1, len(re.findall(r"\w+|[^\w\s]", text)))
+
+
+def _check_response_format(body: dict[str, Any], supported: bool) -> str | None:
+    """vLLM's checks of ``response_format``: the json_schema field must be there and compile; else None."""
+    response_format = body.get("response_format")
+    if response_format is None:
+        return None
+    if not isinstance(response_format, dict) or response_format.get("type") not in ("text", "json_object",
+                                                                                     "json_schema"):
+        return "response_format: type must be one of 'text', 'json_object', 'json_schema'"
+    if response_format["type"] != "json_schema":
+        return None
+    if not supported:
+        return "Structured outputs are not supported by this server (response_format json_schema)."
+    spec = response_format.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+        return "When response_format type is 'json_schema', the 'json_schema' field must be provided."
+    try:
+        jsonschema.Draft202012Validator.check_schema(spec["schema"])
+    except jsonschema.SchemaError as exc:
+        return f"Invalid JSON schema: {exc.message}"
+    return None
+
+
+def _reply_violates_schema(body: dict[str, Any], reply: Reply) -> str | None:
+    """Why a scripted reply could not have come from constrained decoding with this schema; else None."""
+    schema = json_schema_of(body)
+    if (schema is None or reply.unconstrained or reply.status != 200 or reply.raw_body is not None
+            or reply.finish_reason == "length" or reply.cut_after is not None or reply.error_after is not None):
+        return None
+    try:
+        jsonschema.validate(json.loads(reply.content), schema)
+    except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
+        message = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
+        return f"fake_vllm: the scripted reply does not conform to the request's JSON schema: {message}"
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -317,8 +392,16 @@ class _Handler(BaseHTTPRequestHandler):
                        "Please reduce the length of the messages or completion.")
             self._send_json(400, _error_body(Reply(status=400, message=message)))
             return
+        schema_problem = _check_response_format(body, self.fake.structured_outputs)
+        if schema_problem is not None:
+            self._send_json(400, _error_body(Reply(status=400, message=schema_problem)))
+            return
         reply = self.fake.next_reply(body)
         if self._special(reply):
+            return
+        violation = _reply_violates_schema(body, reply)
+        if violation is not None:
+            self._send_json(500, _error_body(Reply(status=500, message=violation)))
             return
         prompt_tokens = reply.prompt_tokens or measured
         completion_tokens = reply.completion_tokens or _approx_tokens(reply.content)

@@ -80,6 +80,8 @@ def test_the_planted_passage_reaches_the_model_as_one_passage(fake_vllm: FakeVLL
                                                                          planted_hits())
     request = fake_vllm.chat_requests[0]
     assert request.messages[-1]["content"].lower().count("<passage") == 3
+    assert answer.stats.prompt_version == load_prompts()["answer_text"].label
+    assert answer.stats.answer_format == "text"
     assert [c.paper_id for c in answer.citations] == ["paper-1", "paper-2"]
 
 

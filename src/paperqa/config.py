@@ -82,6 +82,13 @@ class AnswerConfig(_Section):
     keep_uncited: bool
     refusal_text: str = Field(min_length=1)
     max_question_chars: int = Field(gt=0)
+    format: Literal["text", "json"] = Field(
+        default="text",
+        description="How the model answers. text: prose with [n] marks, checked afterwards (any server). "
+        "json: a JSON object constrained by vLLM's structured outputs to a schema whose citation keys are "
+        "an enum of the passages in the prompt (every sentence cites >= 1 of them, and refusal is a field); "
+        "falls back to text with a notice when the server refuses the schema.",
+    )
 
 
 class LLMConfig(_Section):

@@ -27,6 +27,7 @@ import openai
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from paperqa.config import ConfigError, LLMConfig
+from paperqa.errors import PaperQAError
 
 Message = dict[str, str]
 
@@ -37,6 +38,19 @@ class LLMUnavailableError(RuntimeError):
 
 class ModelNotServedError(LLMUnavailableError):
     """``llm.model`` is not among the models the server lists, or it is ambiguous."""
+
+
+class RequestRejectedError(LLMUnavailableError, PaperQAError):
+    """The server refused the request itself (HTTP 4xx other than 404), e.g. a JSON schema it cannot compile.
+
+    ``status`` and ``server_message`` are the server's, so a caller can retry without the part
+    the server refused (the JSON answer format falls back to text) and say why.
+    """
+
+    def __init__(self, message: str, status: int, server_message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.server_message = server_message
 
 
 class _Transient(Exception):
@@ -152,13 +166,17 @@ class LLMClient:
         return ServerInfo(self.base_url, wanted, served, int(max_len) if isinstance(max_len, int) else None)
 
     # -- completions ----------------------------------------------------------------------------
-    def _request(self, messages: list[Message], max_tokens: int | None, stream: bool) -> dict[str, Any]:
+    def _request(self, messages: list[Message], max_tokens: int | None, stream: bool,
+                 response_format: dict[str, Any] | None = None) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.server_info().model,
             "messages": messages,
             "max_tokens": max_tokens or self.cfg.max_tokens,
             "temperature": self.cfg.temperature,
         }
+        if response_format is not None:
+            # vLLM turns {"type": "json_schema", ...} into structured outputs (constrained decoding).
+            request["response_format"] = response_format
         if stream:
             request["stream"] = True
             request["stream_options"] = {"include_usage": True}
@@ -171,13 +189,16 @@ class LLMClient:
         result.attempts = attempts
         return result
 
-    def stream_chat(self, messages: list[Message], max_tokens: int | None = None) -> Iterator[str | ChatResult]:
+    def stream_chat(self, messages: list[Message], max_tokens: int | None = None,
+                    response_format: dict[str, Any] | None = None) -> Iterator[str | ChatResult]:
         """Text deltas as they arrive, then one :class:`ChatResult`.
 
         Failures before the first delta are retried; a stream that breaks after text was yielded
         raises :class:`LLMUnavailableError` at once (the caller has already shown that text).
+        ``response_format`` (OpenAI API shape) asks the server to constrain the reply, e.g. to a JSON
+        schema; a server that refuses it raises :class:`RequestRejectedError`.
         """
-        request = self._request(messages, max_tokens, stream=True)
+        request = self._request(messages, max_tokens, stream=True, response_format=response_format)
         attempts = 0
         try:
             for attempt in self._retrying():
@@ -295,7 +316,8 @@ def _translate(fn: Any, base_url: str) -> Any:
         message = f"HTTP {exc.status_code}: {_server_message(exc)}"
         if exc.status_code == 429 or exc.status_code >= 500:
             raise _Transient(message) from exc
-        raise LLMUnavailableError(f"LLM server at {base_url} refused the request: {message}") from exc
+        raise RequestRejectedError(f"LLM server at {base_url} refused the request: {message}",
+                                   exc.status_code, _server_message(exc)) from exc
     except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
         raise _Transient(f"malformed response ({exc})") from exc
     except openai.APIError as exc:  # e.g. an error event inside a stream

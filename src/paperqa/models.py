@@ -114,6 +114,10 @@ class AnswerStats(BaseModel):
     time_to_first_token_s: float | None = None
     retrieval_s: float | None = None
     total_s: float | None = None
+    prompt_version: str | None = Field(
+        default=None, description="the answer prompt used, as name@version from paperqa/data/prompts.yaml")
+    answer_format: Literal["text", "json"] | None = Field(
+        default=None, description="how the model was asked to answer: free text, or JSON constrained by a schema")
     settings: dict = Field(default_factory=dict)
 
 

@@ -84,11 +84,12 @@ class OfflineGenerator:
         if output is None:
             settings["refusal_reason"] = "no passage was retrieved or none fits the context window"
             stats = AnswerStats(model=cfg.llm.model, prompt_tokens=0, completion_tokens=0, total_s=batch_s,
-                                settings=settings)
+                                prompt_version=fitted.prompt_version, answer_format="text", settings=settings)
             return Answer(question=question, text=cfg.answer.refusal_text, refused=True, mode="generated",
                           hits=list(hits), stats=stats)
         completion = output.outputs[0]
         settings["finish_reason"] = completion.finish_reason
         stats = AnswerStats(model=cfg.llm.model, prompt_tokens=len(output.prompt_token_ids or []),
-                            completion_tokens=len(completion.token_ids), total_s=batch_s, settings=settings)
+                            completion_tokens=len(completion.token_ids), total_s=batch_s,
+                            prompt_version=fitted.prompt_version, answer_format="text", settings=settings)
         return checked_answer(cfg, question, hits, fitted.hits, completion.text, stats)
