@@ -35,6 +35,7 @@ from .datasets import (
 )
 from .latency import StageTimes
 from .progress import progress_bar
+from ..prompting import load_prompts
 from .qa_eval import evaluate_qa
 from .report import EvalReport, LatencyRun, write_report
 from .retrieval_eval import evaluate_retrieval
@@ -272,6 +273,7 @@ def _meta(options: RunOptions) -> dict[str, Any]:
         "machine": machine(),
         "python": sys.version.split()[0],
         "command": options.command or " ".join(sys.argv),
+        "prompts": {name: p.version for name, p in load_prompts().items()},
     }
 
 
