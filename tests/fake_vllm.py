@@ -164,9 +164,9 @@ def cite_passages_json(body: dict[str, Any]) -> Reply:
     """The JSON answer format: the first sentence of passages [1] and [2], each citing its passage."""
     passages = {int(n): text.strip() for n, text in _PASSAGE_RE.findall(_last_user_text(body))}
     if not passages:
-        return Reply(content=json.dumps({"refused": True, "sentences": []}))
+        return Reply(content=json.dumps({"sentences": [], "refused": True}))
     sentences = [{"text": _first_sentence(passages[key]), "citations": [key]} for key in sorted(passages)[:2]]
-    return Reply(content=json.dumps({"refused": False, "sentences": sentences}))
+    return Reply(content=json.dumps({"sentences": sentences, "refused": False}))
 
 
 class FakeVLLM:

@@ -38,7 +38,7 @@ def run(gen: AnswerGenerator, n_hits: int = 3) -> tuple[list[str], Answer]:
 
 
 def reply_json(*sentences: tuple[str, list[int]], refused: bool = False, **reply: Any) -> Reply:
-    body = {"refused": refused, "sentences": [{"text": t, "citations": c} for t, c in sentences]}
+    body = {"sentences": [{"text": t, "citations": c} for t, c in sentences], "refused": refused}
     return Reply(content=json.dumps(body), **reply)
 
 
@@ -48,9 +48,12 @@ def sent_schema(server: FakeVLLM) -> dict[str, Any]:
     return body["response_format"]["json_schema"]["schema"]
 
 
+def enum_schema_answer(schema: dict[str, Any]) -> dict[str, Any]:
+    return next(alt for alt in schema["anyOf"] if alt["properties"]["refused"]["const"] is False)
+
+
 def enum_keys(schema: dict[str, Any]) -> list[int]:
-    answer = next(alt for alt in schema["anyOf"] if alt["properties"]["refused"]["const"] is False)
-    return answer["properties"]["sentences"]["items"]["properties"]["citations"]["items"]["enum"]
+    return enum_schema_answer(schema)["properties"]["sentences"]["items"]["properties"]["citations"]["items"]["enum"]
 
 
 def passage_keys(server: FakeVLLM) -> list[int]:
@@ -64,6 +67,7 @@ def test_schema_is_sent_and_its_enum_is_the_passages_in_the_prompt(fake_vllm: Fa
     schema = sent_schema(fake_vllm)
     assert enum_keys(schema) == passage_keys(fake_vllm) == [1, 2, 3, 4]
     assert fake_vllm.chat_requests[-1].messages[0]["content"] == load_prompts()["answer_json"].system.format()
+    assert list(enum_schema_answer(schema)["properties"]) == ["sentences", "refused"]  # measured: see answer_json
     assert answer.stats.answer_format == "json"
     assert answer.stats.prompt_version == load_prompts()["answer_json"].label
     assert [c.paper_id for c in answer.citations] == ["paper-1", "paper-2"]
@@ -109,8 +113,8 @@ def test_the_stand_in_refuses_replies_the_schema_forbids(fake_vllm: FakeVLLM) ->
 
 # -- streaming ----------------------------------------------------------------------------------
 def test_reader_reports_each_sentence_when_its_object_closes() -> None:
-    text = json.dumps({"refused": False, "sentences": [{"text": "A is B.", "citations": [2]},
-                                                       {"text": "C is D.", "citations": [1, 2]}]})
+    text = json.dumps({"sentences": [{"text": "A is B.", "citations": [2]},
+                                     {"text": "C is D.", "citations": [1, 2]}], "refused": False})
     reader = JsonAnswerReader()
     seen: list[tuple[int, JsonSentence]] = []
     for i, char in enumerate(text):
@@ -163,8 +167,31 @@ def test_answer_cut_at_max_tokens_keeps_its_complete_sentences(fake_vllm: FakeVL
     assert answer.stats.settings["json_error"]
 
 
+def test_whitespace_padding_is_stopped_and_keeps_complete_sentences(fake_vllm: FakeVLLM) -> None:
+    """Seen on real vLLM with SmolLM2-135M: JSON grammars allow any whitespace, and the model pads until max_tokens."""
+    start = '{"sentences": [{"text": "ConvNeXt is built from ConvNet modules.", "citations": [2]}, {"text": "It'
+    fake_vllm.queue(Reply(content=start + '", "citations": [' + " " * 5000, chunk_chars=7, finish_reason="length"))
+    deltas, answer = run(json_generator(fake_vllm))
+    assert deltas == ["ConvNeXt is built from ConvNet modules [1]."] and answer.text == deltas[0]
+    assert answer.stats.settings["finish_reason"] == "degenerate"
+    assert answer.stats.completion_tokens < 200  # stopped long before the 5,000 spaces were sent
+    assert answer.notice and "padding" in answer.notice
+    fake_vllm.queue(Reply(content='{"sentences": [' + "\n" * 5000, finish_reason="length"))
+    with pytest.raises(LLMUnavailableError, match="padded it with whitespace"):
+        run(json_generator(fake_vllm))
+
+
+def test_reader_whitespace_runs_span_deltas() -> None:
+    reader = JsonAnswerReader()
+    for delta in ['{"sentences": [', " " * 20, "\n" * 10, " ", " ]"]:
+        reader.feed(delta)
+    assert not reader.degenerate  # 32 in a row is still allowed
+    reader.feed(" " * 33)
+    assert reader.degenerate and reader.error
+
+
 def test_answer_cut_before_its_first_sentence_is_unavailable(fake_vllm: FakeVLLM) -> None:
-    fake_vllm.queue(Reply(content='{"refused": false, "sentences": [{"text": "ConvNeXt', finish_reason="length"))
+    fake_vllm.queue(Reply(content='{"sentences": [{"text": "ConvNeXt', finish_reason="length"))
     with pytest.raises(LLMUnavailableError, match="no complete sentence"):
         run(json_generator(fake_vllm))
 

@@ -257,13 +257,19 @@ class AnswerGenerator:
                     yield shown
 
         stream = self.llm.stream_chat(fitted.messages, response_format=response_format(len(fitted.hits)))
+        raw = ""
         for item in stream:
             if isinstance(item, ChatResult):
                 result = item
                 break
             if first_token_s is None:
                 first_token_s = time.monotonic() - started
+            raw += item
             yield from show(reader.feed(item))
+            if reader.degenerate:  # padding whitespace until max_tokens: stop generating (closes the request)
+                stream.close()
+                result = ChatResult(raw, finish_reason="degenerate", model=info.model)
+                break
         yield from show(reader.close())
         tail = rewriter.flush()
         if tail:
@@ -278,7 +284,10 @@ class AnswerGenerator:
             text = self.settings.answer.refusal_text
         elif rendered:
             text = " ".join(rendered)
-            if reader.error and result.finish_reason != "length":
+            if reader.degenerate:
+                notice = (f"The model's JSON answer turned into padding after {len(reader.sentences)} sentence(s) "
+                          "and was stopped; the complete sentences are shown.")
+            elif reader.error and result.finish_reason != "length":
                 notice = (f"The model's JSON answer broke off after {len(reader.sentences)} sentence(s) "
                           f"({reader.error}); the complete sentences are shown.")
         elif reader.error and not result.text.lstrip().startswith("{"):
@@ -287,7 +296,8 @@ class AnswerGenerator:
             notice = ("The server did not constrain the reply to the JSON schema (the reply is not JSON); "
                       "it was checked as free text.")
         else:
-            cut = " (cut at llm.max_tokens)" if result.finish_reason == "length" else ""
+            cut = {"length": " (cut at llm.max_tokens)",
+                   "degenerate": " (stopped: the model padded it with whitespace)"}.get(result.finish_reason or "", "")
             raise LLMUnavailableError(
                 f"LLM server at {self.llm.base_url}: the model's JSON answer has no complete sentence{cut}"
                 + (f": {reader.error}" if reader.error else ""))
