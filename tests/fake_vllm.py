@@ -14,8 +14,10 @@ Structured outputs: a request with ``response_format={"type": "json_schema", "js
 schema must be a valid JSON schema, else HTTP 400), and the reply conforms to the schema, as
 constrained decoding guarantees: the default responder writes a schema-shaped answer, and a
 scripted reply that does not conform is refused with HTTP 500 (unless it is cut, or marked
-``unconstrained`` to play a server that ignores the schema). ``server.structured_outputs = False``
-plays a server without structured outputs (HTTP 400 for any json_schema request).
+``unconstrained`` to play a server that ignores the schema). A schema that does not compile is
+refused as vLLM 0.32 does: HTTP 400 for a plain request, and for a streamed one HTTP 200 with an
+error event carrying ``code: 400`` (observed on the real server). ``server.structured_outputs =
+False`` plays a server without structured outputs (refused the same way).
 
 It is NOT a language model. Tests script it: ``server.queue(Reply(...), ...)`` sets what the next
 chat completions return (text, HTTP errors, malformed JSON, empty content, streams cut mid-way,
@@ -304,7 +306,7 @@ def _check_response_format(body: dict[str, Any], supported: bool) -> str | None:
     try:
         jsonschema.Draft202012Validator.check_schema(spec["schema"])
     except jsonschema.SchemaError as exc:
-        return f"Invalid JSON schema: {exc.message}"
+        return f"Grammar error: {exc.message}"  # vLLM's wording for a schema its backend cannot compile
     return None
 
 
@@ -394,7 +396,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         schema_problem = _check_response_format(body, self.fake.structured_outputs)
         if schema_problem is not None:
-            self._send_json(400, _error_body(Reply(status=400, message=schema_problem)))
+            if body.get("stream"):
+                # vLLM 0.32 (observed): a streamed request whose schema fails to compile gets HTTP 200 and
+                # an error event with code 400, then [DONE].
+                self._stream_error(Reply(status=400, message=schema_problem, error_style="openai"))
+            else:
+                self._send_json(400, _error_body(Reply(status=400, message=schema_problem)))
             return
         reply = self.fake.next_reply(body)
         if self._special(reply):
@@ -475,6 +482,17 @@ class _Handler(BaseHTTPRequestHandler):
         if usage is not None:
             self._event({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                          "choices": [], "usage": usage})
+        self._write_chunk(b"data: [DONE]\n\n")
+        self._write_chunk(b"")
+
+    def _stream_error(self, reply: Reply) -> None:
+        """A stream that carries only an error event (``{"error": {...}}``) and ``[DONE]``."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        body = _error_body(reply)
+        self._event(body)
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
 

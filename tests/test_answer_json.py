@@ -209,6 +209,18 @@ def test_schema_rejected_falls_back_to_text_with_a_notice(fake_vllm: FakeVLLM) -
     assert "".join(deltas) == answer.text
 
 
+def test_schema_that_does_not_compile_falls_back_to_text(fake_vllm: FakeVLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A streamed request gets HTTP 200 and an error event with code 400, as vLLM 0.32 sends it."""
+    import paperqa.generation as generation
+
+    monkeypatch.setattr(generation, "response_format", lambda n: {
+        "type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "nonsense"}}})
+    _, answer = run(json_generator(fake_vllm, retries=0))
+    assert answer.stats.answer_format == "text"
+    assert answer.notice and "refused the JSON answer format (HTTP 400: Grammar error" in answer.notice
+    assert len(fake_vllm.chat_requests) == 2
+
+
 def test_server_ignoring_the_schema_is_checked_as_text(fake_vllm: FakeVLLM) -> None:
     fake_vllm.queue(Reply(content="ConvNeXt is built from ConvNet modules [2]. It is great [7].", unconstrained=True))
     _, answer = run(json_generator(fake_vllm))

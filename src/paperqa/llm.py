@@ -301,6 +301,15 @@ def _server_message(exc: openai.APIStatusError) -> str:
     return exc.message
 
 
+def _error_event_code(exc: openai.APIError) -> int | None:
+    """The HTTP-like ``code`` of an error event inside a stream (``{"error": {"code": 400, ...}}``), if any."""
+    body = exc.body
+    code = body.get("code") if isinstance(body, dict) else None
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return code if isinstance(code, int) else None
+
+
 def _translate(fn: Any, base_url: str) -> Any:
     """Call ``fn`` and sort its failures: transient ones become :class:`_Transient`, others a clear error."""
     try:
@@ -321,6 +330,12 @@ def _translate(fn: Any, base_url: str) -> Any:
     except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
         raise _Transient(f"malformed response ({exc})") from exc
     except openai.APIError as exc:  # e.g. an error event inside a stream
+        code = _error_event_code(exc)
+        if code is not None and 400 <= code < 500 and code != 429:
+            # vLLM refuses a streamed request it cannot serve (e.g. "Grammar error: ..." for a JSON schema
+            # its backend cannot compile) with HTTP 200 and an error event carrying code 400.
+            raise RequestRejectedError(f"LLM server at {base_url} refused the request: HTTP {code}: {exc.message}",
+                                       code, exc.message) from exc
         raise _Transient(f"server error: {exc.message}") from exc
     except httpx.TimeoutException as exc:
         raise _Transient("no data within llm.timeout") from exc
