@@ -211,7 +211,7 @@ def test_schema_rejected_falls_back_to_text_with_a_notice(fake_vllm: FakeVLLM) -
 
 def test_schema_that_does_not_compile_falls_back_to_text(fake_vllm: FakeVLLM, monkeypatch: pytest.MonkeyPatch) -> None:
     """A streamed request gets HTTP 200 and an error event with code 400, as vLLM 0.32 sends it."""
-    import paperqa.generation as generation
+    from paperqa import generation
 
     monkeypatch.setattr(generation, "response_format", lambda n: {
         "type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "nonsense"}}})

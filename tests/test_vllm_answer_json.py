@@ -13,7 +13,7 @@ import os
 import pytest
 from hit_factory import llm_settings, sample_hits
 
-import paperqa.generation as generation
+from paperqa import generation
 from paperqa.answer_json import response_format
 from paperqa.config import Settings
 from paperqa.generation import AnswerGenerator, LLMUnavailableError
