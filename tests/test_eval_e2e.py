@@ -157,3 +157,4 @@ def test_text_and_json_formats_compared(tiny, fake_vllm, reports):
     md = (folder / "report.md").read_text()
     assert "### Generated answers: citations and time per answer" in md
     assert f"| format=json | json / {prompts['answer_json'].label} | 3 of 3 |" in md
+    assert "| 0 of 1 | 0 of 2 |" in md  # the stand-in answers the unanswerable question too

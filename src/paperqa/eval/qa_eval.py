@@ -138,6 +138,8 @@ def aggregate(items: list[QAItemResult]) -> dict[str, float | int | None]:
     judged = [r.judge_correct for r in answerable if r.judge_correct is not None]
     generated = [r for r in items if r.answer_mode == "generated"]
     generated_sentences = sum(r.sentences for r in generated)
+    gen_answerable = [r for r in generated if r.type != "unanswerable"]
+    gen_unanswerable = [r for r in generated if r.type == "unanswerable"]
     return {
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
@@ -156,6 +158,11 @@ def aggregate(items: list[QAItemResult]) -> dict[str, float | int | None]:
                                  if generated_sentences else None),
         "invalid_citations_per_answer": (sum(r.invalid_citations for r in generated) / len(generated)
                                          if generated else None),
+        "generated_refused_unanswerable": sum(r.refused for r in gen_unanswerable),
+        "generated_unanswerable": len(gen_unanswerable),
+        "generated_false_refusals": sum(r.refused for r in gen_answerable),
+        "generated_answerable": len(gen_answerable),
+        "generated_key_fact_match": m.mean_defined(r.fact_recall for r in gen_answerable),
     }
 
 

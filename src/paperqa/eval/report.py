@@ -108,7 +108,7 @@ def generated_table(results: list[QAResult]) -> str:
     if not rows:
         return ""
     head = ["config", "format / prompt", "generated answers", "sentences", "sentences with a valid citation",
-            "invalid citations per answer", "refused (unanswerable)", "false refusals", "key facts",
+            "invalid citations per answer", "unanswerable refused", "answerable refused", "key facts",
             "first token p50 / p95 ms", "first text p50 ms", "answer p50 / p95 ms"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -117,7 +117,8 @@ def generated_table(results: list[QAResult]) -> str:
         row = [r.config_name, ", ".join(formats) + " / " + ", ".join(r.prompt_versions),
                f"{mt['generated_answers']} of {r.n_questions}", str(mt["generated_sentences"]),
                _fmt(mt["cited_sentence_share"]), _fmt(mt["invalid_citations_per_answer"], 2),
-               _fmt(mt["refusal_rate_unanswerable"]), _fmt(mt["false_refusal_rate"]), _fmt(mt["key_fact_match"]),
+               f"{mt['generated_refused_unanswerable']} of {mt['generated_unanswerable']}",
+               f"{mt['generated_false_refusals']} of {mt['generated_answerable']}", _fmt(mt["generated_key_fact_match"]),
                f"{_ms(r.latency, 'ask.first_token', 'p50_ms')} / {_ms(r.latency, 'ask.first_token', 'p95_ms')}",
                _ms(r.latency, "ask.first_text", "p50_ms"),
                f"{_ms(r.latency, 'ask.total', 'p50_ms')} / {_ms(r.latency, 'ask.total', 'p95_ms')}"]
@@ -162,7 +163,8 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
         generated = generated_table(report.qa)
         if generated:
             parts += ["### Generated answers: citations and time per answer", "",
-                      "Over the answers the model wrote (not extractive fallbacks). A sentence counts as cited "
+                      "Over the answers the model wrote (not extractive fallbacks; the table above counts "
+                      "every answer). A sentence counts as cited "
                       "when it keeps at least one citation after checking; invalid citations are keys that "
                       "name no passage in the prompt. First token: the model's first streamed token; first "
                       "text: the first text shown (a whole sentence in the json format).", "", generated, ""]
