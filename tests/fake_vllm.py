@@ -129,27 +129,25 @@ def _first_sentence(text: str) -> str:
     return (match.group(1) if match else text.strip()).strip()
 
 
-def json_schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The JSON schema a request constrains its reply to (``response_format`` json_schema), else None."""
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
-        spec = response_format.get("json_schema")
-        if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
-            return spec["schema"]
-    return None
+def _is_answer_schema(schema: dict[str, Any]) -> bool:
+    """paperqa's json answer format (paperqa.answer_json): alternatives with ``sentences`` and ``refused``."""
+    return any("sentences" in (alt.get("properties") or {}) for alt in schema.get("anyOf", []) if isinstance(alt, dict))
 
 
 def cite_passages_responder(body: dict[str, Any]) -> Reply:
     """Default behaviour: recognise the kind of prompt and answer it deterministically."""
     system = _system_text(body).lower()
     user = _last_user_text(body)
-    if json_schema_of(body) is not None:
+    schema = structured_schema(body)
+    if schema is not None and _is_answer_schema(schema):
         return cite_passages_json(body)
     if "standalone question" in system:
         follow_up = re.search(r"Follow-up question:\s*(.+?)\s*(?:\n|$)", user)
         return Reply(content=follow_up.group(1) if follow_up else user.strip())
     if "judge" in system and "relevant" in system:
         return Reply(content='{"relevant": true, "figure": null}')
+    if schema is not None:  # a stand-in has nothing to extract: the smallest answer the schema allows
+        return Reply(content=json.dumps({key: [] for key in schema.get("required", [])}))
     passages = {int(n): text.strip() for n, text in _PASSAGE_RE.findall(user)}
     if not passages:
         refusal = re.search(r'"([^"]+)"', _system_text(body))
@@ -283,28 +281,53 @@ def _error_body(reply: Reply) -> dict[str, Any]:
     return {"object": "error", "message": reply.message, "type": error_type, "param": None, "code": reply.status}
 
 
+def _structured_output_problem(body: dict[str, Any]) -> str | None:
+    """What vLLM's request validation would reject in ``response_format`` or ``structured_outputs``.
+
+    vLLM accepts ``response_format`` of type ``text``, ``json_object`` or ``json_schema`` (the latter
+    with ``json_schema.schema`` an object), and, since 0.12, ``structured_outputs`` with exactly one of
+    ``json``/``regex``/``choice``/``grammar``/``structural_tag`` (the old ``guided_json`` is gone).
+    """
+    fmt = body.get("response_format")
+    if fmt is not None:
+        if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
+            return f"response_format: unsupported value {fmt!r}"
+        if fmt["type"] == "json_schema":
+            spec = fmt.get("json_schema")
+            if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict) or not spec.get("name"):
+                return "response_format.json_schema must have a 'name' and a 'schema' object"
+    outputs = body.get("structured_outputs")
+    if outputs is not None:
+        kinds = [k for k in ("json", "regex", "choice", "grammar", "structural_tag") if k in (outputs or {})]
+        if len(kinds) != 1:
+            return "structured_outputs: exactly one of json, regex, choice, grammar, structural_tag"
+    if "guided_json" in body:
+        return "guided_json was removed in vLLM 0.12: use structured_outputs={'json': ...}"
+    return None
+
+
+def structured_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a request constrains its answer to, if any."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return fmt["json_schema"]["schema"]
+    return (body.get("structured_outputs") or {}).get("json")
+
+
 def _approx_tokens(text: str) -> int:
     """Roughly what a tokenizer would count; the stand-in has no real tokenizer."""
     return max(1, len(re.findall(r"\w+|[^\w\s]", text)))
 
 
 def _check_response_format(body: dict[str, Any], supported: bool) -> str | None:
-    """vLLM's checks of ``response_format``: the json_schema field must be there and compile; else None."""
-    response_format = body.get("response_format")
-    if response_format is None:
-        return None
-    if not isinstance(response_format, dict) or response_format.get("type") not in ("text", "json_object",
-                                                                                     "json_schema"):
-        return "response_format: type must be one of 'text', 'json_object', 'json_schema'"
-    if response_format["type"] != "json_schema":
+    """What vLLM's structured-output backend refuses in a well-formed request: a schema it cannot compile."""
+    schema = structured_schema(body)
+    if schema is None:
         return None
     if not supported:
-        return "Structured outputs are not supported by this server (response_format json_schema)."
-    spec = response_format.get("json_schema")
-    if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
-        return "When response_format type is 'json_schema', the 'json_schema' field must be provided."
+        return "Structured outputs are not supported by this server."
     try:
-        jsonschema.Draft202012Validator.check_schema(spec["schema"])
+        jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         return f"Grammar error: {exc.message}"  # vLLM's wording for a schema its backend cannot compile
     return None
@@ -312,7 +335,7 @@ def _check_response_format(body: dict[str, Any], supported: bool) -> str | None:
 
 def _reply_violates_schema(body: dict[str, Any], reply: Reply) -> str | None:
     """Why a scripted reply could not have come from constrained decoding with this schema; else None."""
-    schema = json_schema_of(body)
+    schema = structured_schema(body)
     if (schema is None or reply.unconstrained or reply.status != 200 or reply.raw_body is not None
             or reply.finish_reason == "length" or reply.cut_after is not None or reply.error_after is not None):
         return None
@@ -393,6 +416,10 @@ class _Handler(BaseHTTPRequestHandler):
                        f"{wanted} tokens ({measured} in the messages, {body.get('max_tokens')} in the completion). "
                        "Please reduce the length of the messages or completion.")
             self._send_json(400, _error_body(Reply(status=400, message=message)))
+            return
+        problem = _structured_output_problem(body)
+        if problem is not None:  # vLLM answers a malformed response_format / structured_outputs with 400
+            self._send_json(400, _error_body(Reply(status=400, message=problem)))
             return
         schema_problem = _check_response_format(body, self.fake.structured_outputs)
         if schema_problem is not None:

@@ -182,9 +182,14 @@ class LLMClient:
             request["stream_options"] = {"include_usage": True}
         return request
 
-    def chat(self, messages: list[Message], max_tokens: int | None = None) -> ChatResult:
-        """One non-streamed completion, retried on transient failures; never returns empty text."""
-        request = self._request(messages, max_tokens, stream=False)
+    def chat(self, messages: list[Message], max_tokens: int | None = None,
+             response_format: dict[str, Any] | None = None) -> ChatResult:
+        """One non-streamed completion, retried on transient failures; never returns empty text.
+
+        ``response_format`` constrains the answer (vLLM structured output: ``{"type": "json_schema",
+        "json_schema": {"name": ..., "schema": {...}}}``).
+        """
+        request = self._request(messages, max_tokens, stream=False, response_format=response_format)
         result, attempts = self._call(lambda: _parse_completion(self.client.chat.completions.create(**request)))
         result.attempts = attempts
         return result
