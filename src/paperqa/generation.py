@@ -29,7 +29,7 @@ from paperqa.llm import (
     RequestRejectedError,
     ServerInfo,
 )
-from paperqa.models import Answer, AnswerStats, Hit
+from paperqa.models import Answer, AnswerStats, AnswerStream, Hit
 from paperqa.prompting import (
     EVIDENCE_MAX_TOKENS,
     AnswerFormat,
@@ -154,8 +154,11 @@ class AnswerGenerator:
         return parse_verdict(result.text), messages, result
 
     # -- answers --------------------------------------------------------------------------------
-    def stream(self, question: str, hits: list[Hit], history: list[dict] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, hits: list[Hit], history: list[dict] | None = None) -> AnswerStream:
         """Text deltas as the model writes them (marks already renumbered), then the checked Answer."""
+        return AnswerStream(self._stream(question, hits, history))
+
+    def _stream(self, question: str, hits: list[Hit], history: list[dict] | None) -> Generator[str, None, Answer]:
         started = time.monotonic()
         info = self.server_info()
         standalone = self.standalone_question(question, history)
@@ -166,21 +169,17 @@ class AnswerGenerator:
         settings["timings_s"] = {"evidence": time.monotonic() - evidence_started}  # read by paperqa eval
         if not evidence.relevant:
             why = "no passage was retrieved" if not hits else "the evidence step judged no passage relevant"
-            yield self._refusal(question, hits, info, usage, settings, started, why)
-            return
+            return self._refusal(question, hits, info, usage, settings, started, why)
         fmt = self.settings.answer.format
         fitted = self._fit(standalone, evidence, fmt)
         settings.update(passages_in_prompt=len(fitted.hits), passages_dropped=fitted.dropped,
                         prompt_budget_tokens=fitted.budget, prompt_tokens_estimated=fitted.prompt_tokens)
         if not fitted.hits:
             why = f"not one passage fits the context window of {self.context_window()} tokens"
-            yield self._refusal(question, hits, info, usage, settings, started, why)
-            return
+            return self._refusal(question, hits, info, usage, settings, started, why)
         if fmt == "json":
             try:
-                answer = yield from self._stream_json(question, hits, fitted, info, usage, settings, started)
-                yield answer
-                return
+                return (yield from self._stream_json(question, hits, fitted, info, usage, settings, started))
             except RequestRejectedError as exc:
                 # Raised when the request is made, before any text was shown: ask again in text format.
                 notice = (f"The server refused the JSON answer format (HTTP {exc.status}: {exc.server_message}); "
@@ -191,10 +190,8 @@ class AnswerGenerator:
                                 prompt_budget_tokens=fitted.budget, prompt_tokens_estimated=fitted.prompt_tokens)
                 answer = yield from self._stream_text(question, hits, fitted, info, usage, settings, started)
                 answer.notice = f"{notice} {answer.notice}" if answer.notice else notice
-                yield answer
-                return
-        answer = yield from self._stream_text(question, hits, fitted, info, usage, settings, started)
-        yield answer
+                return answer
+        return (yield from self._stream_text(question, hits, fitted, info, usage, settings, started))
 
     def _fit(self, question: str, evidence: Evidence, fmt: AnswerFormat) -> FittedPrompt:
         return fit_answer_prompt(question, evidence.relevant, self.settings.answer.refusal_text,
@@ -316,12 +313,7 @@ class AnswerGenerator:
 
     def answer(self, question: str, hits: list[Hit], history: list[dict] | None = None) -> Answer:
         """The same as :meth:`stream`, without the deltas."""
-        final: Answer | None = None
-        for item in self.stream(question, hits, history):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None, "stream() always ends with an Answer"
-        return final
+        return self.stream(question, hits, history).get_response()
 
     # -- assembling answers ---------------------------------------------------------------------
     def _base_settings(self, info: ServerInfo, standalone: str, question: str, n_hits: int) -> dict:

@@ -26,31 +26,10 @@ import httpx
 import openai
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from paperqa.config import ConfigError, LLMConfig
-from paperqa.errors import PaperQAError
+from paperqa.config import LLMConfig
+from paperqa.errors import ConfigError, LLMUnavailableError, ModelNotServedError, RequestRejectedError
 
 Message = dict[str, str]
-
-
-class LLMUnavailableError(RuntimeError):
-    """The LLM server could not give an answer (down, failing, too slow, malformed, not serving the model)."""
-
-
-class ModelNotServedError(LLMUnavailableError):
-    """``llm.model`` is not among the models the server lists, or it is ambiguous."""
-
-
-class RequestRejectedError(LLMUnavailableError, PaperQAError):
-    """The server refused the request itself (HTTP 4xx other than 404), e.g. a JSON schema it cannot compile.
-
-    ``status`` and ``server_message`` are the server's, so a caller can retry without the part
-    the server refused (the JSON answer format falls back to text) and say why.
-    """
-
-    def __init__(self, message: str, status: int, server_message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.server_message = server_message
 
 
 class _Transient(Exception):

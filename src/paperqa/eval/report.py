@@ -162,12 +162,12 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
                   "", qa_table(report.qa), ""]
         generated = generated_table(report.qa)
         if generated:
-            parts += ["### Generated answers: citations and time per answer", "",
-                      "Over the answers the model wrote (not extractive fallbacks; the table above counts "
-                      "every answer). A sentence counts as cited "
-                      "when it keeps at least one citation after checking; invalid citations are keys that "
-                      "name no passage in the prompt. First token: the model's first streamed token; first "
-                      "text: the first text shown (a whole sentence in the json format).", "", generated, ""]
+            explained = ("Over the answers the model wrote (not extractive fallbacks; the table above counts "
+                         "every answer). A sentence counts as cited when it keeps at least one citation after "
+                         "checking; invalid citations are keys that name no passage in the prompt. First token: the "
+                         "model's first streamed token; first text: the first text shown (a whole sentence in the "
+                         "json format).")
+            parts += ["### Generated answers: citations and time per answer", "", explained, "", generated, ""]
         parts += ["### By question type", ""]
         for r in report.qa:
             for qtype, mt in r.by_type.items():
