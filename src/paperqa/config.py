@@ -129,6 +129,12 @@ class AnswerConfig(_Section):
         "No passage in the index answers this question.", "The sentence the model must use to refuse.",
         min_length=1)
     max_question_chars: int = _field(2000, "Longer questions are refused with an error.", gt=0)
+    format: Literal["text", "json"] = _field(
+        "text", "How a generated answer is written. text: prose with [n] marks, checked afterwards (any "
+                "OpenAI-compatible server). json: vLLM structured outputs constrain the reply to a JSON schema whose "
+                "citation keys are an enum of the passage numbers in the prompt, so every sentence cites at least "
+                "one real passage; refusal is a field. Falls back to text (with a notice) when the server refuses "
+                "the schema.")
 
 
 class LLMConfig(_Section):
