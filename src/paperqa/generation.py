@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from paperqa.citations import StreamRewriter, check_answer
 from paperqa.config import Settings
 from paperqa.llm import ChatResult, LLMClient, LLMUnavailableError, ModelNotServedError, ServerInfo
-from paperqa.models import Answer, AnswerStats, AnswerStream, Hit
+from paperqa.models import Answer, AnswerStats, AnswerStream, GenerationInfo, Hit
 from paperqa.prompting import (
     EVIDENCE_MAX_TOKENS,
     count_message_tokens,
@@ -229,7 +229,7 @@ class AnswerGenerator:
             completion_tokens=usage.completion if usage.calls else 0,
             time_to_first_token_s=first_token_s,
             total_s=time.monotonic() - started,
-            settings=settings,
+            settings=GenerationInfo.model_validate(settings),
         )
 
     def _refusal(self, question: str, hits: list[Hit], info: ServerInfo, usage: _Usage, settings: dict,
