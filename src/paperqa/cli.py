@@ -238,6 +238,9 @@ def info(
             return
         table = Table(show_header=False)
         for key, value in summary.model_dump(exclude={"sources"}).items():
+            if key == "results":
+                value = (f"{value} reported results" if value is not None else
+                         "not stored in this index version (extracted on first use; the next ingest stores it)")
             table.add_row(key, str(value))
         for name, count in summary.sources.items():
             table.add_row(f"source: {name}", f"{count} papers")

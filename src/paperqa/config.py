@@ -139,6 +139,20 @@ class LLMConfig(_Section):
         True, "When the server fails, answer extractively with a notice instead of failing.")
 
 
+class ResultsConfig(_Section):
+    """The results table extracted at ingest (``paperqa.results``)."""
+
+    lexicon: list[Path] = Field(
+        default_factory=list,
+        description="extra lexicon YAML files (datasets/metrics with aliases) merged over the packaged one",
+    )
+    extractor: Literal["rules", "llm", "both"] = Field(
+        default="rules",
+        description="rules: lexicon + rules (no model); llm: the configured LLM with a JSON schema; both: union",
+    )
+    llm_batch_size: int = Field(default=8, gt=0, description="abstracts per LLM extraction call")
+
+
 class UIConfig(_Section):
     host: str = _field("127.0.0.1", "Address `paperqa ui` listens on.")
     port: int = _field(7860, "Port `paperqa ui` listens on.", gt=0, lt=65536)
@@ -163,6 +177,7 @@ class Settings(BaseSettings):
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     ui: UIConfig = Field(default_factory=UIConfig)
+    results: ResultsConfig = Field(default_factory=ResultsConfig, description="the results table")
 
     @classmethod
     def settings_customise_sources(
