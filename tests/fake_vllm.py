@@ -352,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-vllm/0.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read ``requests`` instead of a log."""
 
     def setup(self) -> None:
@@ -365,7 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
 
     # -- routing --------------------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self.fake.record(RecordedRequest("GET", self.path, dict(self.headers), None))
         if self.path.rstrip("/") == "/v1/models":
             self._models()
@@ -374,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, _error_body(Reply(status=404, message=f"no route {self.path}")))
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
 from fake_vllm import cite_passages_responder
 from hit_factory import sample_hits
+
 from paperqa.config import load_config
 from paperqa.llm import LLMUnavailableError
 from paperqa.offline import OfflineGenerator

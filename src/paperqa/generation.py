@@ -29,7 +29,7 @@ from paperqa.llm import (
     RequestRejectedError,
     ServerInfo,
 )
-from paperqa.models import Answer, AnswerStats, AnswerStream, Hit
+from paperqa.models import Answer, AnswerStats, AnswerStream, GenerationInfo, Hit
 from paperqa.prompting import (
     EVIDENCE_MAX_TOKENS,
     AnswerFormat,
@@ -346,7 +346,7 @@ class AnswerGenerator:
             total_s=time.monotonic() - started,
             prompt_version=prompt_version,
             answer_format=answer_format,
-            settings=settings,
+            settings=GenerationInfo.model_validate(settings),
         )
 
     def _refusal(self, question: str, hits: list[Hit], info: ServerInfo, usage: _Usage, settings: dict,

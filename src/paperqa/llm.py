@@ -278,7 +278,8 @@ def _server_message(exc: openai.APIStatusError) -> str:
     """The error text from vLLM's body, old (``{"object": "error", "message"}``) or new (``{"error": {...}}``)."""
     body = exc.body
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        error = body.get("error")
+        inner: dict[str, Any] = error if isinstance(error, dict) else body
         message = inner.get("message")
         if message:
             return str(message)

@@ -17,7 +17,7 @@ from typing import Any
 from paperqa.config import ConfigError, Settings
 from paperqa.generation import checked_answer
 from paperqa.llm import LLMUnavailableError
-from paperqa.models import Answer, AnswerStats, Hit
+from paperqa.models import Answer, AnswerStats, GenerationInfo, Hit
 from paperqa.prompting import FittedPrompt, fit_answer_prompt
 
 
@@ -87,12 +87,14 @@ class OfflineGenerator:
         if output is None:
             settings["refusal_reason"] = "no passage was retrieved or none fits the context window"
             stats = AnswerStats(model=cfg.llm.model, prompt_tokens=0, completion_tokens=0, total_s=batch_s,
-                                prompt_version=fitted.prompt_version, answer_format="text", settings=settings)
+                                prompt_version=fitted.prompt_version, answer_format="text",
+                                settings=GenerationInfo.model_validate(settings))
             return Answer(question=question, text=cfg.answer.refusal_text, refused=True, mode="generated",
                           hits=list(hits), stats=stats)
         completion = output.outputs[0]
         settings["finish_reason"] = completion.finish_reason
         stats = AnswerStats(model=cfg.llm.model, prompt_tokens=len(output.prompt_token_ids or []),
                             completion_tokens=len(completion.token_ids), total_s=batch_s,
-                            prompt_version=fitted.prompt_version, answer_format="text", settings=settings)
+                            prompt_version=fitted.prompt_version, answer_format="text",
+                                settings=GenerationInfo.model_validate(settings))
         return checked_answer(cfg, question, hits, fitted.hits, completion.text, stats)
