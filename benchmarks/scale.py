@@ -152,10 +152,12 @@ def _prepare_pool(work: Path, abstracts: Path) -> None:
     sentences: list[str] = []
     for paper in papers:
         sentences.extend(paper.abstract[a:b] for a, b in sentence_spans(paper.abstract))
-    counts = []
+    def chunk_papers_one(paper):
+        return chunk_paper(paper, settings.chunking)
+
+    counts: list[int] = []
     for i in rng.choice(len(papers), size=min(1000, len(papers)), replace=False):
-        for chunk in chunk_paper(papers[int(i)], settings.chunking):
-            counts.append(max(1, len(sentence_spans(chunk.text))))
+        counts.extend(max(1, len(sentence_spans(c.text))) for c in chunk_papers_one(papers[int(i)]))
     titles = [p.title for p in papers]
     # Tokenise every sentence and title once, with one shared vocabulary.
     tokenized = bm25_tokenize(sentences + titles, settings.retrieval)
@@ -235,7 +237,7 @@ class TokenCorpus:
             counts = self.counts[rng.integers(0, len(self.counts), size)]
             picks = rng.integers(0, len(self.sentences), int(counts.sum()))
             cursor = 0
-            for title, count in zip(titles.tolist(), counts.tolist()):
+            for title, count in zip(titles.tolist(), counts.tolist(), strict=True):
                 doc = list(self.titles[title])
                 for s in picks[cursor : cursor + count].tolist():
                     doc.extend(self.sentences[s])
@@ -290,11 +292,11 @@ def _recall_in_100(index, queries: np.ndarray, truth: np.ndarray) -> float:
     """Share of the true top-10 inside the top-100 returned: paperqa's dense retriever fetches
     retrieval.candidates=100 passages for fusion, so this is the recall that reaches the answer."""
     _, found = index.search(queries, 100)
-    return float(np.mean([len(set(f[f >= 0]) & set(t)) / K for f, t in zip(found, truth)]))
+    return float(np.mean([len(set(f[f >= 0]) & set(t)) / K for f, t in zip(found, truth, strict=True)]))
 
 
 def _recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f[f >= 0]) & set(t)) / K for f, t in zip(found, truth)]))
+    return float(np.mean([len(set(f[f >= 0]) & set(t)) / K for f, t in zip(found, truth, strict=True)]))
 
 
 def worker_faiss(kind: str, n: int, work: Path, threads: int) -> dict:
