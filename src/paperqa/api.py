@@ -13,17 +13,22 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .answering import extractive_answer, refusal
-from .chunking import chunk_papers, indexed_text
+from .chunking import chunk_papers, indexed_text, sentence_spans, text_offset
 from .config import Settings, load_config
 from .embedding import Embedder
-from .generation import AnswerGenerator, LLMUnavailableError
-from .index_store import IndexStore, writer_lock
-from .models import Answer, Hit, IndexInfo, IngestReport, Paper
+from .index_store import IndexStore, SentenceVectors, writer_lock
+from .models import Answer, Chunk, Hit, IndexInfo, IngestReport, Paper
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .generation import AnswerGenerator
+    from .llm import LLMUnavailableError
 
 History = list[dict[str, str]]
 
@@ -158,16 +163,42 @@ class PaperQA:
         chunks = chunk_papers(new, self.settings.chunking)
         report.timings_s["chunk"] = time.perf_counter() - t
         t = time.perf_counter()
-        vectors = self.embedder.embed_texts([indexed_text(c, self.settings.chunking) for c in chunks], progress)
+        vectors, sentences = self._embed_chunks(chunks, with_sentences=store is None or store.sentences is not None,
+                                                progress=progress)
         report.timings_s["embed"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
         t = time.perf_counter()
+        dtype = self.embedder.dtype
         if store is None:
-            result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id)
+            result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
+                                       sentences, dtype)
         else:
-            result = store.add(updated + new, chunks, vectors, self.settings)
+            result = store.add(updated + new, chunks, vectors, self.settings, sentences, dtype)
         report.timings_s["index"] = time.perf_counter() - t
         return result
+
+    def _embed_chunks(
+        self, chunks: list[Chunk], with_sentences: bool, progress: bool
+    ) -> tuple[np.ndarray, SentenceVectors | None]:
+        """Passage vectors, and the sentence vectors extractive answers quote from (embedding.sentence_vectors)."""
+        chunking = self.settings.chunking
+        texts = [indexed_text(c, chunking) for c in chunks]
+        mode = self.settings.embedding.sentence_vectors if with_sentences else "none"
+        if mode == "none":
+            return self.embedder.embed_texts(texts, progress), None
+        spans = [[(int(a), int(b)) for a, b in sentence_spans(c.text)] for c in chunks]
+        if mode == "pooled":
+            shifted = [[(a + text_offset(c, chunking), b + text_offset(c, chunking)) for a, b in s]
+                       for c, s in zip(chunks, spans, strict=True)]
+            embedded = self.embedder.embed_passages(texts, shifted, progress)
+            per_chunk = embedded.sentences or []
+            vectors = embedded.passages
+        else:  # encoded: every sentence on its own, as the answer would at question time
+            vectors = self.embedder.embed_texts(texts, progress)
+            flat = self.embedder.embed_texts([c.text[a:b] for c, s in zip(chunks, spans, strict=True) for a, b in s])
+            bounds = np.cumsum([0] + [len(s) for s in spans])
+            per_chunk = [flat[bounds[i] : bounds[i + 1]] for i in range(len(chunks))]
+        return vectors, SentenceVectors.build(spans, per_chunk, vectors.shape[1])
 
     # ----- search and answers ------------------------------------------------------------------
 
@@ -190,6 +221,8 @@ class PaperQA:
     def generator(self) -> AnswerGenerator:
         """The LLM answer path (vLLM's OpenAI server); built on first use, no network until asked."""
         if self._generator is None:
+            from .generation import AnswerGenerator  # the LLM client (openai) loads only for generated answers
+
             self._generator = AnswerGenerator(self.settings)
         return self._generator
 
@@ -225,6 +258,8 @@ class PaperQA:
         generated = self.answer_mode() == "generated"
         search_question, failure = question, None
         if generated and history:
+            from .llm import LLMUnavailableError
+
             try:  # a follow-up is retrieved as the standalone question the model rewrites it into
                 search_question = self.generator.standalone_question(question, history)
             except LLMUnavailableError as exc:
@@ -245,6 +280,8 @@ class PaperQA:
 
     def _generate_stream(self, question: str, hits: list[Hit], history: History | None) -> Iterator[str]:
         """The model's deltas; on LLMUnavailableError, the extractive answer with a notice saying why."""
+        from .llm import LLMUnavailableError
+
         try:
             answer = None
             for item in self.generator.stream(question, hits, history):
@@ -273,6 +310,7 @@ class PaperQA:
         return extractive_answer(
             question, hits, self.embedder, self.settings.answer, self.settings.retrieval,
             passages=retriever.with_sibling_passages(hits), term_weights=retriever.term_weights,
+            stored_sentences=retriever.store.sentences_of,
         )
 
     def _extract_stream(self, question: str, hits: list[Hit]) -> Iterator[str]:

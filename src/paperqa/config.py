@@ -15,7 +15,11 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "PAPERQA_"
 
@@ -50,6 +54,23 @@ class EmbeddingConfig(_Section):
     max_length: int = Field(gt=0)
     query_prefix: str
     text_prefix: str
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        default="auto",
+        description="Weights' precision. auto: bfloat16 on CUDA and on CPUs with AVX512-BF16/AMX, else float32. "
+        "Vectors of every dtype are interchangeable (cosine >= 0.998 to float32), so an index built with one "
+        "is searched with another.",
+    )
+    query_threads: int = Field(
+        default=1, ge=0,
+        description="torch threads for encoding one question (0: torch's default). One short question does not "
+        "split usefully, and concurrent questions then each keep a core.",
+    )
+    sentence_vectors: Literal["pooled", "encoded", "none"] = Field(
+        default="pooled",
+        description="Sentence vectors stored at ingest for extractive answers. pooled: mean of the passage's "
+        "token embeddings over each sentence (no extra encoder pass); encoded: each sentence encoded on its own "
+        "(about twice the ingest time); none: sentences are encoded when a question needs them.",
+    )
 
 
 class ChunkingConfig(_Section):

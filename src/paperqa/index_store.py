@@ -21,7 +21,9 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -29,7 +31,6 @@ import faiss
 import numpy as np
 from pydantic import BaseModel
 
-from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
 from .models import Chunk, IndexInfo, Paper
@@ -62,6 +63,60 @@ class Manifest(BaseModel):
     chunks: int
     created_at: str
     updated_at: str
+    # For information only: vectors of every dtype are interchangeable, so none is refused.
+    embedding_dtype: str | None = None
+    # How the stored sentence vectors were made (pooled | encoded); "none": none stored.
+    sentence_vectors: str = "none"
+
+
+_SENTENCE_FILES = ("sentence_offsets.npy", "sentence_spans.npy", "sentence_vectors.npy")
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """One vector per sentence of every chunk, for extractive answers without a second encoder pass.
+
+    Chunk ``i``'s sentences are rows ``offsets[i]:offsets[i + 1]``; ``spans`` are character spans
+    in ``chunk.text``. Vectors are stored as float16 (normalised, so half precision changes a
+    cosine by ~1e-3); a NaN row is a sentence the model never read (cut by ``max_length``).
+    """
+
+    offsets: np.ndarray
+    spans: np.ndarray
+    vectors: np.ndarray
+
+    @classmethod
+    def build(cls, spans: list[list[tuple[int, int]]], vectors: list[np.ndarray], dimension: int) -> SentenceVectors:
+        counts = np.array([len(s) for s in spans], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        flat_spans = np.array([span for chunk in spans for span in chunk], dtype=np.int32).reshape(-1, 2)
+        flat = np.concatenate(vectors).astype(np.float16) if vectors else np.zeros((0, dimension), np.float16)
+        return cls(offsets, flat_spans, flat.reshape(-1, dimension))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def of_chunk(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(spans, vectors)`` of the chunk at ``row``."""
+        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
+        return self.spans[start:end], self.vectors[start:end]
+
+    def concat(self, other: SentenceVectors) -> SentenceVectors:
+        offsets = np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]])
+        return SentenceVectors(offsets, np.concatenate([self.spans, other.spans]),
+                               np.concatenate([self.vectors, other.vectors]))
+
+    def save(self, folder: Path) -> None:
+        for name, array in zip(_SENTENCE_FILES, (self.offsets, self.spans, self.vectors), strict=True):
+            np.save(folder / name, array, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> SentenceVectors | None:
+        """Memory-mapped: opening is instant, and the pages stay readable if a later ingest prunes the folder."""
+        if not (folder / _SENTENCE_FILES[0]).is_file():
+            return None
+        arrays = [np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in _SENTENCE_FILES]
+        return cls(*arrays)
 
 
 class IndexStore:
@@ -75,6 +130,7 @@ class IndexStore:
         chunks: list[Chunk],
         vectors: faiss.Index,
         bm25: bm25s.BM25,
+        sentences: SentenceVectors | None = None,
     ) -> None:
         self.root = root
         self.manifest = manifest
@@ -82,6 +138,19 @@ class IndexStore:
         self.chunks = chunks
         self.vectors = vectors
         self.bm25 = bm25
+        self.sentences = sentences
+
+    @cached_property
+    def chunk_rows(self) -> dict[str, int]:
+        """Row (FAISS id) of each chunk id."""
+        return {chunk.chunk_id: row for row, chunk in enumerate(self.chunks)}
+
+    def sentences_of(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray] | None:
+        """The stored ``(spans, vectors)`` of a chunk's sentences, or None when the index has none."""
+        row = self.chunk_rows.get(chunk.chunk_id) if self.sentences is not None else None
+        if row is None or self.sentences is None:
+            return None
+        return self.sentences.of_chunk(row)
 
     # ----- reading -------------------------------------------------------------------------
 
@@ -99,6 +168,7 @@ class IndexStore:
             chunks = list(_read_jsonl(version_dir / "chunks.jsonl", Chunk))
             vectors = faiss.read_index(str(version_dir / "faiss.index"))
             bm25 = bm25s.BM25.load(str(version_dir / "bm25"), show_progress=False, verbosity=0)
+            sentences = SentenceVectors.load(version_dir)
         except (OSError, ValueError, RuntimeError) as exc:
             raise IndexCorruptError(f"cannot read index version {version_dir}: {exc}") from exc
         if not (len(chunks) == vectors.ntotal == manifest.chunks and len(papers) == manifest.papers):
@@ -107,7 +177,12 @@ class IndexStore:
                 f"{manifest.papers} papers, files hold {len(chunks)} chunks, {vectors.ntotal} vectors, "
                 f"{len(papers)} papers"
             )
-        return cls(root, manifest, papers, chunks, vectors, bm25)
+        if sentences is not None and (len(sentences) != len(chunks) or len(sentences.spans) != len(sentences.vectors)):
+            raise IndexCorruptError(
+                f"index version {version_dir} is inconsistent: sentence vectors cover {len(sentences)} chunks, "
+                f"the index holds {len(chunks)}"
+            )
+        return cls(root, manifest, papers, chunks, vectors, bm25, sentences)
 
     def check_compatible(self, settings: Settings, embedding_model: str) -> None:
         """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
@@ -163,27 +238,37 @@ class IndexStore:
 
     # ----- writing -------------------------------------------------------------------------
 
-    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings) -> IndexStore:
-        """Write a new version holding this one plus the given papers; return it loaded."""
+    def add(
+        self, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
+        sentences: SentenceVectors | None = None, embedding_dtype: str | None = None,
+    ) -> IndexStore:
+        """Write a new version holding this one plus the given papers; return it loaded.
+
+        Sentence vectors are kept only when both this version and the new chunks have them (an
+        index made without them stays without: the answer then encodes sentences when asked).
+        """
         merged_papers = dict(self.papers)
         merged_papers.update((p.paper_id, p) for p in papers)
         all_chunks = self.chunks + chunks
         index = faiss.clone_index(self.vectors)
         _add_vectors(index, vectors)
+        merged_sentences = self.sentences.concat(sentences) if self.sentences and sentences else None
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
-                              self.manifest.embedding_model)
+                              self.manifest.embedding_model, merged_sentences, embedding_dtype,
+                              self.manifest.sentence_vectors if merged_sentences else "none")
 
     @classmethod
     def create(
         cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
-        embedding_model: str,
+        embedding_model: str, sentences: SentenceVectors | None = None, embedding_dtype: str | None = None,
     ) -> IndexStore:
         index = new_faiss_index(vectors.shape[1], len(vectors), settings.index)
         if not index.is_trained:
             index.train(vectors)
         _add_vectors(index, vectors)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
-                              embedding_model)
+                              embedding_model, sentences, embedding_dtype,
+                              settings.embedding.sentence_vectors if sentences else "none")
 
     def with_bm25(self, retrieval: RetrievalConfig, chunking: ChunkingConfig) -> IndexStore:
         """This version with BM25 rebuilt in memory when the config tokenises differently."""
@@ -193,7 +278,7 @@ class IndexStore:
         bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
         manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
                                         "bm25_stopwords": retrieval.bm25_stopwords})
-        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25)
+        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.sentences)
 
 
 # ----- FAISS and BM25 construction ---------------------------------------------------------
@@ -262,8 +347,11 @@ def _live_version_dir(root: Path) -> Path:
 
 def _write_version(
     root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
-    settings: Settings, embedding_model: str,
+    settings: Settings, embedding_model: str, sentences: SentenceVectors | None = None,
+    embedding_dtype: str | None = None, sentence_mode: str = "none",
 ) -> IndexStore:
+    from . import __version__
+
     versions = root / _VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
@@ -282,6 +370,8 @@ def _write_version(
         chunks=len(chunks),
         created_at=created_at,
         updated_at=_now(),
+        embedding_dtype=embedding_dtype,
+        sentence_vectors=sentence_mode,
     )
     bm25 = build_bm25([indexed_text(c, settings.chunking) for c in chunks], settings.retrieval)
     try:
@@ -289,6 +379,8 @@ def _write_version(
         _write_jsonl(tmp / "chunks.jsonl", chunks)
         faiss.write_index(index, str(tmp / "faiss.index"))
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        if sentences is not None:
+            sentences.save(tmp)
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), "utf-8")
         _fsync_tree(tmp)
         final = versions / _next_version_name(versions)
@@ -298,7 +390,7 @@ def _write_version(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
-    return IndexStore(root, manifest, papers, chunks, index, bm25)
+    return IndexStore(root, manifest, papers, chunks, index, bm25, sentences)
 
 
 def _replace_current(root: Path, name: str) -> None:
@@ -330,8 +422,7 @@ def _prune(versions: Path, keep: set[str | None]) -> None:
 
 def _write_jsonl(path: Path, records) -> None:
     with open(path, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(record.model_dump_json() + "\n")
+        handle.writelines(record.model_dump_json() + "\n" for record in records)
 
 
 def _read_jsonl(path: Path, model: type[BaseModel]):
