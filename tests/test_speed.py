@@ -110,23 +110,32 @@ def test_pooled_sentence_vectors_match_the_sentences(bundled_qa, embedder):
     assert [tuple(s) for s in spans.tolist()] == sentence_spans(chunk.text)
     alone = embedder.embed_texts([chunk.text[a:b] for a, b in spans.tolist()])
     similarity = np.asarray(vectors, dtype=np.float32) @ alone.T
-    assert (similarity.argmax(axis=1) == np.arange(len(spans))).mean() >= 0.75
-    assert np.diag(similarity).min() > 0.5
+    # Pooled from tokens that saw the whole passage, so only near their sentence, not equal to it
+    # (hence the re-scoring of a shortlist, answer.rescore_sentences).
+    assert np.diag(similarity).mean() > 0.5
+    assert (similarity.argmax(axis=1) == np.arange(len(spans))).mean() >= 0.5
 
 
-def test_extractive_answer_uses_stored_vectors_without_encoding_sentences(bundled_qa, monkeypatch):
+def test_extractive_answer_encodes_only_the_shortlist(bundled_qa, monkeypatch):
     calls: list[int] = []
     original = bundled_qa.embedder.embed_texts
 
-    def counting(texts, progress=False):
+    def counting(texts, progress=False, query_time=False):
         calls.append(len(texts))
-        return original(texts, progress)
+        return original(texts, progress, query_time)
 
     monkeypatch.setattr(bundled_qa.embedder, "embed_texts", counting)
-    answer = bundled_qa.ask("Which papers report mIoU on ADE20K?")
+    question = "Which papers report mIoU on ADE20K?"
+    answer = bundled_qa.ask(question)
     assert not answer.refused
     assert any("ADE20K" in c.quote for c in answer.citations)
-    assert calls == []  # every candidate sentence had a stored vector
+    assert calls == [bundled_qa.settings.answer.rescore_sentences]  # not every candidate sentence
+    calls.clear()
+    stored_only = bundled_qa.with_settings({"answer.rescore_sentences": 0})
+    stored_only.embedder.clear_cache()
+    answer = stored_only.ask(question)
+    assert calls == []  # every sentence vector came from the index (the question goes through embed_query)
+    assert any("ADE20K" in c.quote for c in answer.citations)
 
 
 def test_index_without_sentence_vectors_still_answers(tmp_path, embedder):

@@ -135,22 +135,30 @@ def sentence_relevance(
 
     Similarity alone misses "which papers report ADE20K mIoU" (the embedding barely knows the
     dataset's name); keywords alone quote any sentence that repeats a common word. ``vectors``
-    (stored at ingest; None or NaN entries are encoded now) spare the encoder pass.
+    (stored at ingest) shortlist ``answer.rescore_sentences`` candidates so that only those are
+    encoded now; without them (or with a NaN among them) every sentence is encoded.
     """
     question_vector = embedder.embed_query(question)
-    matrix = np.empty((len(sentences), len(question_vector)), dtype=np.float32)
-    missing = []
-    for i, vector in enumerate(vectors if vectors is not None else [None] * len(sentences)):
-        if vector is None or np.isnan(vector[0]):
-            missing.append(i)
-        else:
-            matrix[i] = vector
-    if missing:
-        matrix[missing] = embedder.embed_texts([sentences[i] for i in missing])
-    similarity = matrix @ question_vector
     coverage = _keyword_coverage(question, sentences, retrieval_cfg, term_weights)
     w = answer_cfg.keyword_weight
-    return (1 - w) * similarity + w * coverage
+    stored = vectors is not None and all(v is not None and not np.isnan(v[0]) for v in vectors)
+    shortlist_size = answer_cfg.rescore_sentences
+    if not stored or shortlist_size >= len(sentences):
+        similarity = embedder.embed_texts(sentences, query_time=True) @ question_vector
+        return (1 - w) * similarity + w * coverage
+    assert vectors is not None
+    approximate = (1 - w) * (np.stack(vectors).astype(np.float32) @ question_vector) + w * coverage
+    if shortlist_size == 0:
+        return approximate
+    # Stored vectors are pooled from the passage's tokens, so they carry the passage's context:
+    # good for ranking candidates, not exact enough to quote from. The shortlist they rank is
+    # re-scored with each sentence encoded on its own, as every sentence used to be; the rest
+    # cannot be quoted (relevance -1, below any threshold).
+    shortlist = np.argsort(-approximate, kind="stable")[:shortlist_size]
+    exact = embedder.embed_texts([sentences[i] for i in shortlist], query_time=True) @ question_vector
+    relevance = np.full(len(sentences), -1.0, dtype=np.float32)
+    relevance[shortlist] = (1 - w) * exact + w * coverage[shortlist]
+    return relevance
 
 
 def _keyword_coverage(

@@ -95,6 +95,12 @@ class AnswerConfig(_Section):
     mode: Literal["auto", "extractive", "generated"]
     max_sentences: int = Field(gt=0)
     max_sentences_per_paper: int = Field(gt=0)
+    rescore_sentences: int = Field(
+        default=16, ge=0,
+        description="Extractive answers on an index with stored sentence vectors: how many candidate sentences "
+        "(ranked with the stored vectors) are encoded on their own and re-scored before quoting. 0: quote by the "
+        "stored vectors alone (fastest, less exact).",
+    )
     keyword_weight: float = Field(ge=0, le=1)
     min_relevance: float = Field(ge=-1, le=1)
     require_named_terms: bool

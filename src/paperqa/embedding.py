@@ -145,12 +145,22 @@ class Embedder:
 
     @cached_property
     def dimension(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension() or len(self.embed_query("dimension probe")))
+        model = self._model
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension to get_embedding_dimension.
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter() or len(self.embed_query("dimension probe")))
 
     # ----- passages ----------------------------------------------------------------------------
 
-    def embed_texts(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        """Vectors for passages (or sentences) to be searched, float32, normalised."""
+    def embed_texts(self, texts: Sequence[str], progress: bool = False, query_time: bool = False) -> np.ndarray:
+        """Vectors for passages (or sentences), float32, normalised.
+
+        ``query_time``: a few sentences for a question being answered, encoded with
+        ``embedding.query_threads`` like the question itself.
+        """
+        if query_time:
+            with _torch_threads(self.cfg.query_threads):
+                return self.embed_passages(texts, None, progress).passages
         return self.embed_passages(texts, None, progress).passages
 
     def embed_passages(
