@@ -80,6 +80,19 @@ def test_question_vector_is_cached_and_read_only(embedder):
     assert np.allclose(again, first, atol=1e-5)
 
 
+def test_query_encoder_without_sentence_transformers_gives_the_same_vector():
+    """The cold-start path (transformers alone) and sentence-transformers agree on a question's vector."""
+    fp32 = Embedder(load_config(overrides={"embedding.dtype": "float32"}).embedding)
+    assert fp32._light_pooling == "mean"
+    questions = ["Which papers report mIoU on ADE20K?", "attention " * 400]  # the second is truncated
+    light = np.stack([fp32.embed_query(q) for q in questions])
+    assert "_model" not in fp32.__dict__  # sentence-transformers was not loaded for it
+    fp32.clear_cache()
+    fp32.load()
+    full = np.stack([fp32.embed_query(q) for q in questions])
+    assert np.allclose(light, full, atol=1e-5)
+
+
 # ----- sentence vectors ------------------------------------------------------------------------------
 
 
@@ -126,16 +139,12 @@ def test_extractive_answer_encodes_only_the_shortlist(bundled_qa, monkeypatch):
 
     monkeypatch.setattr(bundled_qa.embedder, "embed_texts", counting)
     question = "Which papers report mIoU on ADE20K?"
-    answer = bundled_qa.ask(question)
-    assert not answer.refused
-    assert any("ADE20K" in c.quote for c in answer.citations)
-    assert calls == [bundled_qa.settings.answer.rescore_sentences]  # not every candidate sentence
-    calls.clear()
-    stored_only = bundled_qa.with_settings({"answer.rescore_sentences": 0})
-    stored_only.embedder.clear_cache()
-    answer = stored_only.ask(question)
-    assert calls == []  # every sentence vector came from the index (the question goes through embed_query)
-    assert any("ADE20K" in c.quote for c in answer.citations)
+    for rescore, encoded in ((5, [5]), (0, [])):  # 0: every sentence vector comes from the index
+        calls.clear()
+        answer = bundled_qa.with_settings({"answer.rescore_sentences": rescore}).ask(question)
+        assert not answer.refused
+        assert any("ADE20K" in c.quote for c in answer.citations)
+        assert calls == encoded  # never every candidate sentence (the question goes through embed_query)
 
 
 def test_index_without_sentence_vectors_still_answers(tmp_path, embedder):
@@ -180,6 +189,24 @@ for args in (["search", "mIoU ADE20K", "--mode", "bm25"], ["info"]):
     result = CliRunner().invoke(app, [*args, "--index-dir", {str(bundled_index_dir)!r}])
     assert result.exit_code == 0, result.output
 heavy = ("torch", "sentence_transformers", "transformers", "llama_index.core", "openai", "gradio", "matplotlib")
+print(json.dumps([m for m in heavy if m in sys.modules]))
+"""
+    env = {**os.environ, "PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_hybrid_search_loads_no_sentence_transformers(bundled_index_dir):
+    """A search needs its question's vector only: torch and transformers, not sentence-transformers,
+    scikit-learn, llama-index or the LLM client."""
+    script = f"""
+import json, sys
+from paperqa.api import PaperQA
+hits = PaperQA({str(bundled_index_dir)!r}).search("Which papers report mIoU on ADE20K?")
+assert hits and hits[0].dense_rank is not None
+heavy = ("sentence_transformers", "sklearn", "llama_index.core", "openai", "gradio", "matplotlib")
 print(json.dumps([m for m in heavy if m in sys.modules]))
 """
     env = {**os.environ, "PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1"}

@@ -7,6 +7,7 @@ without them.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -138,6 +139,19 @@ class Embedder:
         model.max_seq_length = self.cfg.max_length
         return model
 
+    @cached_property
+    def _light_pooling(self) -> str | None:
+        return light_pooling(self._load_name)
+
+    @cached_property
+    def _query_encoder(self) -> _QueryEncoder:
+        # A search that only needs its question's vector loads the model with transformers alone:
+        # importing sentence-transformers (which pulls scikit-learn and scipy.stats) took longer
+        # than torch and transformers together here (benchmarks/speed.py cold). Same weights,
+        # tokenizer and pooling, so the same vector (tests/test_speed.py).
+        assert self._light_pooling is not None
+        return _QueryEncoder(self._load_name, self.device, self.dtype, self.cfg.max_length, self._light_pooling)
+
     def load(self) -> Embedder:
         """Load the weights now (the UI does this at start so the first question is fast)."""
         _ = self._model
@@ -242,11 +256,13 @@ class Embedder:
             if cached is not None:
                 self._query_cache.move_to_end(query)
                 return cached
+        text = self.cfg.query_prefix + query
         with _torch_threads(self.cfg.query_threads):
-            vector = self._model.encode(
-                [self.cfg.query_prefix + query], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
-                show_progress_bar=False,
-            )[0]
+            if "_model" not in self.__dict__ and self._light_pooling is not None:
+                vector = self._query_encoder.encode(text)
+            else:
+                vector = self._model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
+                                            show_progress_bar=False)[0]
         vector = np.asarray(vector, dtype=np.float32)
         vector.setflags(write=False)
         with self._cache_lock:
@@ -254,6 +270,60 @@ class Embedder:
             while len(self._query_cache) > 64:
                 self._query_cache.popitem(last=False)
         return vector
+
+
+_TRANSFORMER = "sentence_transformers.models.Transformer"
+_POOLING = "sentence_transformers.models.Pooling"
+_NORMALIZE = "sentence_transformers.models.Normalize"
+
+
+def light_pooling(folder: str) -> str | None:
+    """``mean`` or ``cls`` when the sentence-transformers model at ``folder`` is just Transformer ->
+    Pooling (mean or CLS) -> Normalize, i.e. something transformers alone computes; else None."""
+    try:
+        modules = json.loads((Path(folder) / "modules.json").read_text("utf-8"))
+        pooling = json.loads((Path(folder) / "1_Pooling" / "config.json").read_text("utf-8"))
+        st_config = json.loads((Path(folder) / "sentence_bert_config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    types = [m.get("type") for m in modules]
+    if types not in ([_TRANSFORMER, _POOLING], [_TRANSFORMER, _POOLING, _NORMALIZE]):
+        return None
+    if modules[0].get("path") or modules[1].get("path") != "1_Pooling" or st_config.get("do_lower_case"):
+        return None
+    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+    return {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(modes.pop()) if len(modes) == 1 \
+        else None
+
+
+class _QueryEncoder:
+    """One text at a time through the model's transformer, pooled and normalised as sentence-transformers does."""
+
+    def __init__(self, folder: str, device: str, dtype: str, max_length: int, pooling: str) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModel.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device).eval()
+        self.device, self.max_length, self.pooling = device, max_length, pooling
+
+    def encode(self, text: str) -> np.ndarray:
+        import torch
+
+        features = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="pt")
+        features = {k: v.to(self.device) for k, v in features.items()}
+        with torch.inference_mode():
+            tokens = self.model(**features).last_hidden_state
+        if self.pooling == "cls":
+            pooled = tokens[:, 0]
+        else:
+            mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+        return pooled[0].cpu().numpy()
 
 
 _THREADS_LOCK = threading.Lock()
