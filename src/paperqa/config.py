@@ -96,10 +96,11 @@ class AnswerConfig(_Section):
     max_sentences: int = Field(gt=0)
     max_sentences_per_paper: int = Field(gt=0)
     rescore_sentences: int = Field(
-        default=16, ge=0,
+        default=0, ge=0,
         description="Extractive answers on an index with stored sentence vectors: how many candidate sentences "
-        "(ranked with the stored vectors) are encoded on their own and re-scored before quoting. 0: quote by the "
-        "stored vectors alone (fastest, less exact).",
+        "(ranked with the stored vectors) are encoded on their own and re-scored before quoting. 0: the stored "
+        "vectors alone (bundled QA: citation precision 0.789 vs 0.726 encoding every sentence, at 20 ms instead "
+        "of 3.2 s p50); each re-scored sentence costs an encoder pass at question time.",
     )
     keyword_weight: float = Field(ge=0, le=1)
     min_relevance: float = Field(ge=-1, le=1)
