@@ -213,15 +213,15 @@ class PaperQA:
     ) -> tuple[list[Hit], dict[str, float]]:
         """Like :meth:`search`, with seconds spent per stage (embed_query, dense, bm25, fuse, total)."""
         query = self._check_question(query)
-        timings: dict[str, float] = {}
-        hits = self.retriever.search(query, k=k, mode=mode, filters=filters, timings=timings)
-        return hits, timings
+        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters)
+        return result.hits, result.timings
 
     @property
     def generator(self) -> AnswerGenerator:
         """The LLM answer path (vLLM's OpenAI server); built on first use, no network until asked."""
         if self._generator is None:
-            from .generation import AnswerGenerator  # the LLM client (openai) loads only for generated answers
+            # The LLM client (openai) is imported only for generated answers.
+            from .generation import AnswerGenerator
 
             self._generator = AnswerGenerator(self.settings)
         return self._generator

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
 from .models import Chunk, IndexInfo, Paper
+from .tokenization import bm25_tokenize
 
 FORMAT_VERSION = 1
 _CURRENT = "CURRENT"
@@ -299,18 +300,6 @@ def new_faiss_index(dimension: int, expected_vectors: int, cfg: IndexConfig) -> 
 def _add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-
-
-def bm25_tokenize(texts: list[str], retrieval: RetrievalConfig, return_ids: bool = True):
-    stemmer = None
-    if retrieval.bm25_stemmer:
-        import Stemmer
-
-        stemmer = Stemmer.Stemmer(retrieval.bm25_stemmer)
-    return bm25s.tokenize(
-        texts, stopwords=retrieval.bm25_stopwords or [], stemmer=stemmer, return_ids=return_ids,
-        show_progress=False,
-    )
 
 
 def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
