@@ -259,6 +259,11 @@ def ingest(
         "fp32-pooled": {"embedding.dtype": "float32", "embedding.sentence_vectors": "pooled"},
     }
     names = [v.strip() for v in variants.split(",") if v.strip()]
+    # One-time costs (importing llama-index, loading the splitter and punkt) are not ingest speed.
+    from paperqa.chunking import chunk_papers, sentence_spans
+
+    chunk_papers(papers[:5], load_config().chunking)
+    sentence_spans("Warm up. The sentence splitter.")
     embedders: dict[str, Any] = {}
     for name in names:
         if name.startswith("bare-"):
