@@ -7,11 +7,10 @@ swaps it in; searches that already started keep the version they began with.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,29 +20,34 @@ from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text, sentence_spans, text_offset
 from .config import Settings, load_config
 from .embedding import Embedder
-from .index_store import IndexStore, SentenceVectors, writer_lock
-from .models import Answer, Chunk, Hit, IndexInfo, IngestReport, Paper
+from .errors import IndexNotFoundError, LLMUnavailableError, QuestionError
+from .index_store import IndexStore, ResultsUpdate, SentenceVectors, index_cache_key, writer_lock
+from .lexicon import Lexicon, get_lexicon
+from .models import (
+    Answer,
+    AnswerStream,
+    Chunk,
+    Hit,
+    IndexInfo,
+    IngestReport,
+    Paper,
+    ResultRow,
+    SourceProblem,
+)
+from .results import EXTRACTOR_VERSION, RuleExtractor
+from .results_table import ResultsStoreError, ResultsTable, read_meta
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .generation import AnswerGenerator
-    from .llm import LLMUnavailableError
 
 History = list[dict[str, str]]
 
 
-class QuestionError(ValueError):
-    """A question that cannot be answered as asked (empty, or too long)."""
-
-
 def default_index_dir(settings: Settings, model_id: str) -> Path:
-    """The bundled corpus's index: one folder per (model, chunking, version), built on first use."""
-    from . import __version__
-
-    c = settings.chunking
-    key = f"{model_id}|{c.chunk_size}|{c.chunk_overlap}|{c.title_in_chunk}|{settings.index.type}|{__version__}"
-    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    """The bundled corpus's index: one folder per index identity and build settings, built on first use."""
+    digest = index_cache_key(settings, model_id, corpus="bundled")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "paperqa" / f"bundled-{digest}"
 
@@ -71,10 +75,12 @@ class PaperQA:
         chosen_dir = index_dir or self.settings.index.dir
         self.embedder = embedder or Embedder(self.settings.embedding)
         self.bundled = chosen_dir is None
-        self.index_dir = Path(chosen_dir) if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
+        self.index_dir = Path(chosen_dir).expanduser() if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
         self._generator: AnswerGenerator | None = None
+        self._results: tuple[IndexStore, ResultsTable] | None = None
+        self._extraction_warnings: list[str] = []
         if store is not None:
             self._load(use_index_settings, store)
         elif IndexStore.exists(self.index_dir):
@@ -112,13 +118,85 @@ class PaperQA:
                     if self.bundled:
                         self.ingest(bundled_corpus_paths())
                     if self._retriever is None:
-                        raise FileNotFoundError(
+                        raise IndexNotFoundError(
                             f"no index at {self.index_dir}: run `paperqa ingest PATH --index-dir {self.index_dir}` first"
                         )
         return self._retriever
 
     def info(self) -> IndexInfo:
-        return self.retriever.store.info()
+        info = self.retriever.store.info()
+        if info.results is None and self._results is not None and self._results[0] is self.retriever.store:
+            info.results = self._results[1].count(with_value=True)  # an older index, extracted in memory
+        return info
+
+    # ----- results table -----------------------------------------------------------------------
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The packaged lexicon plus the files of ``results.lexicon``."""
+        return get_lexicon(self.settings.results.lexicon)
+
+    @property
+    def results_table(self) -> ResultsTable:
+        """Every result extracted from the live index version (queried whole, not top-k).
+
+        An index written before results existed, or with another lexicon or extractor version, is
+        extracted in memory on first use (the next ingest stores it).
+        """
+        store = self.retriever.store
+        cached = self._results
+        if cached is not None and cached[0] is store:
+            return cached[1]
+        with self._lock:
+            if self._results is None or self._results[0] is not store:
+                lexicon = self.lexicon
+                titles = {pid: p.title for pid, p in store.papers.items()}
+                path = store.results_path
+                if path is not None and _results_current(path, lexicon):
+                    table = ResultsTable.open(path, lexicon, titles)
+                else:
+                    table = ResultsTable.from_rows(self._extract(list(store.papers.values())), lexicon, titles)
+                self._results = (store, table)
+            return self._results[1]
+
+    def results(
+        self, dataset: str | None = None, metric: str | None = None, min_value: float | None = None,
+        max_value: float | None = None, paper_ids: Sequence[str] | None = None, include_deltas: bool = False,
+        include_mentions: bool = False,
+    ) -> list[ResultRow]:
+        """Every paper's reported result matching the filters, best first (see :meth:`ResultsTable.query`).
+
+        ``dataset`` and ``metric`` are resolved through the lexicon ("ade 20k", "COCO box AP",
+        "top-1"); each row carries the paper's title and the sentence with its offsets.
+        """
+        return self.results_table.query(dataset=dataset, metric=metric, min_value=min_value, max_value=max_value,
+                                         paper_ids=paper_ids, include_deltas=include_deltas,
+                                         include_mentions=include_mentions)
+
+    def _extract(self, papers: list[Paper]) -> list[ResultRow]:
+        """Rows of the results the papers' abstracts state, with the configured extractor."""
+        mode = self.settings.results.extractor
+        rows: list[ResultRow] = []
+        if mode in ("rules", "both"):
+            rows.extend(RuleExtractor(self.lexicon).extract_many(papers))
+        if mode in ("llm", "both") and papers:
+            from .results_llm import LLMExtractor
+
+            extractor = LLMExtractor(self.settings, self.lexicon)
+            rows = extractor.merge(rows, papers, keep_rules=mode == "both")
+            self._extraction_warnings.extend(extractor.warnings)
+        return rows
+
+    def _results_update(self, store: IndexStore | None, new: list[Paper]) -> ResultsUpdate:
+        """New papers' rows over the previous version's table; everything when that table is stale."""
+        lexicon = self.lexicon
+        meta = {"lexicon": lexicon.fingerprint, "extractor_version": EXTRACTOR_VERSION,
+                "extractor": self.settings.results.extractor}
+        base = store.results_path if store is not None else None
+        if base is not None and _results_current(base, lexicon, self.settings.results.extractor):
+            return ResultsUpdate(rows=self._extract(new), base=base, meta=meta)
+        known = list(store.papers.values()) if store is not None else []
+        return ResultsUpdate(rows=self._extract(known + new), base=None, meta=meta)
 
     @property
     def papers(self) -> dict[str, Paper]:
@@ -168,12 +246,18 @@ class PaperQA:
         report.timings_s["embed"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
         t = time.perf_counter()
+        self._extraction_warnings = []
+        results = self._results_update(store, new)
+        report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
+        report.timings_s["results"] = time.perf_counter() - t
+        t = time.perf_counter()
         dtype = self.embedder.dtype
         if store is None:
             result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
-                                       sentences, dtype)
+                                       results=results, sentences=sentences, embedding_dtype=dtype)
         else:
-            result = store.add(updated + new, chunks, vectors, self.settings, sentences, dtype)
+            result = store.add(updated + new, chunks, vectors, self.settings, results=results, sentences=sentences,
+                               embedding_dtype=dtype)
         report.timings_s["index"] = time.perf_counter() - t
         return result
 
@@ -237,29 +321,28 @@ class PaperQA:
         filters: SearchFilters | None = None,
     ) -> Answer:
         """Answer with citations to retrieved passages, or refuse when they hold no answer."""
-        answer = None
-        for item in self.stream(question, history, k, mode, filters):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return self.stream(question, history, k, mode, filters).get_response()
 
     def stream(
         self, question: str, history: History | None = None, k: int | None = None, mode: str | None = None,
         filters: SearchFilters | None = None,
-    ) -> Iterator[str | Answer]:
-        """Text deltas as they are produced, then the final :class:`Answer`.
+    ) -> AnswerStream:
+        """Text deltas as they are produced, then the final :class:`Answer` (see :class:`AnswerStream`).
 
         The final answer is authoritative: if the model fails mid-stream, the deltas already
         sent are superseded by the extractive fallback that the final answer carries.
         """
+        question = self._check_question(question)  # a bad question fails here, not at the first delta
+        return AnswerStream(self._stream(question, history, k, mode, filters))
+
+    def _stream(
+        self, question: str, history: History | None, k: int | None, mode: str | None,
+        filters: SearchFilters | None,
+    ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
-        question = self._check_question(question)
         generated = self.answer_mode() == "generated"
         search_question, failure = question, None
         if generated and history:
-            from .llm import LLMUnavailableError
-
             try:  # a follow-up is retrieved as the standalone question the model rewrites it into
                 search_question = self.generator.standalone_question(question, history)
             except LLMUnavailableError as exc:
@@ -276,21 +359,14 @@ class PaperQA:
                 answer.notice = failure
         answer.stats.retrieval_s = timings.get("total")
         answer.stats.total_s = time.perf_counter() - started
-        yield answer
+        return answer
 
-    def _generate_stream(self, question: str, hits: list[Hit], history: History | None) -> Iterator[str]:
+    def _generate_stream(
+        self, question: str, hits: list[Hit], history: History | None
+    ) -> Generator[str, None, Answer]:
         """The model's deltas; on LLMUnavailableError, the extractive answer with a notice saying why."""
-        from .llm import LLMUnavailableError
-
         try:
-            answer = None
-            for item in self.generator.stream(question, hits, history):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    yield item
-            assert answer is not None, "AnswerGenerator.stream always ends with an Answer"
-            return answer
+            return (yield from self.generator.stream(question, hits, history).deltas())
         except LLMUnavailableError as exc:
             notice = self._unavailable(exc)
         answer = self._extractive(question, hits)
@@ -313,10 +389,9 @@ class PaperQA:
             stored_sentences=retriever.store.sentences_of,
         )
 
-    def _extract_stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
+    def _extract_stream(self, question: str, hits: list[Hit]) -> Generator[str, None, Answer]:
         answer = self._extractive(question, hits)
-        for line in answer.text.splitlines(keepends=True):
-            yield line
+        yield from answer.text.splitlines(keepends=True)
         return answer
 
     def _check_question(self, question: str) -> str:
@@ -330,6 +405,16 @@ class PaperQA:
                 "(answer.max_question_chars). Ask about one thing at a time."
             )
         return question
+
+
+def _results_current(path: Path, lexicon: Lexicon, extractor: str | None = None) -> bool:
+    """True when the stored table was written with this lexicon and extractor (else re-extract)."""
+    try:
+        meta = read_meta(path)
+    except ResultsStoreError:  # an unreadable table is rebuilt rather than trusted
+        return False
+    return (meta.get("lexicon") == lexicon.fingerprint and meta.get("extractor_version") == EXTRACTOR_VERSION
+            and (extractor is None or meta.get("extractor", "rules") == extractor))
 
 
 def _split_known(store: IndexStore | None, papers: list[Paper]) -> tuple[list[Paper], list[Paper]]:

@@ -8,7 +8,6 @@ without them.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import EmbeddingConfig
-from .errors import PaperQAError
+from .errors import EmbeddingModelError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -34,12 +33,6 @@ DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 # CPU flags that make bfloat16 matmuls native (AVX512-BF16, or AMX tiles); without them torch
 # emulates bf16 and it is slower than float32.
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
-
-
-class EmbeddingModelError(PaperQAError, RuntimeError):
-    """The embedding model cannot be loaded (offline, missing weights, unknown dtype)."""
-
-    exit_code = 1
 
 
 def resolve_model(name: str) -> tuple[str, str]:
@@ -120,17 +113,17 @@ class Embedder:
         # HuggingFaceEmbedding: importing llama_index.core alone costs a cold `paperqa search`
         # about two seconds, the wrapper turns every batch into Python lists and back, and it
         # gives no access to the per-token outputs that sentence vectors are pooled from.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # Offline and quiet for this load only: local_files_only instead of setting HF_HUB_OFFLINE
+        # for the whole process, and the "Loading weights" bar switched off and back.
         import torch
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise
-        transformers_logging.set_verbosity_error()
         try:
-            model = SentenceTransformer(
-                self._load_name, device=self.device, model_kwargs={"dtype": getattr(torch, self.dtype)}
-            )
+            with _quiet_transformers():
+                model = SentenceTransformer(
+                    self._load_name, device=self.device, local_files_only=True,
+                    model_kwargs={"dtype": getattr(torch, self.dtype)},
+                )
         except (OSError, ValueError) as exc:
             raise EmbeddingModelError(
                 f"cannot load embedding model '{self.cfg.model}' offline: {exc}. Set embedding.model "
@@ -302,12 +295,14 @@ class _QueryEncoder:
     def __init__(self, folder: str, device: str, dtype: str, max_length: int, pooling: str) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()
-        transformers_logging.set_verbosity_error()
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModel.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device).eval()
+        try:
+            with _quiet_transformers():
+                self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+                self.model = AutoModel.from_pretrained(folder, dtype=getattr(torch, dtype), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise EmbeddingModelError(f"cannot load embedding model at '{folder}' offline: {exc}") from exc
+        self.model = self.model.to(device).eval()
         self.device, self.max_length, self.pooling = device, max_length, pooling
 
     def encode(self, text: str) -> np.ndarray:
@@ -324,6 +319,20 @@ class _QueryEncoder:
             pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
         return pooled[0].cpu().numpy()
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No "Loading weights" bar while the model loads; the setting is restored afterwards."""
+    from transformers.utils import logging as transformers_logging
+
+    bar_was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if bar_was_on:
+            transformers_logging.enable_progress_bar()
 
 
 _THREADS_LOCK = threading.Lock()

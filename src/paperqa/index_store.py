@@ -3,7 +3,7 @@
 Layout of an index folder::
 
     CURRENT              name of the live version (replaced atomically)
-    versions/v000007/    manifest.json papers.jsonl chunks.jsonl faiss.index bm25/
+    versions/v000007/    manifest.json papers.jsonl chunks.jsonl faiss.index bm25/ results.sqlite
     .lock                held by a writer so two ingests never interleave
 
 A version folder is never modified once CURRENT names it. An ingest writes a complete new
@@ -15,6 +15,7 @@ that the next ingest removes.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -29,11 +30,13 @@ from pathlib import Path
 import bm25s
 import faiss
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
-from .models import Chunk, IndexInfo, Paper
+from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError
+from .models import Chunk, IndexInfo, Paper, ResultRow
+from .results_table import RESULTS_FILE, count_results, write_results
 from .tokenization import bm25_tokenize
 
 FORMAT_VERSION = 1
@@ -41,23 +44,78 @@ _CURRENT = "CURRENT"
 _VERSIONS = "versions"
 
 
-class IndexMismatchError(ValueError):
-    """The index was built with settings the current config contradicts."""
+class IndexIdentity(BaseModel):
+    """What decides whether vectors and chunks can share one index: the one definition used by the
+    manifest (which stores it), the compatibility check on open, and every cache key
+    (:func:`index_cache_key`: the bundled corpus's folder, the eval harness's index pool)."""
 
+    model_config = ConfigDict(frozen=True)
 
-class IndexCorruptError(RuntimeError):
-    """The files of the live version disagree with each other or cannot be read."""
-
-
-class Manifest(BaseModel):
     format_version: int = FORMAT_VERSION
-    paperqa_version: str
     embedding_model: str
-    dimension: int
+    text_prefix: str = ""  # part of every passage vector (absent from format-1 manifests: "")
     chunk_size: int
     chunk_overlap: int
     title_in_chunk: bool
     index_type: str
+
+    @classmethod
+    def of(cls, settings: Settings, embedding_model: str) -> IndexIdentity:
+        c = settings.chunking
+        return cls(embedding_model=embedding_model, text_prefix=settings.embedding.text_prefix,
+                   chunk_size=c.chunk_size, chunk_overlap=c.chunk_overlap, title_in_chunk=c.title_in_chunk,
+                   index_type=settings.index.type)
+
+    def identity(self) -> IndexIdentity:
+        """Just the identity (a :class:`Manifest` is one plus counts and dates)."""
+        return IndexIdentity.model_validate({f: getattr(self, f) for f in IndexIdentity.model_fields})
+
+    def differences(self, wanted: IndexIdentity) -> list[str]:
+        """Each field where ``wanted`` (the config's identity) differs from this one, worded for a user."""
+        mine, theirs = self.identity(), wanted.identity()
+        return [f"{name.replace('_', ' ')} {getattr(mine, name)!r} (config: {getattr(theirs, name)!r})"
+                for name in IndexIdentity.model_fields if getattr(mine, name) != getattr(theirs, name)]
+
+    def settings_overrides(self) -> dict[str, object]:
+        """Config overrides that make a Settings object agree with this identity."""
+        return {
+            "embedding.model": self.embedding_model,
+            "embedding.text_prefix": self.text_prefix,
+            "chunking.chunk_size": self.chunk_size,
+            "chunking.chunk_overlap": self.chunk_overlap,
+            "chunking.title_in_chunk": self.title_in_chunk,
+            "index.type": self.index_type,
+        }
+
+
+def _paperqa_version() -> str:
+    from . import __version__  # looked up on first use (see paperqa/__init__.py)
+
+    return __version__
+
+
+def index_cache_key(settings: Settings, embedding_model: str, **content: object) -> str:
+    """A short hash naming an index built from these settings and this ``content`` (the corpus):
+    its identity, plus what changes the content without changing compatibility (the index's build
+    parameters, the model's input length, the ingest filters, paperqa's version)."""
+    data = {
+        "identity": IndexIdentity.of(settings, embedding_model).model_dump(mode="json"),
+        "build": {"hnsw_m": settings.index.hnsw_m, "ivf_nlist": settings.index.ivf_nlist,
+                  "max_length": settings.embedding.max_length},
+        "ingest": settings.ingest.model_dump(mode="json"),
+        "paperqa_version": _paperqa_version(),
+        "content": content,
+    }
+    return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+class Manifest(IndexIdentity):
+    """``manifest.json`` of a version: its identity, plus what it holds and when it was written."""
+
+    model_config = ConfigDict(frozen=False)
+
+    paperqa_version: str
+    dimension: int
     bm25_stemmer: str | None
     bm25_stopwords: str | None
     papers: int
@@ -131,9 +189,11 @@ class IndexStore:
         chunks: list[Chunk],
         vectors: faiss.Index,
         bm25: bm25s.BM25,
+        version_dir: Path | None = None,
         sentences: SentenceVectors | None = None,
     ) -> None:
         self.root = root
+        self.version_dir = version_dir
         self.manifest = manifest
         self.papers = papers
         self.chunks = chunks
@@ -164,7 +224,7 @@ class IndexStore:
         """Load the live version; raises IndexCorruptError if its files disagree."""
         version_dir = _live_version_dir(root)
         try:
-            manifest = Manifest.model_validate_json((version_dir / "manifest.json").read_text("utf-8"))
+            manifest = _read_manifest(version_dir)
             papers = {p.paper_id: p for p in _read_jsonl(version_dir / "papers.jsonl", Paper)}
             chunks = list(_read_jsonl(version_dir / "chunks.jsonl", Chunk))
             vectors = faiss.read_index(str(version_dir / "faiss.index"))
@@ -183,21 +243,19 @@ class IndexStore:
                 f"index version {version_dir} is inconsistent: sentence vectors cover {len(sentences)} chunks, "
                 f"the index holds {len(chunks)}"
             )
-        return cls(root, manifest, papers, chunks, vectors, bm25, sentences)
+        return cls(root, manifest, papers, chunks, vectors, bm25, version_dir, sentences)
+
+    @property
+    def results_path(self) -> Path | None:
+        """This version's results table, or None for a version written before results existed."""
+        if self.version_dir is None:
+            return None
+        path = self.version_dir / RESULTS_FILE
+        return path if path.is_file() else None
 
     def check_compatible(self, settings: Settings, embedding_model: str) -> None:
         """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
-        m, c = self.manifest, settings.chunking
-        differences = []
-        if m.embedding_model != embedding_model:
-            differences.append(f"embedding model {m.embedding_model!r} (config: {embedding_model!r})")
-        if (m.chunk_size, m.chunk_overlap, m.title_in_chunk) != (c.chunk_size, c.chunk_overlap, c.title_in_chunk):
-            differences.append(
-                f"chunking size={m.chunk_size} overlap={m.chunk_overlap} title_in_chunk={m.title_in_chunk} "
-                f"(config: size={c.chunk_size} overlap={c.chunk_overlap} title_in_chunk={c.title_in_chunk})"
-            )
-        if m.index_type != settings.index.type:
-            differences.append(f"index type {m.index_type!r} (config: {settings.index.type!r})")
+        differences = self.manifest.differences(IndexIdentity.of(settings, embedding_model))
         if differences:
             raise IndexMismatchError(
                 f"the index at {self.root} was built with " + "; ".join(differences) + ". Either re-ingest "
@@ -207,14 +265,7 @@ class IndexStore:
 
     def settings_overrides(self) -> dict[str, object]:
         """Config overrides that make a Settings object agree with this index."""
-        m = self.manifest
-        return {
-            "embedding.model": m.embedding_model,
-            "chunking.chunk_size": m.chunk_size,
-            "chunking.chunk_overlap": m.chunk_overlap,
-            "chunking.title_in_chunk": m.title_in_chunk,
-            "index.type": m.index_type,
-        }
+        return self.manifest.settings_overrides()
 
     def info(self) -> IndexInfo:
         sources: dict[str, int] = {}
@@ -235,13 +286,15 @@ class IndexStore:
             sources=dict(sorted(sources.items())),
             created_at=m.created_at,
             updated_at=m.updated_at,
+            results=_count_results(self.results_path),
         )
 
     # ----- writing -------------------------------------------------------------------------
 
     def add(
         self, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
-        sentences: SentenceVectors | None = None, embedding_dtype: str | None = None,
+        results: ResultsUpdate | None = None, sentences: SentenceVectors | None = None,
+        embedding_dtype: str | None = None,
     ) -> IndexStore:
         """Write a new version holding this one plus the given papers; return it loaded.
 
@@ -255,20 +308,21 @@ class IndexStore:
         _add_vectors(index, vectors)
         merged_sentences = self.sentences.concat(sentences) if self.sentences and sentences else None
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
-                              self.manifest.embedding_model, merged_sentences, embedding_dtype,
+                              self.manifest.embedding_model, results, merged_sentences, embedding_dtype,
                               self.manifest.sentence_vectors if merged_sentences else "none")
 
     @classmethod
     def create(
         cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
-        embedding_model: str, sentences: SentenceVectors | None = None, embedding_dtype: str | None = None,
+        embedding_model: str, results: ResultsUpdate | None = None, sentences: SentenceVectors | None = None,
+        embedding_dtype: str | None = None,
     ) -> IndexStore:
         index = new_faiss_index(vectors.shape[1], len(vectors), settings.index)
         if not index.is_trained:
             index.train(vectors)
         _add_vectors(index, vectors)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
-                              embedding_model, sentences, embedding_dtype,
+                              embedding_model, results, sentences, embedding_dtype,
                               settings.embedding.sentence_vectors if sentences else "none")
 
     def with_bm25(self, retrieval: RetrievalConfig, chunking: ChunkingConfig) -> IndexStore:
@@ -279,7 +333,20 @@ class IndexStore:
         bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
         manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
                                         "bm25_stopwords": retrieval.bm25_stopwords})
-        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.sentences)
+        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir,
+                          self.sentences)
+
+
+class ResultsUpdate(BaseModel):
+    """The results rows a new version adds to ``base`` (the previous version's table, copied)."""
+
+    rows: list[ResultRow]
+    base: Path | None = None
+    meta: dict[str, str] = {}
+
+
+def _count_results(path: Path | None) -> int | None:
+    return count_results(path) if path is not None else None
 
 
 # ----- FAISS and BM25 construction ---------------------------------------------------------
@@ -323,6 +390,21 @@ def writer_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _read_manifest(version_dir: Path) -> Manifest:
+    """The version's manifest, refused with what to do when another format version wrote it."""
+    raw = json.loads((version_dir / "manifest.json").read_text("utf-8"))
+    found = raw.get("format_version") if isinstance(raw, dict) else None
+    if found != FORMAT_VERSION:
+        writer = raw.get("paperqa_version", "an unknown version") if isinstance(raw, dict) else "an unknown version"
+        advice = ("upgrade paperqa to read it" if isinstance(found, int) and found > FORMAT_VERSION
+                  else "re-ingest the papers into a new folder (paperqa ingest PATH --index-dir NEW_DIR)")
+        raise IndexFormatError(
+            f"the index version {version_dir} is in format {found!r} (written by paperqa {writer}); this paperqa "
+            f"reads format {FORMAT_VERSION}: {advice}"
+        )
+    return Manifest.model_validate(raw)
+
+
 def _live_version_dir(root: Path) -> Path:
     try:
         name = (root / _CURRENT).read_text("utf-8").strip()
@@ -336,8 +418,8 @@ def _live_version_dir(root: Path) -> Path:
 
 def _write_version(
     root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
-    settings: Settings, embedding_model: str, sentences: SentenceVectors | None = None,
-    embedding_dtype: str | None = None, sentence_mode: str = "none",
+    settings: Settings, embedding_model: str, results: ResultsUpdate | None = None,
+    sentences: SentenceVectors | None = None, embedding_dtype: str | None = None, sentence_mode: str = "none",
 ) -> IndexStore:
     from . import __version__
 
@@ -346,13 +428,9 @@ def _write_version(
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     manifest = Manifest(
+        **IndexIdentity.of(settings, embedding_model).model_dump(),
         paperqa_version=__version__,
-        embedding_model=embedding_model,
         dimension=index.d,
-        chunk_size=settings.chunking.chunk_size,
-        chunk_overlap=settings.chunking.chunk_overlap,
-        title_in_chunk=settings.chunking.title_in_chunk,
-        index_type=settings.index.type,
         bm25_stemmer=settings.retrieval.bm25_stemmer,
         bm25_stopwords=settings.retrieval.bm25_stopwords,
         papers=len(papers),
@@ -370,6 +448,8 @@ def _write_version(
         bm25.save(str(tmp / "bm25"), show_progress=False)
         if sentences is not None:
             sentences.save(tmp)
+        if results is not None:  # before the swap, so the table is atomic with the version
+            write_results(tmp / RESULTS_FILE, results.rows, base=results.base, meta=results.meta)
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), "utf-8")
         _fsync_tree(tmp)
         final = versions / _next_version_name(versions)
@@ -379,7 +459,7 @@ def _write_version(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
-    return IndexStore(root, manifest, papers, chunks, index, bm25, sentences)
+    return IndexStore(root, manifest, papers, chunks, index, bm25, final, sentences)
 
 
 def _replace_current(root: Path, name: str) -> None:
