@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -301,6 +302,7 @@ def ingest(
         if name in names:
             console.print(f"[dim]{name}: {cfg or 'defaults'}[/]")
     _write(out, "ingest", {"machine": _machine(), "rows": rows, "configs": configs})
+    shutil.rmtree(work, ignore_errors=True)
 
 
 # ----- cold start -------------------------------------------------------------------------------
