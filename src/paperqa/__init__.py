@@ -8,13 +8,7 @@ gradio) until a name is used.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("paperqa")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0"
 
 if TYPE_CHECKING:
     from .api import PaperQA
@@ -96,7 +90,20 @@ __all__ = [
     "load_config",
 ]
 
+def _version() -> str:
+    # Looked up on first use: importlib.metadata costs a cold start about 0.1 s.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("paperqa")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0.0.0"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     module = _LAZY_IMPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,12 +12,14 @@ import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 import numpy as np
 
 from .answering import extractive_answer, refusal
-from .chunking import chunk_papers, indexed_text
+from .chunking import chunk_papers, indexed_text, sentence_spans, text_offset
 from .config import Settings, load_config
 from .crosspaper import (
     QualifierJudge,
@@ -27,27 +29,29 @@ from .crosspaper import (
     table_rows,
 )
 from .embedding import Embedder
-from .errors import IndexNotFoundError, QuestionError
-from .generation import AnswerGenerator, LLMUnavailableError
-from .index_store import IndexStore, ResultsUpdate, index_cache_key, writer_lock
+from .errors import IndexNotFoundError, LLMUnavailableError, QuestionError
+from .index_store import IndexStore, ResultsUpdate, SentenceVectors, index_cache_key, writer_lock
 from .lexicon import Lexicon, get_lexicon
-from .models import Answer, AnswerStream, Chunk, Hit, IndexInfo, IngestReport, Paper, ResultRow, SourceProblem
+from .models import (
+    Answer,
+    AnswerStream,
+    Chunk,
+    Hit,
+    IndexInfo,
+    IngestReport,
+    Paper,
+    ResultRow,
+    SourceProblem,
+)
 from .results import EXTRACTOR_VERSION, RuleExtractor
 from .results_table import ResultsStoreError, ResultsTable, read_meta
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .generation import AnswerGenerator
+
 History = list[dict[str, str]]
-# Passages embedded and added to the index per step of an ingest; bounds the vectors held at once.
-INGEST_BATCH = 4096
-
-
-def _progress_bar(total: int):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="Embedding", unit="passage")
-
-
 def default_index_dir(settings: Settings, model_id: str) -> Path:
     """The bundled corpus's index: one folder per index identity and build settings, built on first use."""
     digest = index_cache_key(settings, model_id, corpus="bundled")
@@ -243,41 +247,49 @@ class PaperQA:
         t = time.perf_counter()
         chunks = chunk_papers(new, self.settings.chunking)
         report.timings_s["chunk"] = time.perf_counter() - t
+        t = time.perf_counter()
+        vectors, sentences = self._embed_chunks(chunks, with_sentences=store is None or store.sentences is not None,
+                                                progress=progress)
+        report.timings_s["embed"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
-        embed_s = [0.0]
-        vectors = self._embedded_batches(chunks, progress, embed_s)
         t = time.perf_counter()
         self._extraction_warnings = []
         results = self._results_update(store, new)
         report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
         report.timings_s["results"] = time.perf_counter() - t
         t = time.perf_counter()
+        dtype = self.embedder.dtype
         if store is None:
             result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
-                                       results=results)
+                                       results=results, sentences=sentences, embedding_dtype=dtype)
         else:
-            result = store.add(updated + new, chunks, vectors, self.settings, results=results)
-        report.timings_s["embed"] = embed_s[0]
-        report.timings_s["index"] = time.perf_counter() - t - embed_s[0]
+            result = store.add(updated + new, chunks, vectors, self.settings, results=results, sentences=sentences,
+                               embedding_dtype=dtype)
+        report.timings_s["index"] = time.perf_counter() - t
         return result
 
-    def _embedded_batches(self, chunks: list[Chunk], progress: bool, spent: list[float]) -> Iterator[np.ndarray]:
-        """Embed ``chunks`` INGEST_BATCH at a time, as the index consumes them: at a million passages the
-        vectors never exist all at once (as Python float lists they would take ~12 GB)."""
-        if not chunks:
-            yield self.embedder.embed_texts([])  # an empty batch still tells a new index its dimension
-            return
-        bar = _progress_bar(len(chunks)) if progress else None
-        for start in range(0, len(chunks), INGEST_BATCH):
-            batch = chunks[start : start + INGEST_BATCH]
-            t = time.perf_counter()
-            vectors = self.embedder.embed_texts([indexed_text(c, self.settings.chunking) for c in batch])
-            spent[0] += time.perf_counter() - t
-            if bar is not None:
-                bar.update(len(batch))
-            yield vectors
-        if bar is not None:
-            bar.close()
+    def _embed_chunks(
+        self, chunks: list[Chunk], with_sentences: bool, progress: bool
+    ) -> tuple[np.ndarray, SentenceVectors | None]:
+        """Passage vectors, and the sentence vectors extractive answers quote from (embedding.sentence_vectors)."""
+        chunking = self.settings.chunking
+        texts = [indexed_text(c, chunking) for c in chunks]
+        mode = self.settings.embedding.sentence_vectors if with_sentences else "none"
+        if mode == "none":
+            return self.embedder.embed_texts(texts, progress), None
+        spans = [[(int(a), int(b)) for a, b in sentence_spans(c.text)] for c in chunks]
+        if mode == "pooled":
+            shifted = [[(a + text_offset(c, chunking), b + text_offset(c, chunking)) for a, b in s]
+                       for c, s in zip(chunks, spans, strict=True)]
+            embedded = self.embedder.embed_passages(texts, shifted, progress)
+            per_chunk = embedded.sentences or []
+            vectors = embedded.passages
+        else:  # encoded: every sentence on its own, as the answer would at question time
+            vectors = self.embedder.embed_texts(texts, progress)
+            flat = self.embedder.embed_texts([c.text[a:b] for c, s in zip(chunks, spans, strict=True) for a, b in s])
+            bounds = np.cumsum([0] + [len(s) for s in spans])
+            per_chunk = [flat[bounds[i] : bounds[i + 1]] for i in range(len(chunks))]
+        return vectors, SentenceVectors.build(spans, per_chunk, vectors.shape[1])
 
     # ----- search and answers ------------------------------------------------------------------
 
@@ -305,6 +317,9 @@ class PaperQA:
     def generator(self) -> AnswerGenerator:
         """The LLM answer path (vLLM's OpenAI server); built on first use, no network until asked."""
         if self._generator is None:
+            # The LLM client (openai) is imported only for generated answers.
+            from .generation import AnswerGenerator
+
             self._generator = AnswerGenerator(self.settings)
         return self._generator
 
@@ -422,6 +437,7 @@ class PaperQA:
         return extractive_answer(
             question, hits, self.embedder, self.settings.answer, self.settings.retrieval,
             passages=retriever.with_sibling_passages(hits), term_weights=retriever.term_weights,
+            stored_sentences=retriever.store.sentences_of,
         )
 
     def _extract_stream(self, question: str, hits: list[Hit]) -> Generator[str, None, Answer]:

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -207,6 +206,8 @@ def _print_answer(answer: Answer, already_streamed: bool) -> None:
     elif already_streamed and answer.mode == "generated":
         out.print()
     else:
+        from rich.markdown import Markdown  # markdown-it loads only when an answer is printed
+
         out.print(Markdown(answer.text))
     if answer.notice:
         out.print(f"\n[italic yellow]{answer.notice}[/]")

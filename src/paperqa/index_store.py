@@ -23,7 +23,9 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -31,7 +33,6 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
 from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError, IndexTypeError
@@ -92,6 +93,12 @@ class IndexIdentity(BaseModel):
         }
 
 
+def _paperqa_version() -> str:
+    from . import __version__  # looked up on first use (see paperqa/__init__.py)
+
+    return __version__
+
+
 def index_cache_key(settings: Settings, embedding_model: str, **content: object) -> str:
     """A short hash naming an index built from these settings and this ``content`` (the corpus):
     its identity, plus what changes the content without changing compatibility (the index's build
@@ -103,7 +110,7 @@ def index_cache_key(settings: Settings, embedding_model: str, **content: object)
                   "auto_hnsw_from": settings.index.auto_hnsw_from, "auto_ivfpq_from": settings.index.auto_ivfpq_from,
                   "max_length": settings.embedding.max_length},
         "ingest": settings.ingest.model_dump(mode="json"),
-        "paperqa_version": __version__,
+        "paperqa_version": _paperqa_version(),
         "content": content,
     }
     return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -122,6 +129,60 @@ class Manifest(IndexIdentity):
     chunks: int
     created_at: str
     updated_at: str
+    # For information only: vectors of every dtype are interchangeable, so none is refused.
+    embedding_dtype: str | None = None
+    # How the stored sentence vectors were made (pooled | encoded); "none": none stored.
+    sentence_vectors: str = "none"
+
+
+_SENTENCE_FILES = ("sentence_offsets.npy", "sentence_spans.npy", "sentence_vectors.npy")
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """One vector per sentence of every chunk, for extractive answers without a second encoder pass.
+
+    Chunk ``i``'s sentences are rows ``offsets[i]:offsets[i + 1]``; ``spans`` are character spans
+    in ``chunk.text``. Vectors are stored as float16 (normalised, so half precision changes a
+    cosine by ~1e-3); a NaN row is a sentence the model never read (cut by ``max_length``).
+    """
+
+    offsets: np.ndarray
+    spans: np.ndarray
+    vectors: np.ndarray
+
+    @classmethod
+    def build(cls, spans: list[list[tuple[int, int]]], vectors: list[np.ndarray], dimension: int) -> SentenceVectors:
+        counts = np.array([len(s) for s in spans], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        flat_spans = np.array([span for chunk in spans for span in chunk], dtype=np.int32).reshape(-1, 2)
+        flat = np.concatenate(vectors).astype(np.float16) if vectors else np.zeros((0, dimension), np.float16)
+        return cls(offsets, flat_spans, flat.reshape(-1, dimension))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def of_chunk(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(spans, vectors)`` of the chunk at ``row``."""
+        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
+        return self.spans[start:end], self.vectors[start:end]
+
+    def concat(self, other: SentenceVectors) -> SentenceVectors:
+        offsets = np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]])
+        return SentenceVectors(offsets, np.concatenate([self.spans, other.spans]),
+                               np.concatenate([self.vectors, other.vectors]))
+
+    def save(self, folder: Path) -> None:
+        for name, array in zip(_SENTENCE_FILES, (self.offsets, self.spans, self.vectors), strict=True):
+            np.save(folder / name, array, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> SentenceVectors | None:
+        """Memory-mapped: opening is instant, and the pages stay readable if a later ingest prunes the folder."""
+        if not (folder / _SENTENCE_FILES[0]).is_file():
+            return None
+        arrays = [np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in _SENTENCE_FILES]
+        return cls(*arrays)
 
 
 class IndexStore:
@@ -136,6 +197,7 @@ class IndexStore:
         vectors: faiss.Index,
         bm25: bm25s.BM25,
         version_dir: Path | None = None,
+        sentences: SentenceVectors | None = None,
     ) -> None:
         self.root = root
         self.version_dir = version_dir
@@ -144,6 +206,19 @@ class IndexStore:
         self.chunks = chunks
         self.vectors = vectors
         self.bm25 = bm25
+        self.sentences = sentences
+
+    @cached_property
+    def chunk_rows(self) -> dict[str, int]:
+        """Row (FAISS id) of each chunk id."""
+        return {chunk.chunk_id: row for row, chunk in enumerate(self.chunks)}
+
+    def sentences_of(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray] | None:
+        """The stored ``(spans, vectors)`` of a chunk's sentences, or None when the index has none."""
+        row = self.chunk_rows.get(chunk.chunk_id) if self.sentences is not None else None
+        if row is None or self.sentences is None:
+            return None
+        return self.sentences.of_chunk(row)
 
     # ----- reading -------------------------------------------------------------------------
 
@@ -161,6 +236,7 @@ class IndexStore:
             chunks = list(_read_jsonl(version_dir / "chunks.jsonl", Chunk))
             vectors = faiss.read_index(str(version_dir / "faiss.index"))
             bm25 = bm25s.BM25.load(str(version_dir / "bm25"), show_progress=False, verbosity=0)
+            sentences = SentenceVectors.load(version_dir)
         except (OSError, ValueError, RuntimeError) as exc:
             raise IndexCorruptError(f"cannot read index version {version_dir}: {exc}") from exc
         if not (len(chunks) == vectors.ntotal == manifest.chunks and len(papers) == manifest.papers):
@@ -169,7 +245,12 @@ class IndexStore:
                 f"{manifest.papers} papers, files hold {len(chunks)} chunks, {vectors.ntotal} vectors, "
                 f"{len(papers)} papers"
             )
-        return cls(root, manifest, papers, chunks, vectors, bm25, version_dir)
+        if sentences is not None and (len(sentences) != len(chunks) or len(sentences.spans) != len(sentences.vectors)):
+            raise IndexCorruptError(
+                f"index version {version_dir} is inconsistent: sentence vectors cover {len(sentences)} chunks, "
+                f"the index holds {len(chunks)}"
+            )
+        return cls(root, manifest, papers, chunks, vectors, bm25, version_dir, sentences)
 
     @property
     def results_path(self) -> Path | None:
@@ -219,11 +300,16 @@ class IndexStore:
 
     # ----- writing -------------------------------------------------------------------------
 
-    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
-            results: ResultsUpdate | None = None) -> IndexStore:
+    def add(
+        self, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
+        results: ResultsUpdate | None = None, sentences: SentenceVectors | None = None,
+        embedding_dtype: str | None = None,
+    ) -> IndexStore:
         """Write a new version holding this one plus the given papers; return it loaded.
 
         ``vectors`` is one array, or batches in chunk order (consumed once, never held together).
+        Sentence vectors are kept only when both this version and the new chunks have them (an
+        index made without them stays without: the answer then encodes sentences when asked).
         """
         merged_papers = dict(self.papers)
         merged_papers.update((p.paper_id, p) for p in papers)
@@ -244,19 +330,23 @@ class IndexStore:
             index = faiss.clone_index(self.vectors)
             for batch in _batches(vectors):
                 _add_vectors(index, batch)
+        merged_sentences = self.sentences.concat(sentences) if self.sentences and sentences else None
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
-                              self.manifest.embedding_model, kind, results)
+                              self.manifest.embedding_model, kind, results, merged_sentences, embedding_dtype,
+                              self.manifest.sentence_vectors if merged_sentences else "none")
 
     @classmethod
     def create(
         cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
-        embedding_model: str, results: ResultsUpdate | None = None,
+        embedding_model: str, results: ResultsUpdate | None = None, sentences: SentenceVectors | None = None,
+        embedding_dtype: str | None = None,
     ) -> IndexStore:
         """Write the first version; ``vectors`` as in :meth:`add` (one row per chunk, in order)."""
         kind = resolve_index_type(settings.index, len(chunks))
         index = build_faiss_index(_batches(vectors), len(chunks), kind, settings.index)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
-                              embedding_model, kind, results)
+                              embedding_model, kind, results, sentences, embedding_dtype,
+                              settings.embedding.sentence_vectors if sentences else "none")
 
     def with_bm25(self, retrieval: RetrievalConfig, chunking: ChunkingConfig) -> IndexStore:
         """This version with BM25 rebuilt in memory when the config tokenises differently."""
@@ -266,7 +356,8 @@ class IndexStore:
         bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
         manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
                                         "bm25_stopwords": retrieval.bm25_stopwords})
-        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir)
+        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir,
+                          self.sentences)
 
 
 class ResultsUpdate(BaseModel):
@@ -430,7 +521,10 @@ def _live_version_dir(root: Path) -> Path:
 def _write_version(
     root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
     settings: Settings, embedding_model: str, index_type: str, results: ResultsUpdate | None = None,
+    sentences: SentenceVectors | None = None, embedding_dtype: str | None = None, sentence_mode: str = "none",
 ) -> IndexStore:
+    from . import __version__
+
     versions = root / _VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
@@ -445,6 +539,8 @@ def _write_version(
         chunks=len(chunks),
         created_at=created_at,
         updated_at=_now(),
+        embedding_dtype=embedding_dtype,
+        sentence_vectors=sentence_mode,
     )
     bm25 = build_bm25([indexed_text(c, settings.chunking) for c in chunks], settings.retrieval)
     try:
@@ -452,6 +548,8 @@ def _write_version(
         _write_jsonl(tmp / "chunks.jsonl", chunks)
         faiss.write_index(index, str(tmp / "faiss.index"))
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        if sentences is not None:
+            sentences.save(tmp)
         if results is not None:  # before the swap, so the table is atomic with the version
             write_results(tmp / RESULTS_FILE, results.rows, base=results.base, meta=results.meta)
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), "utf-8")
@@ -463,7 +561,7 @@ def _write_version(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
-    return IndexStore(root, manifest, papers, chunks, index, bm25, final)
+    return IndexStore(root, manifest, papers, chunks, index, bm25, final, sentences)
 
 
 def _replace_current(root: Path, name: str) -> None:
