@@ -339,3 +339,8 @@ def test_an_unreachable_llm_keeps_the_lexical_evidence(bundled_qa):
     answer = qa.ask("Which CNN-transformer hybrids report ADE20K mIoU?")
     assert answer.table and all(r.qualifier_verdict is None for r in answer.table)
     assert "unavailable" in answer.notice
+
+
+def test_a_table_question_nobody_answers_takes_the_passage_path(bundled_qa):
+    answer = bundled_qa.ask("Which papers report mAP on DOTA?")  # no bundled paper names DOTA
+    assert answer.table == [] and answer.refused
