@@ -217,8 +217,10 @@ def test_other_questions_take_the_passage_path(bundled_qa):
 
 
 def test_stream_ends_with_the_table_answer(bundled_qa):
-    items = list(bundled_qa.stream("Which papers report ADE20K mIoU?"))
-    assert items[-1].table and "".join(items[:-1]) == items[-1].text
+    stream = bundled_qa.stream("Which papers report ADE20K mIoU?")
+    text = "".join(stream.deltas())
+    answer = stream.get_response()
+    assert answer.table and text == answer.text
 
 
 # ----- the CLI ------------------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from typing import Any
 
 import gradio as gr
 
-from ..api import PaperQA, QuestionError
+from ..api import PaperQA
+from ..errors import PaperQAError, QuestionError, SourceError
 from ..models import Answer
 from ..retrieval import SearchFilters
-from ..sources import SourceError
 from . import render, tables
 
 Updates = dict[Any, Any]  # {gradio component: new value}
@@ -120,19 +120,22 @@ def respond(
     stream = None
     try:
         stream = session.for_settings(evidence).stream(question, history, k=int(k), mode=mode)
-        for item in stream:
+        for delta in stream.deltas():
             if session.stop_requested(key):  # Stop also cancels this event; this covers a late update
                 turn["stopped"] = True
                 yield chat() | {view.status: render.STOPPED}
                 return
-            if isinstance(item, Answer):
-                turn["answer"], turn["text"] = item, render.chat_text(item)
-                yield chat() | {view.sources: render.sources_html(item), view.status: render.status_html(item),
-                                view.answer_json: item.model_dump(mode="json", exclude={"hits"})}
-                return
-            turn["text"] += item
+            turn["text"] += delta
             yield chat()
-    except (QuestionError, RuntimeError, ValueError) as exc:
+        if session.stop_requested(key):
+            turn["stopped"] = True
+            yield chat() | {view.status: render.STOPPED}
+            return
+        answer = stream.get_response()
+        turn["answer"], turn["text"] = answer, render.chat_text(answer)
+        yield chat() | {view.sources: render.sources_html(answer), view.status: render.status_html(answer),
+                        view.answer_json: answer.model_dump(mode="json", exclude={"hits"})}
+    except PaperQAError as exc:
         turn["text"] = f"Could not answer: {exc}"
         yield chat() | {view.sources: render.sources_html(None), view.status: render.status_html(None, str(exc)),
                         view.answer_json: None}
@@ -234,7 +237,7 @@ def parse_year(value: str | float | None) -> int | None:
     try:
         return int(float(text))
     except ValueError:
-        raise ValueError(f"a year must be a number like 2021, not {text!r}") from None
+        raise QuestionError(f"a year must be a number like 2021, not {text!r}") from None
 
 
 def run_search(
@@ -249,7 +252,7 @@ def run_search(
         )
         filters_or_none = None if filters.is_empty() else filters
         hits = session.qa.search(query, k=int(k), mode=mode, filters=filters_or_none)
-    except (QuestionError, ValueError) as exc:
+    except PaperQAError as exc:
         return render.error_html(str(exc))
     return render.results_html(hits, filters_or_none, mode)
 
