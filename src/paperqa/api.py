@@ -29,16 +29,7 @@ from .errors import IndexNotFoundError, QuestionError
 from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, ResultsUpdate, index_cache_key, writer_lock
 from .lexicon import Lexicon, get_lexicon
-from .models import (
-    Answer,
-    AnswerStream,
-    Hit,
-    IndexInfo,
-    IngestReport,
-    Paper,
-    ResultRow,
-    SourceProblem,
-)
+from .models import Answer, AnswerStream, Hit, IndexInfo, IngestReport, Paper, ResultRow, SourceProblem
 from .results import EXTRACTOR_VERSION, RuleExtractor
 from .results_table import ResultsStoreError, ResultsTable, read_meta
 from .retrieval import Retriever, SearchFilters

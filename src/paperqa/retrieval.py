@@ -77,7 +77,7 @@ class Ranked:
 
     def positions(self) -> dict[int, tuple[int, float]]:
         """row -> (1-based rank, score)."""
-        return {int(row): (i + 1, float(score)) for i, (row, score) in enumerate(zip(self.rows, self.scores))}
+        return {int(row): (i + 1, float(score)) for i, (row, score) in enumerate(zip(self.rows, self.scores, strict=True))}
 
 
 @dataclass
@@ -125,7 +125,7 @@ class DenseRetriever:
         """Approximate-search knobs from config, and an IDSelector so filters never starve k."""
         selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
         if self.cfg.type == "hnsw":
-            params = faiss.SearchParametersHNSW()
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # in FAISS, not its stubs
             params.efSearch = self.cfg.hnsw_ef_search
         elif self.cfg.type == "ivf":
             params = faiss.SearchParametersIVF()
@@ -217,7 +217,7 @@ def relative_score(rankings: dict[str, Ranked], weights: dict[str, float]) -> di
             continue
         low, high = float(ranked.scores.min()), float(ranked.scores.max())
         spread = high - low
-        for row, score in zip(ranked.rows.tolist(), ranked.scores.tolist()):
+        for row, score in zip(ranked.rows.tolist(), ranked.scores.tolist(), strict=True):
             normalised = (score - low) / spread if spread > 0 else 1.0
             fused[row] = fused.get(row, 0.0) + weights[name] * normalised / total
     return fused
@@ -293,11 +293,11 @@ class Retriever:
         cfg = self.settings.retrieval
         k = k or cfg.k
         mode = mode or cfg.mode
-        distinct = cfg.distinct_papers if distinct_papers is None else distinct_papers
         if mode not in MODES:
             raise QuestionError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
         if k < 1:
             raise QuestionError(f"k must be at least 1, not {k}")
+        distinct = cfg.distinct_papers if distinct_papers is None else distinct_papers
         timings: dict[str, float] = {}
         start = time.perf_counter()
         allowed = self.allowed_rows(filters)

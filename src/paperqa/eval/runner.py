@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ..config import ConfigError, Settings, load_config
+from ..prompting import load_prompts
 from .aggregate_eval import (
     AggregateDataset,
     evaluate_aggregate,
@@ -280,6 +281,7 @@ def _meta(options: RunOptions) -> dict[str, Any]:
         "machine": machine(),
         "python": sys.version.split()[0],
         "command": options.command or " ".join(sys.argv),
+        "prompts": {name: p.version for name, p in load_prompts().items()},
     }
 
 
