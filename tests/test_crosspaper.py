@@ -217,8 +217,10 @@ def test_other_questions_take_the_passage_path(bundled_qa):
 
 
 def test_stream_ends_with_the_table_answer(bundled_qa):
-    items = list(bundled_qa.stream("Which papers report ADE20K mIoU?"))
-    assert items[-1].table and "".join(items[:-1]) == items[-1].text
+    stream = bundled_qa.stream("Which papers report ADE20K mIoU?")
+    text = "".join(stream.deltas())
+    answer = stream.get_response()
+    assert answer.table and text == answer.text
 
 
 # ----- the CLI ------------------------------------------------------------------------------------------
@@ -339,3 +341,8 @@ def test_an_unreachable_llm_keeps_the_lexical_evidence(bundled_qa):
     answer = qa.ask("Which CNN-transformer hybrids report ADE20K mIoU?")
     assert answer.table and all(r.qualifier_verdict is None for r in answer.table)
     assert "unavailable" in answer.notice
+
+
+def test_a_table_question_nobody_answers_takes_the_passage_path(bundled_qa):
+    answer = bundled_qa.ask("Which papers report mAP on DOTA?")  # no bundled paper names DOTA
+    assert answer.table == [] and answer.refused

@@ -363,9 +363,10 @@ class PaperQA:
         table_query = self.table_query(search_question)
         if table_query is not None:  # a cross-paper question: answered from the whole results table
             answer = self._table_answer(table_query, filters)
-            yield from answer.text.splitlines(keepends=True)
-            answer.stats.total_s = time.perf_counter() - started
-            return answer
+            if answer.table:  # else no paper names the dataset: the passage path answers, or refuses
+                yield from answer.text.splitlines(keepends=True)
+                answer.stats.total_s = time.perf_counter() - started
+                return answer
         hits, timings = self.search_timed(search_question, k, mode, filters)
         answer = None
         if not hits:

@@ -181,7 +181,7 @@ def ask(
         qa = _open(index_dir, config, use_index_settings)
         shown: list[str] = []
         stream = qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title))
-        live = not as_json and qa.answer_mode() == "generated"
+        live = not as_json and qa.answer_mode() == "generated" and qa.table_query(question) is None
         for delta in stream.deltas():
             if live:
                 out.print(delta, end="", markup=False, highlight=False, soft_wrap=True)

@@ -396,8 +396,8 @@ def table_answer(
         citations.append(citation)
         table.append(row.model_copy(update={"citation": citation, "title": row.title or papers[row.paper_id].title}))
     text = render_text(query, table, total_papers)
-    notice = ("Answered from the results table: every figure extracted from the abstracts in the index, "
-              "not only the top passages.")
+    notice = ("Answered from the results table: figures quoted from every abstract in the index (not generated), "
+              "not only from the top passages.")
     return Answer(question=query.question, text=text, citations=citations, refused=False, mode="extractive",
                   notice=notice, table=table)
 

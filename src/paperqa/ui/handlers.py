@@ -17,6 +17,7 @@ import gradio as gr
 
 from ..api import PaperQA
 from ..errors import PaperQAError, QuestionError, SourceError
+from ..models import Answer
 from ..retrieval import SearchFilters
 from . import render, tables
 
@@ -85,8 +86,6 @@ class ChatView(_View):
     question: gr.Textbox
     examples: gr.Row
     answer_json: gr.JSON
-    table: gr.HTML
-    chart: gr.BarPlot
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def respond(
     def chat(**more: Any) -> Updates:
         return {view.chatbot: render.chat_messages(turns), view.turns: turns, view.examples: hidden, **more}
 
-    yield chat() | {view.status: render.status_html(None), view.question: "", **table_updates(view, None)}
+    yield chat() | {view.status: render.status_html(None), view.question: ""}
     stream = None
     try:
         stream = session.for_settings(evidence).stream(question, history, k=int(k), mode=mode)
@@ -157,17 +156,19 @@ def stop(session: Session, view: ChatView, turns: list[dict[str, Any]], key: str
 
 def new_chat(view: ChatView) -> Updates:
     return {view.chatbot: [], view.turns: [], view.sources: render.sources_html(None), view.status: "",
-            view.examples: gr.update(visible=True), view.answer_json: None, **table_updates(view, None)}
+            view.examples: gr.update(visible=True), view.answer_json: None}
 
 
-def table_updates(view: ChatView, answer: Answer | None) -> Updates:
-    """The table beside the chat and its bar chart: shown for a cross-paper answer, hidden otherwise."""
+def table_updates(answer_json: dict[str, Any] | None) -> tuple[Any, Any]:
+    """The table beside the chat and its bar chart, from the answer's JSON (so the ask event's outputs,
+    which are also its API, stay as they were): shown for a cross-paper answer, hidden otherwise."""
+    answer = Answer.model_validate(answer_json) if answer_json else None
     if answer is None or not answer.table:
-        return {view.table: gr.update(value="", visible=False), view.chart: gr.update(value=None, visible=False)}
+        return gr.update(value="", visible=False), gr.update(value=None, visible=False)
     frame = tables.chart_frame(answer.table)
-    return {view.table: gr.update(value=tables.answer_table_html(answer.table), visible=True),
-            view.chart: gr.update(value=frame, visible=not frame.empty, sort=list(frame["paper"]),
-                                  y_title=answer.table[0].metric or "value", y_lim=_from_zero(frame))}
+    return (gr.update(value=tables.answer_table_html(answer.table), visible=True),
+            gr.update(value=frame, visible=not frame.empty, sort=list(frame["paper"]),
+                      y_title=answer.table[0].metric or "value", y_lim=_from_zero(frame)))
 
 
 def _from_zero(frame: Any) -> list[float] | None:

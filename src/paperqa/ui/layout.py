@@ -83,7 +83,8 @@ def _chat_tab(session: Session) -> None:
     turns = gr.State([])
     answer_json = gr.JSON(visible=False, elem_id="answer-json")
     view = ChatView(chatbot=chatbot, turns=turns, sources=sources, status=status, question=question,
-                    examples=examples, answer_json=answer_json, table=table, chart=chart)
+                    examples=examples, answer_json=answer_json)
+    answer_json.change(handlers.table_updates, answer_json, [table, chart], api_visibility="private")
 
     def answer(
         question: str, turns: list, k: int, mode: str, evidence: bool, request: gr.Request
