@@ -48,6 +48,7 @@ def _splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
 def chunk_paper(paper: Paper, cfg: ChunkingConfig) -> list[Chunk]:
     """Passages of one abstract with character offsets into it, so citations can highlight them."""
     from llama_index.core import Document
+    from llama_index.core.schema import TextNode
 
     splitter = _splitter(cfg.chunk_size, cfg.chunk_overlap)
     nodes = splitter.get_nodes_from_documents([Document(text=paper.abstract, id_=paper.paper_id)])
