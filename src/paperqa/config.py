@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "PAPERQA_"
+# Settings that are secrets: SecretStr fields, shown as a mask wherever settings are printed,
+# dumped or recorded (eval reports), read with ``.get_secret_value()`` only where they are used.
+SECRET_KEYS = frozenset({"llm.api_key", "ui.auth"})
+SECRET_MASK = "**********"
 
 
 class ConfigError(ValueError):
@@ -87,7 +91,9 @@ class AnswerConfig(_Section):
 class LLMConfig(_Section):
     base_url: str | None
     model: str | None
-    api_key: str | None
+    api_key: SecretStr | None = Field(
+        description="Bearer token for the server (vLLM --api-key); a secret: never dumped or logged."
+    )
     timeout: float = Field(gt=0)
     max_tokens: int = Field(gt=0)
     temperature: float = Field(ge=0)
@@ -102,7 +108,10 @@ class UIConfig(_Section):
     host: str
     port: int = Field(gt=0, lt=65536)
     max_upload_mb: int = Field(gt=0)
-    auth: str | None = None  # "user:pass[,user2:pass2]" for `paperqa ui`; set it in the environment
+    auth: SecretStr | None = Field(
+        default=None,
+        description='Login for `paperqa ui`, "user:pass[,user2:pass2]"; a secret: set it in the environment.',
+    )
 
 
 class Settings(BaseSettings):
@@ -139,6 +148,30 @@ class Settings(BaseSettings):
         for dotted, value in overrides.items():
             _set_dotted(data, dotted, value)
         return _validate(Settings, data, origin="override")
+
+
+def redact_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with the values of secret keys masked, for reports and logs."""
+    return {key: (SECRET_MASK if key in SECRET_KEYS and value is not None else value)
+            for key, value in overrides.items()}
+
+
+def redact_command(argv: list[str]) -> str:
+    """A command line with the values of secret settings (``--set llm.api_key=...``, ``--auth X``) masked."""
+    words: list[str] = []
+    mask_next = False
+    for word in argv:
+        if mask_next:
+            words.append(SECRET_MASK)
+            mask_next = False
+            continue
+        key, eq, _ = word.partition("=")
+        if eq and (key in SECRET_KEYS or key.lstrip("-") in ("auth", "api-key", "api_key")):
+            words.append(f"{key}={SECRET_MASK}")
+        else:
+            words.append(word)
+            mask_next = word in ("--auth", "--api-key")
+    return " ".join(words)
 
 
 def default_config_path() -> Path:

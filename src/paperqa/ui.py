@@ -19,6 +19,7 @@ from typing import Any
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no analytics calls
 
 import gradio as gr
+from pydantic import SecretStr
 
 from .api import PaperQA, QuestionError
 from .models import Answer, Citation, Hit, IndexInfo, IngestReport
@@ -575,8 +576,10 @@ def _library_tab(session: Session, max_mb: int, header: gr.HTML, source_filter: 
                      concurrency_limit=1)
 
 
-def parse_auth(value: str | None) -> list[tuple[str, str]] | None:
+def parse_auth(value: str | SecretStr | None) -> list[tuple[str, str]] | None:
     """``user:pass[,user2:pass2]`` -> Gradio's auth list; None when no login is wanted."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
     if not value:
         return None
     pairs = []
