@@ -19,6 +19,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from .config import ConfigError
+from .errors import PaperQAError
 from .index_store import IndexCorruptError, IndexMismatchError
 from .models import Answer, Hit
 from .retrieval import SearchFilters
@@ -32,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long its paths
 
 IndexDirOpt = Annotated[
     Path | None, typer.Option("--index-dir", help="Index folder (default: the bundled corpus's index).")
@@ -62,6 +63,9 @@ def _run(action: Callable[[], int | None]) -> None:
     """Turn paperqa's errors into a one-line message and an exit code instead of a traceback."""
     try:
         code = action()
+    except PaperQAError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(exc.exit_code) from None
     except USER_ERRORS as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None

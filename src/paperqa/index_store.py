@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
+from .errors import PaperQAError
 from .models import Chunk, IndexInfo, Paper
 
 FORMAT_VERSION = 1
@@ -45,6 +46,18 @@ class IndexMismatchError(ValueError):
 
 class IndexCorruptError(RuntimeError):
     """The files of the live version disagree with each other or cannot be read."""
+
+
+class IndexPointerError(IndexCorruptError, PaperQAError):
+    """Version folders exist but ``CURRENT`` is missing or names none of them.
+
+    paperqa refuses such a folder instead of guessing: starting a new index there would prune the
+    old versions, the only copy of their papers. The message lists the versions and how to recover.
+    """
+
+
+class IndexLocationError(PaperQAError):
+    """The index path cannot hold an index (it is a file, say)."""
 
 
 class Manifest(BaseModel):
@@ -87,7 +100,15 @@ class IndexStore:
 
     @staticmethod
     def exists(root: Path) -> bool:
-        return (root / _CURRENT).is_file()
+        """True when ``root`` holds an index: a CURRENT pointer, or version folders without one.
+
+        The second case is not an empty folder: :meth:`open` refuses it with recovery
+        instructions, so that nothing starts a fresh index over the old versions.
+        """
+        if root.exists() and not root.is_dir():
+            raise IndexLocationError(f"{root} is a file, not an index folder: give --index-dir a folder "
+                                     "(a new or existing paperqa index)")
+        return (root / _CURRENT).is_file() or bool(_version_names(root))
 
     @classmethod
     def open(cls, root: Path) -> IndexStore:
@@ -178,6 +199,8 @@ class IndexStore:
         cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
         embedding_model: str,
     ) -> IndexStore:
+        if _version_names(root):  # never start afresh beside versions CURRENT lost track of
+            raise _pointer_error(root, f"{root / _CURRENT} is missing")
         index = new_faiss_index(vectors.shape[1], len(vectors), settings.index)
         if not index.is_trained:
             index.train(vectors)
@@ -252,12 +275,53 @@ def writer_lock(root: Path) -> Iterator[None]:
 def _live_version_dir(root: Path) -> Path:
     try:
         name = (root / _CURRENT).read_text("utf-8").strip()
+    except FileNotFoundError as exc:
+        if _version_names(root):
+            raise _pointer_error(root, f"{root / _CURRENT} is missing") from None
+        raise IndexCorruptError(f"no index at {root}: {exc}") from exc
     except OSError as exc:
         raise IndexCorruptError(f"no index at {root}: {exc}") from exc
     version_dir = root / _VERSIONS / name
-    if not name or not version_dir.is_dir():
-        raise IndexCorruptError(f"{root / _CURRENT} names {name!r}, which is not a version folder")
+    if not name or not version_dir.is_dir() or name.startswith("."):
+        raise _pointer_error(root, f"{root / _CURRENT} names {name!r}, which is not a version folder")
     return version_dir
+
+
+def _version_names(root: Path) -> list[str]:
+    """The committed version folders (``v000001`` ...), oldest first; temporary folders excluded."""
+    try:
+        return sorted(p.name for p in (root / _VERSIONS).iterdir()
+                      if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _pointer_error(root: Path, problem: str) -> IndexPointerError:
+    """Refusal with recovery instructions; recovering is the user's explicit step, never a guess.
+
+    The newest version folder is the one to restore in the usual case (CURRENT deleted or lost in a
+    copy); a version is listed as complete when its manifest reads and its file counts agree.
+    """
+    names = _version_names(root)
+    if not names:
+        return IndexPointerError(f"{problem}, and {root / _VERSIONS} holds no version: this is not a usable "
+                                 "index; ingest into a new folder")
+    complete = [n for n in names if _version_complete(root / _VERSIONS / n)]
+    listed = ", ".join(f"{n}{'' if n in complete else ' (incomplete)'}" for n in names)
+    advice = (f"to recover the newest complete version, run: echo {complete[-1]} > {root / _CURRENT}"
+              if complete else "none of them is complete: restore the folder from a backup")
+    return IndexPointerError(f"{problem}; the index holds versions {listed}. paperqa will not guess which one "
+                             f"is live nor start a new index over them; {advice}")
+
+
+def _version_complete(folder: Path) -> bool:
+    try:
+        manifest = Manifest.model_validate_json((folder / "manifest.json").read_text("utf-8"))
+        with open(folder / "chunks.jsonl", "rb") as handle:
+            chunks = sum(1 for line in handle if line.strip())
+        return chunks == manifest.chunks and (folder / "faiss.index").is_file() and (folder / "bm25").is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _write_version(
