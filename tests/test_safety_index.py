@@ -6,9 +6,7 @@ a manifest whose dimension lies): each gives paperqa's own one-line error and le
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import shutil
 from pathlib import Path
 

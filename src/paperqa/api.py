@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
 from .embedding import Embedder
+from .errors import PaperQAError
 from .generation import AnswerGenerator, LLMUnavailableError
 from .index_store import IndexStore, writer_lock
 from .models import Answer, Hit, IndexInfo, IngestReport, Paper
@@ -30,6 +32,10 @@ History = list[dict[str, str]]
 
 class QuestionError(ValueError):
     """A question that cannot be answered as asked (empty, or too long)."""
+
+
+class QuestionTextError(QuestionError, PaperQAError):
+    """A question that is not valid text (a lone surrogate from a broken client or escape)."""
 
 
 def default_index_dir(settings: Settings, model_id: str) -> Path:
@@ -285,6 +291,9 @@ class PaperQA:
         question = (question or "").strip()
         if not question:
             raise QuestionError("the question is empty")
+        if re.search("[\ud800-\udfff]", question):
+            raise QuestionTextError("the question holds a lone surrogate (e.g. \\ud800), which is not valid "
+                                    "Unicode text; retype it")
         limit = self.settings.answer.max_question_chars
         if len(question) > limit:
             raise QuestionError(

@@ -45,6 +45,10 @@ class IndexConfig(_Section):
 class IngestConfig(_Section):
     max_abstract_chars: int = Field(gt=0)
     min_abstract_chars: int = Field(ge=0)
+    max_title_chars: int = Field(
+        default=1000, gt=0,
+        description="Records whose title (after whitespace clean-up) is longer are skipped with a warning.",
+    )
 
 
 class EmbeddingConfig(_Section):

@@ -60,6 +60,18 @@ class IndexLocationError(PaperQAError):
     """The index path cannot hold an index (it is a file, say)."""
 
 
+class IndexWriteError(PaperQAError):
+    """The operating system refused a write (read-only folder, full disk); the live version is unchanged."""
+
+    exit_code = 1
+
+
+def _write_error(root: Path, exc: OSError) -> IndexWriteError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return IndexWriteError(f"cannot write the index at {root}: {exc.strerror or exc}{where}; "
+                           "the index is unchanged")
+
+
 class Manifest(BaseModel):
     format_version: int = FORMAT_VERSION
     paperqa_version: str
@@ -122,6 +134,11 @@ class IndexStore:
             bm25 = bm25s.BM25.load(str(version_dir / "bm25"), show_progress=False, verbosity=0)
         except (OSError, ValueError, RuntimeError) as exc:
             raise IndexCorruptError(f"cannot read index version {version_dir}: {exc}") from exc
+        if vectors.d != manifest.dimension:
+            raise IndexCorruptError(
+                f"index version {version_dir} is inconsistent: manifest.json says dimension {manifest.dimension}, "
+                f"faiss.index holds {vectors.d}-dimensional vectors; restore the folder from a backup or re-ingest"
+            )
         if not (len(chunks) == vectors.ntotal == manifest.chunks and len(papers) == manifest.papers):
             raise IndexCorruptError(
                 f"index version {version_dir} is inconsistent: manifest says {manifest.chunks} chunks / "
@@ -263,8 +280,12 @@ def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
 @contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """Serialise writers (two ingests, or the UI and the CLI) on one index folder."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = open(root / ".lock", "w")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as exc:
+        raise _write_error(root, exc) from exc
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -329,9 +350,7 @@ def _write_version(
     settings: Settings, embedding_model: str,
 ) -> IndexStore:
     versions = root / _VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
     manifest = Manifest(
         paperqa_version=__version__,
         embedding_model=embedding_model,
@@ -349,20 +368,33 @@ def _write_version(
     )
     bm25 = build_bm25([indexed_text(c, settings.chunking) for c in chunks], settings.retrieval)
     try:
+        versions.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
         _write_jsonl(tmp / "papers.jsonl", papers.values())
         _write_jsonl(tmp / "chunks.jsonl", chunks)
-        faiss.write_index(index, str(tmp / "faiss.index"))
+        _faiss_write(index, tmp / "faiss.index")
         bm25.save(str(tmp / "bm25"), show_progress=False)
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), "utf-8")
         _fsync_tree(tmp)
         final = versions / _next_version_name(versions)
         os.rename(tmp, final)
         _replace_current(root, final.name)
+    except OSError as exc:  # read-only folder, full disk: the old version stays live, the leftover goes
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(root, exc) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
     return IndexStore(root, manifest, papers, chunks, index, bm25)
+
+
+def _faiss_write(index: faiss.Index, path: Path) -> None:
+    """faiss reports a failed write (full disk) as RuntimeError; it is an OSError like the others."""
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:
+        raise OSError(f"faiss could not write the vectors: {str(exc).strip().splitlines()[-1]}") from exc
 
 
 def _replace_current(root: Path, name: str) -> None:
