@@ -229,6 +229,9 @@ def _print_answer(answer: Answer, already_streamed: bool) -> None:
         kept = all(sentence in answer.text for sentence in answer.uncited_sentences)
         note = "cite no passage" if kept else "cited no passage and were removed (answer.keep_uncited)"
         out.print(f"[yellow]{len(answer.uncited_sentences)} sentence(s) {note}[/]")
+    if answer.unsupported_sentences:
+        out.print(f"[yellow]{len(answer.unsupported_sentences)} sentence(s) removed: the passages they cite do not "
+                  "support them (a number, or too many words, not in the passage)[/]")
     if answer.stats.model:
         out.print(f"[dim]model {answer.stats.model}, {answer.stats.total_s:.1f}s[/]")
 

@@ -87,7 +87,15 @@ class AnswerConfig(_Section):
     require_named_terms: bool
     relative_threshold: float = Field(ge=0, le=1)
     evidence: Literal["off", "llm"]
-    keep_uncited: bool
+    keep_uncited: bool = Field(
+        default=False,
+        description="Keep sentences of a generated answer that cite nothing (listed in uncited_sentences either way).",
+    )
+    min_citation_support: float = Field(
+        default=0.3, ge=0, le=1,
+        description="Share of a cited sentence's content words that its cited passages must contain; its numbers "
+                    "must all be there too. Measured by benchmarks/citation_support.py.",
+    )
     refusal_text: str = Field(min_length=1)
     max_question_chars: int = Field(gt=0)
 

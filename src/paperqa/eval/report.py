@@ -85,7 +85,7 @@ def qa_table(results: list[QAResult]) -> str:
     k = results[0].recall_k
     judged = any(r.judge for r in results)
     head = ["config", f"gold R@{k}", "gold in passages", "gold cited", "citation precision", "key facts",
-            "refused (unanswerable)", "false refusals", "invalid citations", "ask p50 ms", "ask p95 ms", "q/s"]
+            "refused (unanswerable)", "false refusals", "invalid citations", "unsupported citations", "ask p50 ms", "ask p95 ms", "q/s"]
     if judged:
         head.insert(6, "LLM judge: correct")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -94,7 +94,8 @@ def qa_table(results: list[QAResult]) -> str:
         row = [r.config_name, _fmt(mt["gold_recall@k"]), _fmt(mt["gold_recall_passages"]),
                _fmt(mt["gold_recall_cited"]), _fmt(mt["citation_precision"]), _fmt(mt["key_fact_match"]),
                _fmt(mt["refusal_rate_unanswerable"]), _fmt(mt["false_refusal_rate"]),
-               _fmt(mt["invalid_citations"]), _ms(r.latency, "ask.total", "p50_ms"),
+               _fmt(mt["invalid_citations"]), _fmt(mt.get("unsupported_citations")),
+               _ms(r.latency, "ask.total", "p50_ms"),
                _ms(r.latency, "ask.total", "p95_ms"), f"{r.throughput_qps:.2f}"]
         if judged:
             row.insert(6, _fmt(mt["judge_correct"]))
