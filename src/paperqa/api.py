@@ -188,9 +188,8 @@ class PaperQA:
     ) -> tuple[list[Hit], dict[str, float]]:
         """Like :meth:`search`, with seconds spent per stage (embed_query, dense, bm25, fuse, total)."""
         query = self._check_question(query)
-        timings: dict[str, float] = {}
-        hits = self.retriever.search(query, k=k, mode=mode, filters=filters, timings=timings)
-        return hits, timings
+        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters)
+        return result.hits, result.timings
 
     @property
     def generator(self) -> AnswerGenerator:

@@ -34,6 +34,7 @@ from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
 from .errors import PaperQAError
 from .models import Chunk, IndexInfo, Paper
+from .tokenization import bm25_tokenize
 
 FORMAT_VERSION = 1
 _CURRENT = "CURRENT"
@@ -256,18 +257,6 @@ def _add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
 
-def bm25_tokenize(texts: list[str], retrieval: RetrievalConfig, return_ids: bool = True):
-    stemmer = None
-    if retrieval.bm25_stemmer:
-        import Stemmer
-
-        stemmer = Stemmer.Stemmer(retrieval.bm25_stemmer)
-    return bm25s.tokenize(
-        texts, stopwords=retrieval.bm25_stopwords or [], stemmer=stemmer, return_ids=return_ids,
-        show_progress=False,
-    )
-
-
 def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
     bm25 = bm25s.BM25()
     bm25.index(bm25_tokenize(texts, retrieval), show_progress=False)
@@ -426,8 +415,7 @@ def _prune(versions: Path, keep: set[str | None]) -> None:
 
 def _write_jsonl(path: Path, records) -> None:
     with open(path, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(record.model_dump_json() + "\n")
+        handle.writelines(record.model_dump_json() + "\n" for record in records)
 
 
 def _read_jsonl(path: Path, model: type[BaseModel]):
