@@ -274,13 +274,17 @@ def ui(
     port: PortOpt = None,
     auth: AuthOpt = None,
     use_index_settings: UseIndexSettingsOpt = False,
+    insecure_no_auth: Annotated[bool, typer.Option(
+        "--insecure-no-auth", help="Serve a non-loopback --host without a login (refused otherwise; uploads "
+                                   "stay off unless ui.allow_upload is true).")] = False,
 ) -> None:
     """Open the web app: chat with the papers, search them, add files (local only unless --host)."""
 
     def action() -> None:
         from . import ui as web  # gradio is slow to import: only this command pays for it
 
-        web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth)
+        web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth,
+                   insecure_no_auth=insecure_no_auth)
 
     _run(action)
 

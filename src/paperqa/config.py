@@ -120,6 +120,11 @@ class UIConfig(_Section):
     host: str
     port: int = Field(gt=0, lt=65536)
     max_upload_mb: int = Field(gt=0)
+    allow_upload: bool | None = Field(
+        default=None,
+        description="Let the web UI add papers (upload box and /ingest API). null: only on a loopback host "
+                    "or with a login.",
+    )
     auth: SecretStr | None = Field(
         default=None,
         description='Login for `paperqa ui`, "user:pass[,user2:pass2]"; a secret: set it in the environment.',
