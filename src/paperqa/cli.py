@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .config import ConfigError
 from .errors import PaperQAError
@@ -64,13 +65,13 @@ def _run(action: Callable[[], int | None]) -> None:
     try:
         code = action()
     except PaperQAError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(exc.exit_code) from None
     except USER_ERRORS as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     except RuntimeError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     raise typer.Exit(code or 0)
 
@@ -111,9 +112,9 @@ def ingest(
 
 def _print_ingest_report(report, index_dir: Path) -> None:
     for problem in report.warnings:
-        err.print(f"[yellow]skipped[/] {problem}")
+        err.print(f"[yellow]skipped[/] {escape(str(problem))}")
     for problem in report.errors:
-        err.print(f"[red]rejected[/] {problem}")
+        err.print(f"[red]rejected[/] {escape(str(problem))}")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings_s.items())
     out.print(
         f"[bold]{report.added}[/] papers added ({report.chunks_added} passages), {report.skipped} already indexed "
@@ -164,7 +165,8 @@ def _print_hits(hits: list[Hit]) -> None:
     for hit in hits:
         year = f" ({hit.paper.year})" if hit.paper.year else ""
         ranks = f"dense #{hit.dense_rank or '-'} · bm25 #{hit.bm25_rank or '-'}"
-        out.print(f"[bold]{hit.rank:>2}. {hit.title}[/]{year}  [dim]{hit.score:.4f}  {ranks}  {hit.paper_id}[/]",
+        out.print(f"[bold]{hit.rank:>2}. {escape(hit.title)}[/]{year}  [dim]{hit.score:.4f}  {ranks}  "
+                  f"{escape(hit.paper_id)}[/]",
                   highlight=False)
         passage = hit.text if len(hit.text) <= 320 else hit.text[:320].rsplit(" ", 1)[0] + " ..."
         out.print(f"    {passage}", highlight=False, markup=False)
@@ -210,19 +212,38 @@ def ask(
     _run(action)
 
 
+def _answer_text(answer: Answer) -> Text:
+    """The answer as plain rich Text (never Markdown or console markup: titles and quotes are data).
+
+    An extractive answer is laid out from its citations, one paper per line with its title in bold.
+    """
+    if answer.mode != "extractive" or not answer.citations or answer.refused:
+        return Text(answer.text)
+    text = Text()
+    by_paper: dict[str, list] = {}
+    for citation in answer.citations:
+        by_paper.setdefault(citation.paper_id, []).append(citation)
+    for group in by_paper.values():
+        text.append("\u2022 ")
+        text.append(group[0].title, style="bold")
+        text.append(": " + " ".join(f"\u201c{c.quote}\u201d [{c.key}]" for c in group) + "\n")
+    text.rstrip()
+    return text
+
+
 def _print_answer(answer: Answer, already_streamed: bool) -> None:
     if already_streamed and answer.mode == "generated":
         out.print()
     else:
-        out.print(Markdown(answer.text))
+        out.print(_answer_text(answer))
     if answer.notice:
-        out.print(f"\n[italic yellow]{answer.notice}[/]")
+        out.print(f"\n[italic yellow]{escape(answer.notice)}[/]")
     if answer.citations:
         out.print("\n[bold]Sources[/]")
     for c in answer.citations:
         where = " ".join(x for x in (str(c.year) if c.year else "", c.url or c.paper_id) if x)
-        out.print(f"[bold][{c.key}][/] {c.title} [dim]{where}[/]")
-        out.print(f"    [dim]\u201c{c.quote}\u201d[/]", highlight=False)
+        out.print(f"[bold]\\[{c.key}][/] {escape(c.title)} [dim]{escape(where)}[/]")
+        out.print(f"    [dim]\u201c{escape(c.quote)}\u201d[/]", highlight=False)
     if answer.invalid_citations:
         out.print(f"[yellow]Removed citations to passages that do not exist: {', '.join(answer.invalid_citations)}[/]")
     if answer.uncited_sentences:
@@ -233,7 +254,7 @@ def _print_answer(answer: Answer, already_streamed: bool) -> None:
         out.print(f"[yellow]{len(answer.unsupported_sentences)} sentence(s) removed: the passages they cite do not "
                   "support them (a number, or too many words, not in the passage)[/]")
     if answer.stats.model:
-        out.print(f"[dim]model {answer.stats.model}, {answer.stats.total_s:.1f}s[/]")
+        out.print(f"[dim]model {escape(answer.stats.model)}, {answer.stats.total_s:.1f}s[/]")
 
 
 @app.command()
