@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from ui_server import serve
@@ -28,9 +29,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"
 
 
 class _Counter(BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's method name
         type(self).hits.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "image/gif")
@@ -117,17 +118,22 @@ def test_browser_fetches_nothing_and_links_nothing(trap, tmp_path, embedder):
     qa = PaperQA(tmp_path / "index", embedder=embedder)
     qa.ingest([tmp_path / "bait.jsonl"])
     _Counter.hits.clear()
-    question = f"What electron mobility does graphene reach? ![q]({trap}/question-image) [l]({trap}/question-link)"
+    question = f"Which material reaches a high electron mobility? ![q]({trap}/question-image) [l]({trap}/question-link)"
     with serve(qa) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_context().new_page()
         page.set_default_timeout(180_000)
         page.goto(url)
-        page.wait_for_selector("#question textarea, #question input")
-        page.locator("#question textarea, #question input").first.fill(question)
-        page.locator("#question textarea, #question input").first.press("Enter")
-        page.wait_for_selector("#answer-status #answer-extractive")
+        box = page.locator("#question textarea, #question input").first
+        box.fill("What electron mobility does graphene reach at room temperature?")
+        box.press("Enter")
+        page.wait_for_selector("#answer-status #answer-extractive")  # an answer quoting the bait paper
         page.wait_for_selector("#sources .pq-src")
+        box.fill(question)
+        box.press("Enter")
+        page.wait_for_function("(() => { const bots = document.querySelectorAll('#chatbot .bot-row');"
+                               " return bots.length >= 2 && !bots[bots.length - 1].innerText.trim().endsWith('…'); })()")
+        page.wait_for_selector("#answer-status .pq-status")
         page.get_by_role("tab", name="Search").click()
         page.locator("#search-query textarea, #search-query input").first.fill(question)
         page.click("#search-btn")

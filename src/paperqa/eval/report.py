@@ -19,7 +19,6 @@ import matplotlib.pyplot as plt
 from pydantic import BaseModel, Field
 
 from ..markup import escape_markdown as md
-
 from .qa_eval import QAResult
 from .retrieval_eval import RetrievalResult
 
