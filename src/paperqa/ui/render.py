@@ -189,7 +189,9 @@ def results_html(hits: list[Hit], filters: SearchFilters | None, mode: str) -> s
 def library_html(info: IndexInfo) -> str:
     rows = [("Index folder", info.index_dir), ("Embedding model", f"{info.embedding_model} ({info.dimension}-d)"),
             ("FAISS index", info.index_type), ("Chunking", f"{info.chunk_size} tokens, {info.chunk_overlap} overlap"),
-            ("Updated", info.updated_at or "–")]
+            ("Updated", info.updated_at or "–"),
+            ("Results table", f"{info.results} reported results" if info.results is not None
+             else "not stored yet (extracted on first use)")]
     facts = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     sources = "".join(f"<dt>{esc(name)}</dt><dd>{count} papers</dd>" for name, count in info.sources.items())
     return (f'<div><span class="pq-big" id="library-papers">{info.papers}</span> papers · '
