@@ -62,8 +62,11 @@ class IndexLocationError(PaperQAError):
     """The index path cannot hold an index (it is a file, say)."""
 
 
-class IndexWriteError(PaperQAError):
-    """The operating system refused a write (read-only folder, full disk); the live version is unchanged."""
+class IndexWriteError(PaperQAError, OSError):
+    """The operating system refused a write (read-only folder, full disk); the live version is unchanged.
+
+    Still an ``OSError`` for callers that caught the raw error before it was wrapped.
+    """
 
     exit_code = 1
 
