@@ -19,12 +19,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .config import ConfigError
 from .errors import PaperQAError
-from .index_store import IndexCorruptError, IndexMismatchError
 from .models import Answer, Hit
 from .retrieval import SearchFilters
-from .sources import FORMATS, SourceError
+from .sources import FORMATS
 
 app = typer.Typer(
     name="paperqa",
@@ -51,9 +49,6 @@ YearMaxOpt = Annotated[int | None, typer.Option("--year-max", help="Only papers 
 SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only papers from this source file (repeatable).")]
 TitleOpt = Annotated[str | None, typer.Option("--title", help="Only papers whose title contains this text.")]
 
-USER_ERRORS = (ConfigError, SourceError, IndexMismatchError, IndexCorruptError, FileNotFoundError, ValueError)
-
-
 def _open(index_dir: Path | None, config: Path | None, use_index_settings: bool = False):
     from .api import PaperQA
 
@@ -61,18 +56,13 @@ def _open(index_dir: Path | None, config: Path | None, use_index_settings: bool 
 
 
 def _run(action: Callable[[], int | None]) -> None:
-    """Turn paperqa's errors into a one-line message and an exit code instead of a traceback."""
+    """Turn paperqa's own errors into a one-line message and their exit code instead of a traceback.
+    Anything else is a bug and keeps its traceback."""
     try:
         code = action()
     except PaperQAError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(exc.exit_code) from None
-    except USER_ERRORS as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    except RuntimeError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from None
     raise typer.Exit(code or 0)
 
 
@@ -190,15 +180,14 @@ def ask(
 
     def action() -> int:
         qa = _open(index_dir, config, use_index_settings)
-        answer = None
         shown: list[str] = []
-        for item in qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title)):
-            if isinstance(item, Answer):
-                answer = item
-            elif not as_json and answer is None and qa.answer_mode() == "generated":
-                out.print(item, end="", markup=False, highlight=False, soft_wrap=True)
-                shown.append(item)
-        assert answer is not None
+        stream = qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title))
+        live = not as_json and qa.answer_mode() == "generated"
+        for delta in stream.deltas():
+            if live:
+                out.print(delta, end="", markup=False, highlight=False, soft_wrap=True)
+                shown.append(delta)
+        answer = stream.get_response()
         if as_json:
             _print_json(answer.model_dump(exclude={"hits"}))
             return 0

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from ..api import PaperQA
 from ..config import UIConfig
-from ..errors import PaperQAError
+from ..errors import ConfigError, PaperQAError
 from .layout import build_app
 
 # System fonts only: the app works offline and never fetches web fonts.
@@ -35,7 +35,7 @@ def parse_auth(value: str | SecretStr | None) -> list[tuple[str, str]] | None:
     for item in value.split(","):
         user, sep, password = item.strip().partition(":")
         if not sep or not user or not password:
-            raise ValueError("auth must look like user:password (comma-separated for several users)")
+            raise ConfigError("ui.auth must look like user:password (comma-separated for several users)")
         pairs.append((user, password))
     return pairs
 
