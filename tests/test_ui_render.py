@@ -18,8 +18,8 @@ def test_render_module_does_not_import_gradio() -> None:
 def test_chat_messages_escape_the_question_and_mark_a_stop() -> None:
     turns = [{"question": "<img src=x>?", "text": "See [1].", "answer": None, "stopped": True}]
     user, assistant = render.chat_messages(turns)
-    assert user["content"] == "&lt;img src=x&gt;?"
-    assert "[1]" in assistant["content"] and "pq-cite" not in assistant["content"]  # no answer: no links
+    assert user["content"] == "&lt;img src\\=x&gt;\\?"  # HTML and Markdown escaped (issue 11.4)
+    assert "\\[1\\]" in assistant["content"] and "pq-cite" not in assistant["content"]  # no answer: no links
     assert "Stopped before the answer was finished" in assistant["content"]
 
 

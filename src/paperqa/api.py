@@ -8,13 +8,12 @@ swaps it in; searches that already started keep the version they began with.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 import numpy as np
 
@@ -450,6 +449,9 @@ class PaperQA:
         question = (question or "").strip()
         if not question:
             raise QuestionError("the question is empty")
+        if re.search("[\ud800-\udfff]", question):
+            raise QuestionError("the question holds a lone surrogate (e.g. \\ud800), which is not valid "
+                                    "Unicode text; retype it")
         limit = self.settings.answer.max_question_chars
         if len(question) > limit:
             raise QuestionError(

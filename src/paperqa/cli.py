@@ -32,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long its paths
 
 IndexDirOpt = Annotated[
     Path | None, typer.Option("--index-dir", help="Index folder (default: the bundled corpus's index).")
@@ -102,9 +102,9 @@ def ingest(
 
 def _print_ingest_report(report, index_dir: Path) -> None:
     for problem in report.warnings:
-        err.print(f"[yellow]skipped[/] {problem}")
+        err.print(f"[yellow]skipped[/] {escape(str(problem))}")
     for problem in report.errors:
-        err.print(f"[red]rejected[/] {problem}")
+        err.print(f"[red]rejected[/] {escape(str(problem))}")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings_s.items())
     out.print(
         f"[bold]{report.added}[/] papers added ({report.chunks_added} passages), {report.skipped} already indexed "
@@ -155,7 +155,8 @@ def _print_hits(hits: list[Hit]) -> None:
     for hit in hits:
         year = f" ({hit.paper.year})" if hit.paper.year else ""
         ranks = f"dense #{hit.dense_rank or '-'} · bm25 #{hit.bm25_rank or '-'}"
-        out.print(f"[bold]{hit.rank:>2}. {hit.title}[/]{year}  [dim]{hit.score:.4f}  {ranks}  {hit.paper_id}[/]",
+        out.print(f"[bold]{hit.rank:>2}. {escape(hit.title)}[/]{year}  [dim]{hit.score:.4f}  {ranks}  "
+                  f"{escape(hit.paper_id)}[/]",
                   highlight=False)
         passage = hit.text if len(hit.text) <= 320 else hit.text[:320].rsplit(" ", 1)[0] + " ..."
         out.print(f"    {passage}", highlight=False, markup=False)
@@ -200,31 +201,51 @@ def ask(
     _run(action)
 
 
+def _answer_text(answer: Answer) -> Text:
+    """The answer as plain rich Text (never Markdown or console markup: titles and quotes are data).
+
+    An extractive answer is laid out from its citations, one paper per line with its title in bold.
+    """
+    if answer.mode != "extractive" or not answer.citations or answer.refused:
+        return Text(answer.text)
+    text = Text()
+    by_paper: dict[str, list] = {}
+    for citation in answer.citations:
+        by_paper.setdefault(citation.paper_id, []).append(citation)
+    for group in by_paper.values():
+        text.append("\u2022 ")
+        text.append(group[0].title, style="bold")
+        text.append(": " + " ".join(f"\u201c{c.quote}\u201d [{c.key}]" for c in group) + "\n")
+    text.rstrip()
+    return text
+
+
 def _print_answer(answer: Answer, already_streamed: bool) -> None:
     if answer.table:
         _print_table_answer(answer)
     elif already_streamed and answer.mode == "generated":
         out.print()
     else:
-        from rich.markdown import Markdown  # markdown-it loads only when an answer is printed
-
-        out.print(Markdown(answer.text))
+        out.print(_answer_text(answer))
     if answer.notice:
-        out.print(f"\n[italic yellow]{answer.notice}[/]")
+        out.print(f"\n[italic yellow]{escape(answer.notice)}[/]")
     if answer.citations:
         out.print("\n[bold]Sources[/]")
     for c in answer.citations:
         where = " ".join(x for x in (str(c.year) if c.year else "", c.url or c.paper_id) if x)
-        out.print(f"[bold][{c.key}][/] {c.title} [dim]{where}[/]")
-        out.print(f"    [dim]\u201c{c.quote}\u201d[/]", highlight=False)
+        out.print(f"[bold]\\[{c.key}][/] {escape(c.title)} [dim]{escape(where)}[/]")
+        out.print(f"    [dim]\u201c{escape(c.quote)}\u201d[/]", highlight=False)
     if answer.invalid_citations:
         out.print(f"[yellow]Removed citations to passages that do not exist: {', '.join(answer.invalid_citations)}[/]")
     if answer.uncited_sentences:
         kept = all(sentence in answer.text for sentence in answer.uncited_sentences)
         note = "cite no passage" if kept else "cited no passage and were removed (answer.keep_uncited)"
         out.print(f"[yellow]{len(answer.uncited_sentences)} sentence(s) {note}[/]")
+    if answer.unsupported_sentences:
+        out.print(f"[yellow]{len(answer.unsupported_sentences)} sentence(s) removed: the passages they cite do not "
+                  "support them (a number, or too many words, not in the passage)[/]")
     if answer.stats.model:
-        out.print(f"[dim]model {answer.stats.model}, {answer.stats.total_s:.1f}s[/]")
+        out.print(f"[dim]model {escape(answer.stats.model)}, {answer.stats.total_s:.1f}s[/]")
 
 
 def _rich_table(rows: list[ResultRow]) -> Table:
@@ -246,6 +267,8 @@ def _rich_table(rows: list[ResultRow]) -> Table:
 
 
 def _print_table_answer(answer: Answer) -> None:
+    from rich.markdown import Markdown  # markdown-it loads only when a table answer is printed
+
     out.print(Markdown(answer.text.split("\n\n", 1)[0]))  # the summary paragraph, escaped Markdown
     out.print(_rich_table(answer.table))
 
@@ -338,6 +361,9 @@ def ui(
     port: PortOpt = None,
     auth: AuthOpt = None,
     use_index_settings: UseIndexSettingsOpt = False,
+    insecure_no_auth: Annotated[bool, typer.Option(
+        "--insecure-no-auth", help="Serve a non-loopback --host without a login (refused otherwise; uploads "
+                                   "stay off unless ui.allow_upload is true).")] = False,
 ) -> None:
     """Open the web app: chat with the papers, search them, add files (local only unless --host)."""
 
@@ -346,7 +372,8 @@ def ui(
             ui as web,  # gradio is slow to import: only this command pays for it
         )
 
-        web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth)
+        web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth,
+                   insecure_no_auth=insecure_no_auth)
 
     _run(action)
 

@@ -16,12 +16,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from .errors import ConfigError
 
 ENV_PREFIX = "PAPERQA_"
+# Settings that are secrets: SecretStr fields, shown as a mask wherever settings are printed,
+# dumped or recorded (eval reports), read with ``.get_secret_value()`` only where they are used.
+SECRET_KEYS = frozenset({"llm.api_key", "ui.auth"})
+SECRET_MASK = "**********"
 
 
 class _Section(BaseModel):
@@ -61,6 +69,9 @@ class IngestConfig(_Section):
                 "(real abstracts are a few thousand characters; a megabyte is a broken record, not a paper).", gt=0)
     min_abstract_chars: int = _field(
         20, "Records whose abstract is shorter than this (after trimming) are skipped with a warning.", ge=0)
+    max_title_chars: int = _field(
+        1000, "Records whose title (after whitespace clean-up) is longer are skipped with a warning (the longest of "
+              "the 11.5k ml_abstracts titles is 348 characters; a 5 MB title is a broken record).", gt=0)
 
 
 class EmbeddingConfig(_Section):
@@ -145,7 +156,13 @@ class AnswerConfig(_Section):
     evidence: Literal["off", "llm"] = _field(
         "off", "LLM answers: judge each passage for relevance before answering (off | llm).")
     keep_uncited: bool = _field(
-        True, "Keep sentences of a generated answer that carry no citation (they are listed either way).")
+        False, "Keep sentences of a generated answer that carry no citation (they are listed either way). false: "
+               "a sentence nothing backs is not shown; with no cited sentence left, the answer is the refusal.")
+    min_citation_support: float = _field(
+        0.3, "A cited sentence is kept only when every number it states is in a passage it cites and at least this "
+             "share of its content words are (else it is dropped and counted as unsupported). 0.3 measured by "
+             "benchmarks/citation_support.py: SciFact claims vs their SUPPORT abstract pass 88%, vs a random "
+             "abstract 1.3%.", ge=0, le=1)
     refusal_text: str = _field(
         "No passage in the index answers this question.", "The sentence the model must use to refuse.",
         min_length=1)
@@ -163,7 +180,9 @@ class LLMConfig(_Section):
         None, "OpenAI-compatible server, e.g. `vllm serve MODEL` at http://127.0.0.1:8000/v1. null: no LLM.")
     model: str | None = _field(
         None, "The id on /v1/models; null: the one model the server serves.")
-    api_key: str | None = _field(None, "Sent as a bearer token; set it in the environment (PAPERQA_LLM__API_KEY).")
+    api_key: SecretStr | None = _field(
+        None, "Sent as a bearer token; a secret (masked in dumps and reports): set it in the environment "
+              "(PAPERQA_LLM__API_KEY).")
     timeout: float = _field(60.0, "Seconds per attempt (each network read, and a whole streamed answer).", gt=0)
     max_tokens: int = _field(512, "Answer length at most, in tokens.", gt=0)
     temperature: float = _field(0.0, "Sampling temperature.", ge=0)
@@ -198,7 +217,10 @@ class UIConfig(_Section):
     host: str = _field("127.0.0.1", "Address `paperqa ui` listens on.")
     port: int = _field(7860, "Port `paperqa ui` listens on.", gt=0, lt=65536)
     max_upload_mb: int = _field(50, "Largest file the upload box accepts, in MB.", gt=0)
-    auth: str | None = _field(
+    allow_upload: bool | None = _field(
+        None, "Let the web UI add papers (the upload box and the /ingest API endpoint). null: only when it listens "
+              "on loopback (127.0.0.1, localhost, ::1) or requires a login; true / false force it.")
+    auth: SecretStr | None = _field(
         None, "Login for `paperqa ui`: \"user:pass\" (comma-separated for several). Set it through the environment "
               "(PAPERQA_UI__AUTH) or `paperqa ui --auth`, not in a committed file. null: no login.")
 
@@ -238,6 +260,30 @@ class Settings(BaseSettings):
         for dotted, value in overrides.items():
             _set_dotted(data, dotted, value)
         return _validate(Settings, data, origin="override")
+
+
+def redact_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with the values of secret keys masked, for reports and logs."""
+    return {key: (SECRET_MASK if key in SECRET_KEYS and value is not None else value)
+            for key, value in overrides.items()}
+
+
+def redact_command(argv: list[str]) -> str:
+    """A command line with the values of secret settings (``--set llm.api_key=...``, ``--auth X``) masked."""
+    words: list[str] = []
+    mask_next = False
+    for word in argv:
+        if mask_next:
+            words.append(SECRET_MASK)
+            mask_next = False
+            continue
+        key, eq, _ = word.partition("=")
+        if eq and (key in SECRET_KEYS or key.lstrip("-") in ("auth", "api-key", "api_key")):
+            words.append(f"{key}={SECRET_MASK}")
+        else:
+            words.append(word)
+            mask_next = word in ("--auth", "--api-key")
+    return " ".join(words)
 
 
 def default_config_path() -> Path:

@@ -376,7 +376,9 @@ def _first_text(settings: dict, started: float) -> None:
 def checked_answer(settings: Settings, question: str, hits: list[Hit], prompt_hits: list[Hit], text: str,
                    stats: AnswerStats) -> Answer:
     """The model's raw ``text`` checked against the passages it was shown (``prompt_hits[i]`` is ``[i+1]``)."""
-    checked = check_answer(text, prompt_hits, settings.answer.refusal_text, keep_uncited=settings.answer.keep_uncited)
+    checked = check_answer(text, prompt_hits, settings.answer.refusal_text, keep_uncited=settings.answer.keep_uncited,
+                           min_support=settings.answer.min_citation_support)
+    stats.unsupported_citations = len(checked.unsupported_sentences)
     return Answer(
         question=question,
         text=checked.text,
@@ -385,6 +387,7 @@ def checked_answer(settings: Settings, question: str, hits: list[Hit], prompt_hi
         mode="generated",
         invalid_citations=checked.invalid_citations,
         uncited_sentences=checked.uncited_sentences,
+        unsupported_sentences=checked.unsupported_sentences,
         hits=list(hits),
         stats=stats,
     )

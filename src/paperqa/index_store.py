@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
-from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError, IndexTypeError
+from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError, IndexTypeError, PaperQAError
 from .models import Chunk, IndexInfo, Paper, ResultRow
 from .results_table import RESULTS_FILE, count_results, write_results
 from .tokenization import bm25_tokenize
@@ -46,6 +46,33 @@ Vectors = np.ndarray | Iterable[np.ndarray]
 _BATCH = 65_536  # rows reconstructed at a time when auto rebuilds an index as a bigger type
 _CURRENT = "CURRENT"
 _VERSIONS = "versions"
+
+
+class IndexPointerError(IndexCorruptError):
+    """Version folders exist but ``CURRENT`` is missing or names none of them.
+
+    paperqa refuses such a folder instead of guessing: starting a new index there would prune the
+    old versions, the only copy of their papers. The message lists the versions and how to recover.
+    """
+
+
+class IndexLocationError(PaperQAError):
+    """The index path cannot hold an index (it is a file, say)."""
+
+
+class IndexWriteError(PaperQAError, OSError):
+    """The operating system refused a write (read-only folder, full disk); the live version is unchanged.
+
+    Still an ``OSError`` for callers that caught the raw error before it was wrapped.
+    """
+
+    exit_code = 1
+
+
+def _write_error(root: Path, exc: OSError) -> IndexWriteError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return IndexWriteError(f"cannot write the index at {root}: {exc.strerror or exc}{where}; "
+                           "the index is unchanged")
 
 
 class IndexIdentity(BaseModel):
@@ -224,7 +251,15 @@ class IndexStore:
 
     @staticmethod
     def exists(root: Path) -> bool:
-        return (root / _CURRENT).is_file()
+        """True when ``root`` holds an index: a CURRENT pointer, or version folders without one.
+
+        The second case is not an empty folder: :meth:`open` refuses it with recovery
+        instructions, so that nothing starts a fresh index over the old versions.
+        """
+        if root.exists() and not root.is_dir():
+            raise IndexLocationError(f"{root} is a file, not an index folder: give --index-dir a folder "
+                                     "(a new or existing paperqa index)")
+        return (root / _CURRENT).is_file() or bool(_version_names(root))
 
     @classmethod
     def open(cls, root: Path) -> IndexStore:
@@ -239,6 +274,11 @@ class IndexStore:
             sentences = SentenceVectors.load(version_dir)
         except (OSError, ValueError, RuntimeError) as exc:
             raise IndexCorruptError(f"cannot read index version {version_dir}: {exc}") from exc
+        if vectors.d != manifest.dimension:
+            raise IndexCorruptError(
+                f"index version {version_dir} is inconsistent: manifest.json says dimension {manifest.dimension}, "
+                f"faiss.index holds {vectors.d}-dimensional vectors; restore the folder from a backup or re-ingest"
+            )
         if not (len(chunks) == vectors.ntotal == manifest.chunks and len(papers) == manifest.papers):
             raise IndexCorruptError(
                 f"index version {version_dir} is inconsistent: manifest says {manifest.chunks} chunks / "
@@ -342,6 +382,8 @@ class IndexStore:
         embedding_dtype: str | None = None,
     ) -> IndexStore:
         """Write the first version; ``vectors`` as in :meth:`add` (one row per chunk, in order)."""
+        if _version_names(root):  # never start afresh beside versions CURRENT lost track of
+            raise _pointer_error(root, f"{root / _CURRENT} is missing")
         kind = resolve_index_type(settings.index, len(chunks))
         index = build_faiss_index(_batches(vectors), len(chunks), kind, settings.index)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
@@ -483,8 +525,12 @@ def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
 @contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """Serialise writers (two ingests, or the UI and the CLI) on one index folder."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = open(root / ".lock", "w")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as exc:
+        raise _write_error(root, exc) from exc
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -510,12 +556,53 @@ def _read_manifest(version_dir: Path) -> Manifest:
 def _live_version_dir(root: Path) -> Path:
     try:
         name = (root / _CURRENT).read_text("utf-8").strip()
+    except FileNotFoundError as exc:
+        if _version_names(root):
+            raise _pointer_error(root, f"{root / _CURRENT} is missing") from None
+        raise IndexCorruptError(f"no index at {root}: {exc}") from exc
     except OSError as exc:
         raise IndexCorruptError(f"no index at {root}: {exc}") from exc
     version_dir = root / _VERSIONS / name
-    if not name or not version_dir.is_dir():
-        raise IndexCorruptError(f"{root / _CURRENT} names {name!r}, which is not a version folder")
+    if not name or not version_dir.is_dir() or name.startswith("."):
+        raise _pointer_error(root, f"{root / _CURRENT} names {name!r}, which is not a version folder")
     return version_dir
+
+
+def _version_names(root: Path) -> list[str]:
+    """The committed version folders (``v000001`` ...), oldest first; temporary folders excluded."""
+    try:
+        return sorted(p.name for p in (root / _VERSIONS).iterdir()
+                      if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _pointer_error(root: Path, problem: str) -> IndexPointerError:
+    """Refusal with recovery instructions; recovering is the user's explicit step, never a guess.
+
+    The newest version folder is the one to restore in the usual case (CURRENT deleted or lost in a
+    copy); a version is listed as complete when its manifest reads and its file counts agree.
+    """
+    names = _version_names(root)
+    if not names:
+        return IndexPointerError(f"{problem}, and {root / _VERSIONS} holds no version: this is not a usable "
+                                 "index; ingest into a new folder")
+    complete = [n for n in names if _version_complete(root / _VERSIONS / n)]
+    listed = ", ".join(f"{n}{'' if n in complete else ' (incomplete)'}" for n in names)
+    advice = (f"to recover the newest complete version, run: echo {complete[-1]} > {root / _CURRENT}"
+              if complete else "none of them is complete: restore the folder from a backup")
+    return IndexPointerError(f"{problem}; the index holds versions {listed}. paperqa will not guess which one "
+                             f"is live nor start a new index over them; {advice}")
+
+
+def _version_complete(folder: Path) -> bool:
+    try:
+        manifest = Manifest.model_validate_json((folder / "manifest.json").read_text("utf-8"))
+        with open(folder / "chunks.jsonl", "rb") as handle:
+            chunks = sum(1 for line in handle if line.strip())
+        return chunks == manifest.chunks and (folder / "faiss.index").is_file() and (folder / "bm25").is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _write_version(
@@ -526,9 +613,7 @@ def _write_version(
     from . import __version__
 
     versions = root / _VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
     manifest = Manifest(
         **IndexIdentity.of(settings, embedding_model, index_type).model_dump(),
         paperqa_version=__version__,
@@ -544,9 +629,11 @@ def _write_version(
     )
     bm25 = build_bm25([indexed_text(c, settings.chunking) for c in chunks], settings.retrieval)
     try:
+        versions.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
         _write_jsonl(tmp / "papers.jsonl", papers.values())
         _write_jsonl(tmp / "chunks.jsonl", chunks)
-        faiss.write_index(index, str(tmp / "faiss.index"))
+        _faiss_write(index, tmp / "faiss.index")
         bm25.save(str(tmp / "bm25"), show_progress=False)
         if sentences is not None:
             sentences.save(tmp)
@@ -557,11 +644,22 @@ def _write_version(
         final = versions / _next_version_name(versions)
         os.rename(tmp, final)
         _replace_current(root, final.name)
+    except OSError as exc:  # read-only folder, full disk: the old version stays live, the leftover goes
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(root, exc) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
     return IndexStore(root, manifest, papers, chunks, index, bm25, final, sentences)
+
+
+def _faiss_write(index: faiss.Index, path: Path) -> None:
+    """faiss reports a failed write (full disk) as RuntimeError; it is an OSError like the others."""
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:
+        raise OSError(f"faiss could not write the vectors: {str(exc).strip().splitlines()[-1]}") from exc
 
 
 def _replace_current(root: Path, name: str) -> None:

@@ -85,7 +85,7 @@ class LLMClient:
             self._client = openai.OpenAI(
                 base_url=self.base_url,
                 # vLLM without --api-key accepts anything; "EMPTY" is its documented placeholder.
-                api_key=self.cfg.api_key or "EMPTY",
+                api_key=self.cfg.api_key.get_secret_value() if self.cfg.api_key else "EMPTY",
                 timeout=timeout,
                 max_retries=0,
             )

@@ -172,6 +172,9 @@ class AnswerStats(BaseModel):
     time_to_first_token_s: float | None = None
     retrieval_s: float | None = None
     total_s: float | None = None
+    unsupported_citations: int = Field(
+        default=0, description="cited sentences dropped because the cited passages do not back them"
+    )
     prompt_version: str | None = Field(
         default=None, description="the answer prompt used, as name@version from paperqa/data/prompts.yaml")
     answer_format: Literal["text", "json"] | None = Field(
@@ -190,6 +193,9 @@ class Answer(BaseModel):
     notice: str | None = Field(default=None, description="shown to the user: extractive, model down, ...")
     invalid_citations: list[str] = Field(default_factory=list)
     uncited_sentences: list[str] = Field(default_factory=list)
+    unsupported_sentences: list[str] = Field(
+        default_factory=list, description="cited sentences dropped: a number or too many words not in the cited passage"
+    )
     hits: list[Hit] = Field(default_factory=list, description="everything retrieved, cited or not")
     table: list[ResultRow] = Field(
         default_factory=list, description="cross-paper answers: every paper reporting the asked result"

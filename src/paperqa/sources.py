@@ -215,6 +215,9 @@ class _Context:
         self.warnings.append(SourceProblem(path=str(self.path), line=line, message=message))
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _make_paper(
     ctx: _Context,
     line: int,
@@ -224,7 +227,38 @@ def _make_paper(
     explicit_id: Any = None,
     id_candidates: Sequence[Any] = (),
 ) -> Paper | None:
-    """Validate title and abstract, derive id/year/url; ``None`` (with a warning) for a bad record."""
+    """Validate title and abstract, derive id/year/url; ``None`` (with a warning) for a bad record.
+
+    One bad record never rejects its file (docs/data-formats.md): a field of a type no rule expects
+    is caught here and reported as that record's ``file:line`` warning.
+    """
+    try:
+        paper = _build_paper(ctx, line, title, abstract, meta, explicit_id, id_candidates)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        ctx.warn(line, f"record cannot be read ({type(exc).__name__}: {str(exc)[:200]}); skipped")
+        return None
+    if paper is not None and _has_surrogate(paper):
+        # JSON escapes such as "\ud800" decode to lone surrogates: not text, cannot be embedded or saved
+        ctx.warn(line, "record holds a lone surrogate escape (e.g. \\ud800), which is not valid Unicode "
+                       "text; skipped")
+        return None
+    return paper
+
+
+def _has_surrogate(paper: Paper) -> bool:
+    values = [paper.paper_id, paper.title, paper.abstract, paper.url or "", *paper.authors, *paper.categories]
+    return any(_SURROGATES.search(value) for value in values)
+
+
+def _build_paper(
+    ctx: _Context,
+    line: int,
+    title: Any,
+    abstract: Any,
+    meta: dict[str, Any],
+    explicit_id: Any,
+    id_candidates: Sequence[Any],
+) -> Paper | None:
     if not isinstance(title, str) or not title.strip():
         ctx.warn(line, "record has no title; skipped")
         return None
@@ -241,6 +275,10 @@ def _make_paper(
                        f"{ctx.cfg.min_abstract_chars}; skipped")
         return None
     title = _clean(title)
+    if len(title) > ctx.cfg.max_title_chars:
+        ctx.warn(line, f"title is {len(title):,} characters, over ingest.max_title_chars="
+                       f"{ctx.cfg.max_title_chars:,}; skipped")
+        return None
     if explicit_id is not None:
         paper_id = str(explicit_id).strip()
         arxiv_id = None
@@ -366,7 +404,7 @@ def _sniff_json(head: list[str]) -> str | None:
     for line in head:
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
         return _json_format(record)
     return None
@@ -487,6 +525,9 @@ def _json_records(ctx: _Context) -> Iterator[tuple[int, dict[str, Any]]]:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             ctx.warn(number, f"malformed JSON ({exc.msg} at column {exc.colno}); skipped")
+            continue
+        except RecursionError:  # json's C decoder recurses once per nesting level
+            ctx.warn(number, "JSON nested too deeply to be a paper record; skipped")
             continue
         if not isinstance(record, dict):
             ctx.warn(number, f"expected a JSON object per line, got {type(record).__name__}; skipped")

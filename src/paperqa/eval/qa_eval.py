@@ -47,6 +47,7 @@ class QAItemResult(BaseModel):
     fact_recall: float | None
     refused: bool
     invalid_citations: int
+    unsupported_citations: int = 0
     answer_mode: str
     answer: str
     judge_correct: bool | None = None
@@ -119,6 +120,7 @@ def _one(qa: PaperQA, item: QAItem, recall_k: int, judge: LLMJudge | None) -> QA
         fact_recall=m.fact_recall(item.key_facts, answer.text) if item.answerable else None,
         refused=answer.refused,
         invalid_citations=len(answer.invalid_citations),
+        unsupported_citations=answer.stats.unsupported_citations,
         answer_mode=answer.mode,
         answer=answer.text,
         judge_correct=verdict,
@@ -151,6 +153,7 @@ def aggregate(items: list[QAItemResult]) -> dict[str, float | int | None]:
         "refusal_rate_unanswerable": (sum(r.refused for r in unanswerable) / len(unanswerable)) if unanswerable else None,
         "false_refusal_rate": (sum(r.refused for r in answerable) / len(answerable)) if answerable else None,
         "invalid_citations": sum(r.invalid_citations for r in items),
+        "unsupported_citations": sum(r.unsupported_citations for r in items),
         "judge_correct": (sum(judged) / len(judged)) if judged else None,
         "generated_answers": len(generated),
         "generated_sentences": generated_sentences,

@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # no display on servers / CI
 import matplotlib.pyplot as plt
 from pydantic import BaseModel, Field
 
+from ..markup import escape_markdown as md
 from .aggregate_eval import AggregateResult, aggregate_table
 from .qa_eval import QAResult
 from .retrieval_eval import RetrievalResult
@@ -87,7 +88,7 @@ def qa_table(results: list[QAResult]) -> str:
     k = results[0].recall_k
     judged = any(r.judge for r in results)
     head = ["config", f"gold R@{k}", "gold in passages", "gold cited", "citation precision", "key facts",
-            "refused (unanswerable)", "false refusals", "invalid citations", "ask p50 ms", "ask p95 ms", "q/s"]
+            "refused (unanswerable)", "false refusals", "invalid citations", "unsupported citations", "ask p50 ms", "ask p95 ms", "q/s"]
     if judged:
         head.insert(6, "LLM judge: correct")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -96,7 +97,8 @@ def qa_table(results: list[QAResult]) -> str:
         row = [r.config_name, _fmt(mt["gold_recall@k"]), _fmt(mt["gold_recall_passages"]),
                _fmt(mt["gold_recall_cited"]), _fmt(mt["citation_precision"]), _fmt(mt["key_fact_match"]),
                _fmt(mt["refusal_rate_unanswerable"]), _fmt(mt["false_refusal_rate"]),
-               _fmt(mt["invalid_citations"]), _ms(r.latency, "ask.total", "p50_ms"),
+               _fmt(mt["invalid_citations"]), _fmt(mt.get("unsupported_citations")),
+               _ms(r.latency, "ask.total", "p50_ms"),
                _ms(r.latency, "ask.total", "p95_ms"), f"{r.throughput_qps:.2f}"]
         if judged:
             row.insert(6, _fmt(mt["judge_correct"]))
@@ -173,14 +175,15 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
         parts += ["### By question type", ""]
         for r in report.qa:
             for qtype, mt in r.by_type.items():
-                parts.append(f"- {r.config_name} / {qtype}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in mt.items()
+                parts.append(f"- {r.config_name} / {md(qtype)}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in mt.items()
                                                                         if v is not None))
         failures = [(r.config_name, i) for r in report.qa for i in r.per_item
                     if (i.type != "unanswerable" and (i.gold_recall_at_k or 0) < 1) or
                     (i.type == "unanswerable" and not i.refused)]
         if failures:
             parts += ["", "### Misses (gold paper not in the top k, or an unanswerable question answered)", ""]
-            parts += [f"- {name} / {i.id} ({i.type}): {i.question}" for name, i in failures]
+            # questions, ids and types come from dataset files: shown as text, never rendered
+            parts += [f"- {name} / {md(i.id)} ({md(i.type)}): {md(i.question)}" for name, i in failures]
         parts += ["", "![latency](latency_qa.png)", ""]
     if report.aggregate:
         explain = ("search: `qa.search(question, k, distinct_papers=True)`; passages: k passages reduced to "

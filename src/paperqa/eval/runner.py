@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from ..config import ConfigError, Settings, load_config
+from ..config import ConfigError, Settings, load_config, redact_command, redact_overrides
 from ..prompting import load_prompts
 from .aggregate_eval import (
     AggregateDataset,
@@ -116,7 +116,7 @@ class Variant(BaseModel):
         return self._settings
 
     def describe(self) -> dict[str, Any]:
-        return {"config": str(self.config) if self.config else None, "overrides": self.overrides}
+        return {"config": str(self.config) if self.config else None, "overrides": redact_overrides(self.overrides)}
 
 
 def canonical_key(key: str) -> str:
@@ -280,7 +280,7 @@ def _meta(options: RunOptions) -> dict[str, Any]:
         "git_dirty": dirty,
         "machine": machine(),
         "python": sys.version.split()[0],
-        "command": options.command or " ".join(sys.argv),
+        "command": redact_command((options.command or " ".join(sys.argv)).split(" ")),
         "prompts": {name: p.version for name, p in load_prompts().items()},
     }
 
@@ -298,7 +298,8 @@ def _judge(variant: Variant, cfg: HarnessConfig):
     model = cfg.judge.model or llm.model
     if not base_url or not model:
         raise ConfigError("--judge needs an LLM: set llm.base_url and llm.model (or judge.* in configs/eval.yaml)")
-    return LLMJudge(base_url, model, llm.api_key, cfg.judge.max_tokens, llm.timeout)
+    api_key = llm.api_key.get_secret_value() if llm.api_key else None
+    return LLMJudge(base_url, model, api_key, cfg.judge.max_tokens, llm.timeout)
 
 
 def run_beir(dataset: BeirDataset, variants: list[Variant], pool: IndexPool, cfg: HarnessConfig,

@@ -29,8 +29,12 @@ UPLOAD_TYPES = sorted(EXTENSIONS)
 PROGRESS = gr.Progress()  # Gradio reports an event's progress through a parameter defaulting to one
 
 
-def build_app(qa: PaperQA) -> gr.Blocks:
-    """The whole UI on one PaperQA; ``server.launch`` adds the CSS/JS, queue and server settings."""
+def build_app(qa: PaperQA, allow_upload: bool = True) -> gr.Blocks:
+    """The whole UI on one PaperQA; ``server.launch`` adds the CSS/JS, queue and server settings.
+
+    Without ``allow_upload`` the Library tab has no upload box and the app registers no ingest
+    event at all, so there is no ``/ingest`` endpoint to call.
+    """
     session = Session(qa)
     max_mb = qa.settings.ui.max_upload_mb
     with gr.Blocks(title="paperqa", analytics_enabled=False) as demo:
@@ -43,7 +47,7 @@ def build_app(qa: PaperQA) -> gr.Blocks:
             with gr.Tab("Results", id="results", elem_id="tab-results"):
                 _results_tab(session)
             with gr.Tab("Library", id="library", elem_id="tab-library"):
-                _library_tab(session, max_mb, header, source_filter)
+                _library_tab(session, max_mb, header, source_filter, allow_upload)
     return demo
 
 
@@ -161,10 +165,17 @@ def _results_tab(session: Session) -> None:
           api_name="results")
 
 
-def _library_tab(session: Session, max_mb: int, header: gr.HTML, source_filter: gr.Dropdown) -> None:
+def _library_tab(
+    session: Session, max_mb: int, header: gr.HTML, source_filter: gr.Dropdown, allow_upload: bool
+) -> None:
     """What the index holds, and an upload box; an ingest refreshes the header and the source filter."""
     with gr.Row(equal_height=False):
         library = gr.HTML(render.library_html(session.qa.info()), elem_id="library-info")
+        if not allow_upload:
+            gr.HTML('<div class="pq-help">Adding papers is off on this server (ui.allow_upload: it is on only '
+                    "on 127.0.0.1 or with a login). Use <code>paperqa ingest</code> on the server.</div>",
+                    padding=False, elem_id="uploads-off")
+            return
         with gr.Column():
             gr.HTML(
                 f'<div class="pq-help"><b>Add papers.</b> Paper-feed dumps (.txt), arXiv or BEIR JSON lines (.jsonl), '
