@@ -141,7 +141,9 @@ def test_extractive_answer_encodes_only_the_shortlist(bundled_qa, monkeypatch):
     question = "Which papers report mIoU on ADE20K?"
     for rescore, encoded in ((5, [5]), (0, [])):  # 0: every sentence vector comes from the index
         calls.clear()
-        answer = bundled_qa.with_settings({"answer.rescore_sentences": rescore}).ask(question)
+        # the passage path (cross-paper questions otherwise go to the results table, which encodes nothing)
+        overrides = {"answer.rescore_sentences": rescore, "answer.table_questions": False}
+        answer = bundled_qa.with_settings(overrides).ask(question)
         assert not answer.refused
         assert any("ADE20K" in c.quote for c in answer.citations)
         assert calls == encoded  # never every candidate sentence (the question goes through embed_query)
