@@ -96,6 +96,14 @@ class LLMConfig(_Section):
     backoff_s: float = Field(ge=0)
     concurrency: int = Field(gt=0)
     fallback_to_extractive: bool
+    frequency_penalty: float = Field(
+        default=0.0, ge=-2, le=2,
+        description="OpenAI frequency_penalty sent with every chat call (0: off). It penalises a token by how "
+                    "often it already appeared, which also discourages repeating citation marks.")
+    repetition_penalty: float = Field(
+        default=1.0, gt=0,
+        description="vLLM's repetition_penalty (1.0: off, not sent; >1 discourages any token already in the "
+                    "prompt or answer). Not an OpenAI parameter: only vLLM-compatible servers accept it.")
 
 
 class UIConfig(_Section):
