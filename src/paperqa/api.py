@@ -19,7 +19,7 @@ from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
 from .embedding import Embedder
-from .generation import AnswerGenerator, LLMUnavailableError
+from .generation import AnswerGenerator, LLMUnavailableError, rejected_summary, uncited_reason
 from .index_store import IndexStore, writer_lock
 from .models import Answer, Hit, IndexInfo, IngestReport, Paper
 from .retrieval import Retriever, SearchFilters
@@ -253,12 +253,21 @@ class PaperQA:
                 else:
                     yield item
             assert answer is not None, "AnswerGenerator.stream always ends with an Answer"
-            return answer
         except LLMUnavailableError as exc:
             notice = self._unavailable(exc)
-        answer = self._extractive(question, hits)
-        answer.notice = notice
-        return answer
+            answer = self._extractive(question, hits)
+            answer.notice = notice
+            return answer
+        reason = uncited_reason(answer)
+        if reason is None:
+            return answer
+        # An answer that cites nothing never reaches a user as an answer (streamed deltas included:
+        # the final answer supersedes them); the extractive one does, saying why.
+        fallback = self._extractive(question, hits)
+        fallback.notice = (f"The generated answer was not shown because {reason}, so this answer is extractive "
+                           "(sentences quoted from the abstracts, not generated).")
+        fallback.stats.settings["rejected_generation"] = rejected_summary(answer, reason)
+        return fallback
 
     def _unavailable(self, exc: LLMUnavailableError) -> str:
         """The notice for falling back to an extractive answer; re-raises when fallback is off."""
