@@ -187,12 +187,21 @@ def test_citation_checker_on_real_model_output(real_vllm: RealVLLM) -> None:
 
 
 def test_refusal_sentence_from_the_real_model_is_recognised(real_vllm: RealVLLM) -> None:
+    """The refusal as the real server returns it (its tokenizer, detokenizer, chat template) is recognised.
+
+    SmolLM2-135M does not reliably copy a sentence when told to, so a regex (vLLM structured outputs)
+    leaves it only the refusal sentence with or without a capital and end punctuation.
+    """
     refusal = "No passage in the index answers this question."
     client = LLMClient(llm_config(real_vllm))
-    result = client.chat([{"role": "user", "content": f"Reply with exactly this sentence and nothing else: {refusal}"}],
-                         max_tokens=24)
-    checked = check_answer(result.text, sample_hits(2), refusal)
-    assert checked.refused and checked.text == refusal and not checked.citations, result.text
+    messages = [{"role": "user", "content": f"Passages:\n\n{passage_block(1, sample_hits(1)[0])}\n\n"
+                                            "Question: What is the boiling point of mercury on Venus?\n\n"
+                                            f"If the passages do not answer it, reply exactly: {refusal}"}]
+    grammar = r"[Nn]o passage in the index answers this question[.!]?"
+    request = {**client._request(messages, 24, stream=False), "extra_body": {"structured_outputs": {"regex": grammar}}}
+    text = client.client.chat.completions.create(**request).choices[0].message.content
+    checked = check_answer(text, sample_hits(1), refusal)
+    assert checked.refused and checked.text == refusal and not checked.citations, text
 
 
 def test_unanswerable_question_is_refused(real_qa) -> None:
