@@ -122,6 +122,9 @@ def cite_passages_responder(body: dict[str, Any]) -> Reply:
         return Reply(content=follow_up.group(1) if follow_up else user.strip())
     if "judge" in system and "relevant" in system:
         return Reply(content='{"relevant": true, "figure": null}')
+    schema = structured_schema(body)
+    if schema is not None:  # a stand-in has nothing to extract: the smallest answer the schema allows
+        return Reply(content=json.dumps({key: [] for key in schema.get("required", [])}))
     passages = {int(n): text.strip() for n, text in _PASSAGE_RE.findall(user)}
     if not passages:
         refusal = re.search(r'"([^"]+)"', _system_text(body))
@@ -243,6 +246,39 @@ def _error_body(reply: Reply) -> dict[str, Any]:
     return {"object": "error", "message": reply.message, "type": error_type, "param": None, "code": reply.status}
 
 
+def _structured_output_problem(body: dict[str, Any]) -> str | None:
+    """What vLLM's request validation would reject in ``response_format`` or ``structured_outputs``.
+
+    vLLM accepts ``response_format`` of type ``text``, ``json_object`` or ``json_schema`` (the latter
+    with ``json_schema.schema`` an object), and, since 0.12, ``structured_outputs`` with exactly one of
+    ``json``/``regex``/``choice``/``grammar``/``structural_tag`` (the old ``guided_json`` is gone).
+    """
+    fmt = body.get("response_format")
+    if fmt is not None:
+        if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
+            return f"response_format: unsupported value {fmt!r}"
+        if fmt["type"] == "json_schema":
+            spec = fmt.get("json_schema")
+            if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict) or not spec.get("name"):
+                return "response_format.json_schema must have a 'name' and a 'schema' object"
+    outputs = body.get("structured_outputs")
+    if outputs is not None:
+        kinds = [k for k in ("json", "regex", "choice", "grammar", "structural_tag") if k in (outputs or {})]
+        if len(kinds) != 1:
+            return "structured_outputs: exactly one of json, regex, choice, grammar, structural_tag"
+    if "guided_json" in body:
+        return "guided_json was removed in vLLM 0.12: use structured_outputs={'json': ...}"
+    return None
+
+
+def structured_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a request constrains its answer to, if any."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return fmt["json_schema"]["schema"]
+    return (body.get("structured_outputs") or {}).get("json")
+
+
 def _approx_tokens(text: str) -> int:
     """Roughly what a tokenizer would count; the stand-in has no real tokenizer."""
     return max(1, len(re.findall(r"\w+|[^\w\s]", text)))
@@ -329,6 +365,10 @@ class _Handler(BaseHTTPRequestHandler):
                        f"Please reduce the length of the input prompt. (parameter=input_tokens, value={measured})")
             self._send_json(400, {"error": {"message": message, "type": "BadRequestError", "param": "input_tokens",
                                             "code": 400}})
+            return
+        problem = _structured_output_problem(body)
+        if problem is not None:  # vLLM answers a malformed response_format / structured_outputs with 400
+            self._send_json(400, _error_body(Reply(status=400, message=problem)))
             return
         reply = self.fake.next_reply(body)
         if self._special(reply):

@@ -8,8 +8,8 @@ is relevant enough, instead of quoting whatever ranked first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +17,8 @@ import numpy as np
 from .chunking import sentence_spans
 from .config import AnswerConfig, RetrievalConfig
 from .embedding import Embedder
-from .index_store import bm25_tokenize
 from .models import Answer, Citation, Hit
+from .tokenization import tokenize_words
 
 EXTRACTIVE_NOTICE = (
     "Extractive answer: the sentences below are quoted from the retrieved abstracts, not generated. "
@@ -138,7 +138,7 @@ def _keyword_coverage(
     term_weights: Callable[[list[str]], np.ndarray] | None,
 ) -> np.ndarray:
     """Weighted share of the question's keywords (BM25 tokens: stemmed, no stopwords) in each sentence."""
-    tokenised = bm25_tokenize([question, *sentences], retrieval_cfg, return_ids=False)
+    tokenised = tokenize_words([question, *sentences], retrieval_cfg)
     keywords = list(dict.fromkeys(tokenised[0]))
     if not keywords:
         return np.zeros(len(sentences), dtype=np.float32)

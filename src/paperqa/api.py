@@ -20,8 +20,19 @@ from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
 from .embedding import Embedder
 from .generation import AnswerGenerator, LLMUnavailableError, rejected_summary, uncited_reason
-from .index_store import IndexStore, writer_lock
-from .models import Answer, Hit, IndexInfo, IngestReport, Paper
+from .index_store import IndexStore, ResultsUpdate, writer_lock
+from .lexicon import Lexicon, get_lexicon
+from .models import (
+    Answer,
+    Hit,
+    IndexInfo,
+    IngestReport,
+    Paper,
+    ResultRow,
+    SourceProblem,
+)
+from .results import EXTRACTOR_VERSION, RuleExtractor
+from .results_table import ResultsStoreError, ResultsTable, read_meta
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
 
@@ -70,6 +81,8 @@ class PaperQA:
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
         self._generator: AnswerGenerator | None = None
+        self._results: tuple[IndexStore, ResultsTable] | None = None
+        self._extraction_warnings: list[str] = []
         if store is not None:
             self._load(use_index_settings, store)
         elif IndexStore.exists(self.index_dir):
@@ -113,7 +126,79 @@ class PaperQA:
         return self._retriever
 
     def info(self) -> IndexInfo:
-        return self.retriever.store.info()
+        info = self.retriever.store.info()
+        if info.results is None and self._results is not None and self._results[0] is self.retriever.store:
+            info.results = self._results[1].count(with_value=True)  # an older index, extracted in memory
+        return info
+
+    # ----- results table -----------------------------------------------------------------------
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The packaged lexicon plus the files of ``results.lexicon``."""
+        return get_lexicon(self.settings.results.lexicon)
+
+    @property
+    def results_table(self) -> ResultsTable:
+        """Every result extracted from the live index version (queried whole, not top-k).
+
+        An index written before results existed, or with another lexicon or extractor version, is
+        extracted in memory on first use (the next ingest stores it).
+        """
+        store = self.retriever.store
+        cached = self._results
+        if cached is not None and cached[0] is store:
+            return cached[1]
+        with self._lock:
+            if self._results is None or self._results[0] is not store:
+                lexicon = self.lexicon
+                titles = {pid: p.title for pid, p in store.papers.items()}
+                path = store.results_path
+                if path is not None and _results_current(path, lexicon):
+                    table = ResultsTable.open(path, lexicon, titles)
+                else:
+                    table = ResultsTable.from_rows(self._extract(list(store.papers.values())), lexicon, titles)
+                self._results = (store, table)
+            return self._results[1]
+
+    def results(
+        self, dataset: str | None = None, metric: str | None = None, min_value: float | None = None,
+        max_value: float | None = None, paper_ids: Sequence[str] | None = None, include_deltas: bool = False,
+        include_mentions: bool = False,
+    ) -> list[ResultRow]:
+        """Every paper's reported result matching the filters, best first (see :meth:`ResultsTable.query`).
+
+        ``dataset`` and ``metric`` are resolved through the lexicon ("ade 20k", "COCO box AP",
+        "top-1"); each row carries the paper's title and the sentence with its offsets.
+        """
+        return self.results_table.query(dataset=dataset, metric=metric, min_value=min_value, max_value=max_value,
+                                         paper_ids=paper_ids, include_deltas=include_deltas,
+                                         include_mentions=include_mentions)
+
+    def _extract(self, papers: list[Paper]) -> list[ResultRow]:
+        """Rows of the results the papers' abstracts state, with the configured extractor."""
+        mode = self.settings.results.extractor
+        rows: list[ResultRow] = []
+        if mode in ("rules", "both"):
+            rows.extend(RuleExtractor(self.lexicon).extract_many(papers))
+        if mode in ("llm", "both") and papers:
+            from .results_llm import LLMExtractor
+
+            extractor = LLMExtractor(self.settings, self.lexicon)
+            rows = extractor.merge(rows, papers, keep_rules=mode == "both")
+            self._extraction_warnings.extend(extractor.warnings)
+        return rows
+
+    def _results_update(self, store: IndexStore | None, new: list[Paper]) -> ResultsUpdate:
+        """New papers' rows over the previous version's table; everything when that table is stale."""
+        lexicon = self.lexicon
+        meta = {"lexicon": lexicon.fingerprint, "extractor_version": EXTRACTOR_VERSION,
+                "extractor": self.settings.results.extractor}
+        base = store.results_path if store is not None else None
+        if base is not None and _results_current(base, lexicon, self.settings.results.extractor):
+            return ResultsUpdate(rows=self._extract(new), base=base, meta=meta)
+        known = list(store.papers.values()) if store is not None else []
+        return ResultsUpdate(rows=self._extract(known + new), base=None, meta=meta)
 
     @property
     def papers(self) -> dict[str, Paper]:
@@ -162,10 +247,16 @@ class PaperQA:
         report.timings_s["embed"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
         t = time.perf_counter()
+        self._extraction_warnings = []
+        results = self._results_update(store, new)
+        report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
+        report.timings_s["results"] = time.perf_counter() - t
+        t = time.perf_counter()
         if store is None:
-            result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id)
+            result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
+                                       results=results)
         else:
-            result = store.add(updated + new, chunks, vectors, self.settings)
+            result = store.add(updated + new, chunks, vectors, self.settings, results=results)
         report.timings_s["index"] = time.perf_counter() - t
         return result
 
@@ -182,9 +273,8 @@ class PaperQA:
     ) -> tuple[list[Hit], dict[str, float]]:
         """Like :meth:`search`, with seconds spent per stage (embed_query, dense, bm25, fuse, total)."""
         query = self._check_question(query)
-        timings: dict[str, float] = {}
-        hits = self.retriever.search(query, k=k, mode=mode, filters=filters, timings=timings)
-        return hits, timings
+        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters)
+        return result.hits, result.timings
 
     @property
     def generator(self) -> AnswerGenerator:
@@ -301,6 +391,16 @@ class PaperQA:
                 "(answer.max_question_chars). Ask about one thing at a time."
             )
         return question
+
+
+def _results_current(path: Path, lexicon: Lexicon, extractor: str | None = None) -> bool:
+    """True when the stored table was written with this lexicon and extractor (else re-extract)."""
+    try:
+        meta = read_meta(path)
+    except ResultsStoreError:  # an unreadable table is rebuilt rather than trusted
+        return False
+    return (meta.get("lexicon") == lexicon.fingerprint and meta.get("extractor_version") == EXTRACTOR_VERSION
+            and (extractor is None or meta.get("extractor", "rules") == extractor))
 
 
 def _split_known(store: IndexStore | None, papers: list[Paper]) -> tuple[list[Paper], list[Paper]]:

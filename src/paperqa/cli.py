@@ -244,6 +244,9 @@ def info(
             return
         table = Table(show_header=False)
         for key, value in summary.model_dump(exclude={"sources"}).items():
+            if key == "results":
+                value = (f"{value} reported results" if value is not None else
+                         "not stored in this index version (extracted on first use; the next ingest stores it)")
             table.add_row(key, str(value))
         for name, count in summary.sources.items():
             table.add_row(f"source: {name}", f"{count} papers")
@@ -271,7 +274,9 @@ def ui(
     """Open the web app: chat with the papers, search them, add files (local only unless --host)."""
 
     def action() -> None:
-        from . import ui as web  # gradio is slow to import: only this command pays for it
+        from . import (
+            ui as web,  # gradio is slow to import: only this command pays for it
+        )
 
         web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth)
 

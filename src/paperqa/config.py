@@ -15,7 +15,11 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "PAPERQA_"
 
@@ -106,6 +110,20 @@ class LLMConfig(_Section):
                     "prompt or answer). Not an OpenAI parameter: only vLLM-compatible servers accept it.")
 
 
+class ResultsConfig(_Section):
+    """The results table extracted at ingest (``paperqa.results``)."""
+
+    lexicon: list[Path] = Field(
+        default_factory=list,
+        description="extra lexicon YAML files (datasets/metrics with aliases) merged over the packaged one",
+    )
+    extractor: Literal["rules", "llm", "both"] = Field(
+        default="rules",
+        description="rules: lexicon + rules (no model); llm: the configured LLM with a JSON schema; both: union",
+    )
+    llm_batch_size: int = Field(default=8, gt=0, description="abstracts per LLM extraction call")
+
+
 class UIConfig(_Section):
     host: str
     port: int = Field(gt=0, lt=65536)
@@ -128,6 +146,7 @@ class Settings(BaseSettings):
     answer: AnswerConfig
     llm: LLMConfig
     ui: UIConfig
+    results: ResultsConfig = Field(default_factory=ResultsConfig, description="the results table")
 
     @classmethod
     def settings_customise_sources(

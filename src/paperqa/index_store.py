@@ -3,7 +3,7 @@
 Layout of an index folder::
 
     CURRENT              name of the live version (replaced atomically)
-    versions/v000007/    manifest.json papers.jsonl chunks.jsonl faiss.index bm25/
+    versions/v000007/    manifest.json papers.jsonl chunks.jsonl faiss.index bm25/ results.sqlite
     .lock                held by a writer so two ingests never interleave
 
 A version folder is never modified once CURRENT names it. An ingest writes a complete new
@@ -32,7 +32,9 @@ from pydantic import BaseModel
 from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
-from .models import Chunk, IndexInfo, Paper
+from .models import Chunk, IndexInfo, Paper, ResultRow
+from .results_table import RESULTS_FILE, count_results, write_results
+from .tokenization import bm25_tokenize
 
 FORMAT_VERSION = 1
 _CURRENT = "CURRENT"
@@ -75,8 +77,10 @@ class IndexStore:
         chunks: list[Chunk],
         vectors: faiss.Index,
         bm25: bm25s.BM25,
+        version_dir: Path | None = None,
     ) -> None:
         self.root = root
+        self.version_dir = version_dir
         self.manifest = manifest
         self.papers = papers
         self.chunks = chunks
@@ -107,7 +111,15 @@ class IndexStore:
                 f"{manifest.papers} papers, files hold {len(chunks)} chunks, {vectors.ntotal} vectors, "
                 f"{len(papers)} papers"
             )
-        return cls(root, manifest, papers, chunks, vectors, bm25)
+        return cls(root, manifest, papers, chunks, vectors, bm25, version_dir)
+
+    @property
+    def results_path(self) -> Path | None:
+        """This version's results table, or None for a version written before results existed."""
+        if self.version_dir is None:
+            return None
+        path = self.version_dir / RESULTS_FILE
+        return path if path.is_file() else None
 
     def check_compatible(self, settings: Settings, embedding_model: str) -> None:
         """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
@@ -159,11 +171,13 @@ class IndexStore:
             sources=dict(sorted(sources.items())),
             created_at=m.created_at,
             updated_at=m.updated_at,
+            results=_count_results(self.results_path),
         )
 
     # ----- writing -------------------------------------------------------------------------
 
-    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings) -> IndexStore:
+    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
+            results: ResultsUpdate | None = None) -> IndexStore:
         """Write a new version holding this one plus the given papers; return it loaded."""
         merged_papers = dict(self.papers)
         merged_papers.update((p.paper_id, p) for p in papers)
@@ -171,19 +185,19 @@ class IndexStore:
         index = faiss.clone_index(self.vectors)
         _add_vectors(index, vectors)
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
-                              self.manifest.embedding_model)
+                              self.manifest.embedding_model, results)
 
     @classmethod
     def create(
         cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
-        embedding_model: str,
+        embedding_model: str, results: ResultsUpdate | None = None,
     ) -> IndexStore:
         index = new_faiss_index(vectors.shape[1], len(vectors), settings.index)
         if not index.is_trained:
             index.train(vectors)
         _add_vectors(index, vectors)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
-                              embedding_model)
+                              embedding_model, results)
 
     def with_bm25(self, retrieval: RetrievalConfig, chunking: ChunkingConfig) -> IndexStore:
         """This version with BM25 rebuilt in memory when the config tokenises differently."""
@@ -193,7 +207,19 @@ class IndexStore:
         bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
         manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
                                         "bm25_stopwords": retrieval.bm25_stopwords})
-        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25)
+        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir)
+
+
+class ResultsUpdate(BaseModel):
+    """The results rows a new version adds to ``base`` (the previous version's table, copied)."""
+
+    rows: list[ResultRow]
+    base: Path | None = None
+    meta: dict[str, str] = {}
+
+
+def _count_results(path: Path | None) -> int | None:
+    return count_results(path) if path is not None else None
 
 
 # ----- FAISS and BM25 construction ---------------------------------------------------------
@@ -214,18 +240,6 @@ def new_faiss_index(dimension: int, expected_vectors: int, cfg: IndexConfig) -> 
 def _add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-
-
-def bm25_tokenize(texts: list[str], retrieval: RetrievalConfig, return_ids: bool = True):
-    stemmer = None
-    if retrieval.bm25_stemmer:
-        import Stemmer
-
-        stemmer = Stemmer.Stemmer(retrieval.bm25_stemmer)
-    return bm25s.tokenize(
-        texts, stopwords=retrieval.bm25_stopwords or [], stemmer=stemmer, return_ids=return_ids,
-        show_progress=False,
-    )
 
 
 def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
@@ -262,7 +276,7 @@ def _live_version_dir(root: Path) -> Path:
 
 def _write_version(
     root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
-    settings: Settings, embedding_model: str,
+    settings: Settings, embedding_model: str, results: ResultsUpdate | None = None,
 ) -> IndexStore:
     versions = root / _VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
@@ -289,6 +303,8 @@ def _write_version(
         _write_jsonl(tmp / "chunks.jsonl", chunks)
         faiss.write_index(index, str(tmp / "faiss.index"))
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        if results is not None:  # before the swap, so the table is atomic with the version
+            write_results(tmp / RESULTS_FILE, results.rows, base=results.base, meta=results.meta)
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), "utf-8")
         _fsync_tree(tmp)
         final = versions / _next_version_name(versions)
@@ -298,7 +314,7 @@ def _write_version(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
-    return IndexStore(root, manifest, papers, chunks, index, bm25)
+    return IndexStore(root, manifest, papers, chunks, index, bm25, final)
 
 
 def _replace_current(root: Path, name: str) -> None:
@@ -330,8 +346,7 @@ def _prune(versions: Path, keep: set[str | None]) -> None:
 
 def _write_jsonl(path: Path, records) -> None:
     with open(path, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(record.model_dump_json() + "\n")
+        handle.writelines(record.model_dump_json() + "\n" for record in records)
 
 
 def _read_jsonl(path: Path, model: type[BaseModel]):

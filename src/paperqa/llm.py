@@ -152,7 +152,8 @@ class LLMClient:
         return ServerInfo(self.base_url, wanted, served, int(max_len) if isinstance(max_len, int) else None)
 
     # -- completions ----------------------------------------------------------------------------
-    def _request(self, messages: list[Message], max_tokens: int | None, stream: bool) -> dict[str, Any]:
+    def _request(self, messages: list[Message], max_tokens: int | None, stream: bool,
+                 response_format: dict[str, Any] | None = None) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.server_info().model,
             "messages": messages,
@@ -164,14 +165,21 @@ class LLMClient:
         if self.cfg.repetition_penalty != 1.0:
             # vLLM's own sampling parameter: the openai client passes it through extra_body.
             request["extra_body"] = {"repetition_penalty": self.cfg.repetition_penalty}
+        if response_format is not None:  # vLLM structured output, e.g. {"type": "json_schema", ...}
+            request["response_format"] = response_format
         if stream:
             request["stream"] = True
             request["stream_options"] = {"include_usage": True}
         return request
 
-    def chat(self, messages: list[Message], max_tokens: int | None = None) -> ChatResult:
-        """One non-streamed completion, retried on transient failures; never returns empty text."""
-        request = self._request(messages, max_tokens, stream=False)
+    def chat(self, messages: list[Message], max_tokens: int | None = None,
+             response_format: dict[str, Any] | None = None) -> ChatResult:
+        """One non-streamed completion, retried on transient failures; never returns empty text.
+
+        ``response_format`` constrains the answer (vLLM structured output: ``{"type": "json_schema",
+        "json_schema": {"name": ..., "schema": {...}}}``).
+        """
+        request = self._request(messages, max_tokens, stream=False, response_format=response_format)
         result, attempts = self._call(lambda: _parse_completion(self.client.chat.completions.create(**request)))
         result.attempts = attempts
         return result

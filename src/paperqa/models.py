@@ -173,3 +173,6 @@ class IndexInfo(BaseModel):
     sources: dict[str, int] = Field(default_factory=dict, description="source file name -> paper count")
     created_at: str | None = None
     updated_at: str | None = None
+    results: int | None = Field(
+        default=None, description="results-table rows with a figure; None: not extracted yet (older index)"
+    )

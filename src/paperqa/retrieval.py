@@ -1,4 +1,11 @@
-"""Dense (FAISS), keyword (BM25) and hybrid search over one index version.
+"""Dense (FAISS), keyword (BM25) and hybrid search over one index version, as composable parts.
+
+- :class:`DenseRetriever` ranks passages by FAISS inner product (GPU placement and over-fetch);
+- :class:`BM25Retriever` ranks them by BM25 (tokens from :mod:`paperqa.tokenization`);
+- :func:`fuse` is a pure function of their two rankings (weighted RRF or relative-score fusion),
+  like pyserini's ``HybridSearcher``;
+- :class:`Retriever` composes them over one loaded index version and returns a
+  :class:`SearchResult` carrying the hits and the seconds each stage took.
 
 Fusion is done here rather than with llama-index's QueryFusionRetriever because paperqa needs
 each hit's rank in each retriever (shown in the UI and used by evaluation), per-retriever
@@ -11,16 +18,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
+import bm25s
 import faiss
 import numpy as np
 from pydantic import BaseModel, Field
 
 from .config import IndexConfig, RetrievalConfig, Settings
 from .embedding import Embedder
-from .index_store import IndexStore, bm25_tokenize
+from .index_store import IndexStore
 from .models import Hit, Paper
+from .tokenization import tokenize_query
 
 
 class SearchFilters(BaseModel):
@@ -44,9 +54,7 @@ class SearchFilters(BaseModel):
                 return False
         if self.sources and not set(self.sources) & set(paper.sources):
             return False
-        if self.title_contains and self.title_contains.casefold() not in paper.title.casefold():
-            return False
-        return True
+        return not self.title_contains or self.title_contains.casefold() in paper.title.casefold()
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,26 @@ class Ranked:
 
     rows: np.ndarray
     scores: np.ndarray
+
+    @staticmethod
+    def empty() -> Ranked:
+        return Ranked(np.empty(0, np.int64), np.empty(0, np.float32))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def positions(self) -> dict[int, tuple[int, float]]:
+        """row -> (1-based rank, score)."""
+        return {int(row): (i + 1, float(score)) for i, (row, score) in enumerate(zip(self.rows, self.scores))}
+
+
+@dataclass
+class SearchResult:
+    """Hits best first, with the seconds each stage took (``embed_query``, ``dense``, ``bm25``,
+    ``fuse``, ``total``; only the stages that ran)."""
+
+    hits: list[Hit]
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def place_for_search(index: faiss.Index, cfg: IndexConfig) -> faiss.Index:
@@ -70,15 +98,137 @@ def place_for_search(index: faiss.Index, cfg: IndexConfig) -> faiss.Index:
     return index
 
 
+class DenseRetriever:
+    """Top rows by inner product of normalised vectors; ``allowed`` rows only when filtered."""
+
+    def __init__(self, vectors: faiss.Index, cfg: IndexConfig) -> None:
+        self.cfg = cfg
+        self.size = int(vectors.ntotal)
+        self.index = place_for_search(vectors, cfg)
+        self.on_gpu = self.index is not vectors
+
+    def search(self, vector: np.ndarray, depth: int, allowed: np.ndarray | None = None) -> Ranked:
+        if self.size == 0 or (allowed is not None and len(allowed) == 0):
+            return Ranked.empty()
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        if allowed is not None and self.on_gpu:
+            return self._overfetch(query, depth, allowed)
+        scores, rows = self.index.search(query, min(depth, self.size), params=self._search_params(allowed))
+        keep = rows[0] >= 0
+        return Ranked(rows[0][keep], scores[0][keep])
+
+    def _search_params(self, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
+        """Approximate-search knobs from config, and an IDSelector so filters never starve k."""
+        selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
+        if self.cfg.type == "hnsw":
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = self.cfg.hnsw_ef_search
+        elif self.cfg.type == "ivf":
+            params = faiss.SearchParametersIVF()
+            params.nprobe = self.cfg.ivf_nprobe
+        elif selector is None:
+            return None
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
+        return params
+
+    def _overfetch(self, query: np.ndarray, depth: int, allowed: np.ndarray) -> Ranked:
+        """GPU indexes take no IDSelector: widen the search until enough allowed rows come back."""
+        allowed_set = np.zeros(self.size, dtype=bool)
+        allowed_set[allowed] = True
+        fetch = min(self.size, depth * 10)
+        while True:
+            scores, rows = self.index.search(query, fetch, params=None)
+            keep = (rows[0] >= 0) & allowed_set[np.clip(rows[0], 0, None)]
+            if keep.sum() >= min(depth, len(allowed)) or fetch >= self.size:
+                return Ranked(rows[0][keep][:depth], scores[0][keep][:depth])
+            fetch = min(self.size, fetch * 4)
+
+
+class BM25Retriever:
+    """Top rows by BM25 over the index's bm25s model; a passage sharing no query term never matches."""
+
+    def __init__(self, bm25: bm25s.BM25, cfg: RetrievalConfig, size: int) -> None:
+        self.bm25 = bm25
+        self.cfg = cfg
+        self.size = size  # passages indexed
+
+    def search(self, query: str, depth: int, allowed: np.ndarray | None = None) -> Ranked:
+        tokens = tokenize_query(query, self.cfg)
+        if not tokens or self.size == 0:
+            return Ranked.empty()
+        scores = self.bm25.get_scores(tokens)
+        if allowed is not None:
+            masked = np.full_like(scores, -np.inf)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        depth = min(depth, len(scores))
+        top = np.argpartition(-scores, depth - 1)[:depth]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[scores[top] > 0]  # a passage sharing no query term is no keyword match
+        return Ranked(top.astype(np.int64), scores[top].astype(np.float32))
+
+    def term_weights(self, tokens: list[str]) -> np.ndarray:
+        """BM25 IDF of each (already tokenised) term: rare terms like "ADE20K" weigh far more than
+        "which" or "report". Terms the index has never seen get the highest weight."""
+        vocab = self.bm25.vocab_dict
+        indptr = self.bm25.scores["indptr"]
+        n = self.bm25.scores["num_docs"]
+        df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in tokens], dtype=np.float64)
+        return np.log1p((n - df + 0.5) / (df + 0.5))
+
+
+def fuse(
+    rankings: dict[str, Ranked], weights: dict[str, float], k: int,
+    method: Literal["rrf", "relative_score"] = "rrf", rrf_k: int = 60,
+) -> Ranked:
+    """The top ``k`` of several rankings fused into one; ties broken by row, so the result is
+    deterministic. A single ranking is simply cut to ``k``."""
+    if len(rankings) == 1:
+        (only,) = rankings.values()
+        return Ranked(only.rows[:k], only.scores[:k])
+    fused = rrf(rankings, weights, rrf_k) if method == "rrf" else relative_score(rankings, weights)
+    ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return Ranked(np.array([row for row, _ in ordered], dtype=np.int64),
+                  np.array([score for _, score in ordered], dtype=np.float32))
+
+
+def rrf(rankings: dict[str, Ranked], weights: dict[str, float], rrf_k: int) -> dict[int, float]:
+    """Weighted reciprocal rank fusion: sum over retrievers of weight / (rrf_k + rank)."""
+    fused: dict[int, float] = {}
+    for name, ranked in rankings.items():
+        for rank, row in enumerate(ranked.rows.tolist(), start=1):
+            fused[row] = fused.get(row, 0.0) + weights[name] / (rrf_k + rank)
+    return fused
+
+
+def relative_score(rankings: dict[str, Ranked], weights: dict[str, float]) -> dict[int, float]:
+    """Min-max normalise each retriever's scores, then a weighted sum: keeps score gaps that RRF loses."""
+    fused: dict[int, float] = {}
+    total = sum(weights.values()) or 1.0
+    for name, ranked in rankings.items():
+        if len(ranked.scores) == 0:
+            continue
+        low, high = float(ranked.scores.min()), float(ranked.scores.max())
+        spread = high - low
+        for row, score in zip(ranked.rows.tolist(), ranked.scores.tolist()):
+            normalised = (score - low) / spread if spread > 0 else 1.0
+            fused[row] = fused.get(row, 0.0) + weights[name] * normalised / total
+    return fused
+
+
 class Retriever:
-    """Searches one loaded index version; cheap to build, so each version gets its own."""
+    """Hybrid search over one loaded index version: filter, dense and/or BM25, fuse, build hits.
+    Cheap to build, so each version gets its own."""
 
     def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings) -> None:
         self.store = store.with_bm25(settings.retrieval, settings.chunking)
         self.embedder = embedder
         self.settings = settings
-        self._index = place_for_search(self.store.vectors, settings.index)
-        self._on_gpu = self._index is not self.store.vectors
+        self.dense = DenseRetriever(self.store.vectors, settings.index)
+        self.bm25 = BM25Retriever(self.store.bm25, settings.retrieval, len(self.store.chunks))
         papers = list(self.store.papers.values())
         position = {p.paper_id: i for i, p in enumerate(papers)}
         self._papers = papers
@@ -92,48 +242,45 @@ class Retriever:
         return len(self.store.chunks)
 
     def search(
-        self,
-        query: str,
-        k: int | None = None,
-        mode: str | None = None,
-        filters: SearchFilters | None = None,
-        timings: dict[str, float] | None = None,
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
         query_vector: np.ndarray | None = None,
     ) -> list[Hit]:
-        """Top-k passages; ``timings`` (if given) receives seconds per stage."""
+        """Top-k passages (see :meth:`retrieve` for the timings too)."""
+        return self.retrieve(query, k, mode, filters, query_vector).hits
+
+    def retrieve(
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> SearchResult:
+        """Top-k passages and the seconds per stage; ``query_vector`` skips embedding the query."""
         cfg = self.settings.retrieval
         k = k or cfg.k
         mode = mode or cfg.mode
-        timings = timings if timings is not None else {}
+        timings: dict[str, float] = {}
         start = time.perf_counter()
-        allowed = self._allowed_rows(filters)
+        allowed = self.allowed_rows(filters)
         depth = max(k, cfg.candidates)
-        dense = bm25 = None
+        rankings: dict[str, Ranked] = {}
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
             vector = query_vector if query_vector is not None else self.embedder.embed_query(query)
             timings["embed_query"] = time.perf_counter() - t
             t = time.perf_counter()
-            dense = self._dense(vector, depth, allowed)
+            rankings["dense"] = self.dense.search(vector, depth, allowed)
             timings["dense"] = time.perf_counter() - t
         if mode in ("bm25", "hybrid"):
             t = time.perf_counter()
-            bm25 = self._bm25(query, depth, allowed)
+            rankings["bm25"] = self.bm25.search(query, depth, allowed)
             timings["bm25"] = time.perf_counter() - t
         t = time.perf_counter()
-        hits = self._fuse(dense, bm25, k, cfg)
+        fused = fuse(rankings, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight}, k, cfg.fusion, cfg.rrf_k)
+        hits = self._hits(fused, rankings)
         timings["fuse"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - start
-        return hits
+        return SearchResult(hits, timings)
 
     def term_weights(self, tokens: list[str]) -> np.ndarray:
-        """BM25 IDF of each (already tokenised) term in this index: rare terms like "ADE20K" weigh
-        far more than "which" or "report". Terms the index has never seen get the highest weight."""
-        vocab = self.store.bm25.vocab_dict
-        indptr = self.store.bm25.scores["indptr"]
-        n = self.store.bm25.scores["num_docs"]
-        df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in tokens], dtype=np.float64)
-        return np.log1p((n - df + 0.5) / (df + 0.5))
+        return self.bm25.term_weights(tokens)
 
     def with_sibling_passages(self, hits: list[Hit]) -> list[Hit]:
         """The hits plus the other passages of the same papers, each ranked with its paper's best hit.
@@ -152,93 +299,18 @@ class Retriever:
                                                            "dense_score": None, "bm25_score": None}))
         return expanded
 
-    # ----- the two retrievers --------------------------------------------------------------
-
-    def _allowed_rows(self, filters: SearchFilters | None) -> np.ndarray | None:
+    def allowed_rows(self, filters: SearchFilters | None) -> np.ndarray | None:
+        """Rows whose paper passes the filters; None when nothing is filtered."""
         if filters is None or filters.is_empty():
             return None
         paper_ok = np.fromiter((filters.matches(p) for p in self._papers), dtype=bool, count=len(self._papers))
         return np.flatnonzero(paper_ok[self._chunk_paper])
 
-    def _dense(self, vector: np.ndarray, depth: int, allowed: np.ndarray | None) -> Ranked:
-        if self.size == 0 or (allowed is not None and len(allowed) == 0):
-            return Ranked(np.empty(0, np.int64), np.empty(0, np.float32))
-        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-        if allowed is not None and self._on_gpu:
-            return self._dense_overfetch(query, depth, allowed)
-        params = self._search_params(allowed)
-        scores, rows = self._index.search(query, min(depth, self.size), params=params)
-        keep = rows[0] >= 0
-        return Ranked(rows[0][keep], scores[0][keep])
-
-    def _search_params(self, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
-        """Approximate-search knobs from config, and an IDSelector so filters never starve k."""
-        cfg = self.settings.index
-        selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
-        if cfg.type == "hnsw":
-            params = faiss.SearchParametersHNSW()
-            params.efSearch = cfg.hnsw_ef_search
-        elif cfg.type == "ivf":
-            params = faiss.SearchParametersIVF()
-            params.nprobe = cfg.ivf_nprobe
-        elif selector is None:
-            return None
-        else:
-            params = faiss.SearchParameters()
-        if selector is not None:
-            params.sel = selector
-        return params
-
-    def _dense_overfetch(self, query: np.ndarray, depth: int, allowed: np.ndarray) -> Ranked:
-        """GPU indexes take no IDSelector: widen the search until enough allowed rows come back."""
-        allowed_set = np.zeros(self.size, dtype=bool)
-        allowed_set[allowed] = True
-        fetch = min(self.size, depth * 10)
-        while True:
-            scores, rows = self._index.search(query, fetch, params=None)
-            keep = (rows[0] >= 0) & allowed_set[np.clip(rows[0], 0, None)]
-            if keep.sum() >= min(depth, len(allowed)) or fetch >= self.size:
-                return Ranked(rows[0][keep][:depth], scores[0][keep][:depth])
-            fetch = min(self.size, fetch * 4)
-
-    def _bm25(self, query: str, depth: int, allowed: np.ndarray | None) -> Ranked:
-        tokens = bm25_tokenize([query], self.settings.retrieval, return_ids=False)[0]
-        if not tokens or self.size == 0:
-            return Ranked(np.empty(0, np.int64), np.empty(0, np.float32))
-        scores = self.store.bm25.get_scores(tokens)
-        if allowed is not None:
-            masked = np.full_like(scores, -np.inf)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        depth = min(depth, len(scores))
-        top = np.argpartition(-scores, depth - 1)[:depth]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]  # a passage sharing no query term is no keyword match
-        return Ranked(top.astype(np.int64), scores[top].astype(np.float32))
-
-    # ----- fusion --------------------------------------------------------------------------
-
-    def _fuse(self, dense: Ranked | None, bm25: Ranked | None, k: int, cfg: RetrievalConfig) -> list[Hit]:
-        if dense is None or bm25 is None:
-            only = dense if dense is not None else bm25
-            assert only is not None
-            return self._hits(only.rows[:k], only.scores[:k], dense, bm25)
-        if cfg.fusion == "rrf":
-            fused = _rrf({"dense": dense, "bm25": bm25}, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight},
-                         cfg.rrf_k)
-        else:
-            fused = _relative_score({"dense": dense, "bm25": bm25},
-                                    {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight})
-        ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-        rows = np.array([row for row, _ in ordered], dtype=np.int64)
-        scores = np.array([score for _, score in ordered], dtype=np.float32)
-        return self._hits(rows, scores, dense, bm25)
-
-    def _hits(self, rows: np.ndarray, scores: np.ndarray, dense: Ranked | None, bm25: Ranked | None) -> list[Hit]:
-        dense_pos = _positions(dense)
-        bm25_pos = _positions(bm25)
+    def _hits(self, fused: Ranked, rankings: dict[str, Ranked]) -> list[Hit]:
+        dense_pos = rankings["dense"].positions() if "dense" in rankings else {}
+        bm25_pos = rankings["bm25"].positions() if "bm25" in rankings else {}
         hits = []
-        for rank, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True), start=1):
+        for rank, (row, score) in enumerate(zip(fused.rows.tolist(), fused.scores.tolist(), strict=True), start=1):
             chunk = self.store.chunks[row]
             d = dense_pos.get(row)
             b = bm25_pos.get(row)
@@ -255,36 +327,6 @@ class Retriever:
                 )
             )
         return hits
-
-
-def _positions(ranked: Ranked | None) -> dict[int, tuple[int, float]]:
-    if ranked is None:
-        return {}
-    return {int(row): (i + 1, float(score)) for i, (row, score) in enumerate(zip(ranked.rows, ranked.scores))}
-
-
-def _rrf(lists: dict[str, Ranked], weights: dict[str, float], rrf_k: int) -> dict[int, float]:
-    """Weighted reciprocal rank fusion: sum over retrievers of weight / (rrf_k + rank)."""
-    fused: dict[int, float] = {}
-    for name, ranked in lists.items():
-        for rank, row in enumerate(ranked.rows.tolist(), start=1):
-            fused[row] = fused.get(row, 0.0) + weights[name] / (rrf_k + rank)
-    return fused
-
-
-def _relative_score(lists: dict[str, Ranked], weights: dict[str, float]) -> dict[int, float]:
-    """Min-max normalise each retriever's scores, then a weighted sum: keeps score gaps that RRF loses."""
-    fused: dict[int, float] = {}
-    total = sum(weights.values()) or 1.0
-    for name, ranked in lists.items():
-        if len(ranked.scores) == 0:
-            continue
-        low, high = float(ranked.scores.min()), float(ranked.scores.max())
-        spread = high - low
-        for row, score in zip(ranked.rows.tolist(), ranked.scores.tolist()):
-            normalised = (score - low) / spread if spread > 0 else 1.0
-            fused[row] = fused.get(row, 0.0) + weights[name] * normalised / total
-    return fused
 
 
 def dedupe_by_paper(hits: Sequence[Hit]) -> list[Hit]:

@@ -1,0 +1,224 @@
+"""How well the results extractor reads abstracts: recall on PwC results, precision and recall on
+the hand-made table of the bundled corpus, and extraction speed.
+
+    python -m paperqa.eval.extraction pwc ../shared/eval/pwc-dev/results_in_abstracts.jsonl \\
+        --corpus ../shared/data/ml-abstracts/ml_abstracts.jsonl
+    python -m paperqa.eval.extraction bundled eval/datasets/bundled_results.jsonl
+    python -m paperqa.eval.extraction sample ../shared/data/ml-abstracts/ml_abstracts.jsonl \\
+        --exclude ../shared/eval/pwc-dev/results_in_abstracts.jsonl --n 100 --seed 8
+
+Matching is on (paper, dataset, value): the value must be equal as a number, and the dataset
+names must resolve to the same canonical dataset through the lexicon (PwC writes
+"WMT2014 English-German" where the abstract says "WMT 2014 English-to-German"); a name the
+lexicon does not know matches when one normalised name contains the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..lexicon import Lexicon, get_lexicon, normalise
+from ..models import Paper, ResultRow
+from ..results import RuleExtractor, format_value
+from ..sources import bundled_corpus_paths, load_papers
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def read_corpus(path: str | Path, ids: set[str] | None = None) -> dict[str, Paper]:
+    """Papers of an arXiv-style JSONL (id, title, abstract), optionally only ``ids``."""
+    papers = {}
+    for record in read_jsonl(path):
+        pid = str(record.get("id") or record.get("paper_id"))
+        if ids is None or pid in ids:
+            papers[pid] = Paper(paper_id=pid, title=record.get("title", ""), abstract=record.get("abstract", ""))
+    return papers
+
+
+def dataset_names(lexicon: Lexicon, name: str) -> set[str]:
+    """The canonical datasets a gold name stands for ("LibriSpeech test-clean" -> LibriSpeech)."""
+    names = {m.name for m in lexicon.find_datasets(name)}
+    resolved = lexicon.resolve_dataset(name)
+    if resolved:
+        names.add(resolved)
+    return names
+
+
+def same_dataset(lexicon: Lexicon, row: ResultRow, gold: str, gold_names: set[str] | None = None) -> bool:
+    gold_names = dataset_names(lexicon, gold) if gold_names is None else gold_names
+    if row.dataset in gold_names:
+        return True
+    a, b = normalise(row.dataset_surface or row.dataset), normalise(gold)
+    return bool(a) and bool(b) and (a in b or b in a)
+
+
+def _as_float(text: str) -> float | None:
+    try:
+        return float(str(text).replace(",", "").rstrip("%"))
+    except ValueError:
+        return None
+
+
+def score_pwc(gold: Sequence[dict], rows_by_paper: dict[str, list[ResultRow]], lexicon: Lexicon) -> dict:
+    """Recall of (paper, dataset, value) over the PwC results whose value is in the abstract."""
+    hits, value_hits, misses = 0, 0, []
+    for g in gold:
+        value = _as_float(g["value"])
+        rows = [r for r in rows_by_paper.get(g["paper_id"], []) if r.value is not None]
+        same_value = [r for r in rows if value is not None and abs(r.value - value) < 1e-9]
+        names = dataset_names(lexicon, g["dataset"])
+        if same_value:
+            value_hits += 1
+        if any(same_dataset(lexicon, r, g["dataset"], names) for r in same_value):
+            hits += 1
+        else:
+            misses.append(g)
+    numeric = sum(1 for g in gold if _as_float(g["value"]) is not None)
+    return {
+        "results": len(gold), "papers": len({g["paper_id"] for g in gold}), "numeric_values": numeric,
+        "recall": hits / len(gold) if gold else 0.0, "found": hits,
+        "recall_of_numeric": hits / numeric if numeric else 0.0,
+        "value_recall": value_hits / len(gold) if gold else 0.0,
+        "misses": misses,
+    }
+
+
+def score_table(gold: Sequence[dict], rows_by_paper: dict[str, list[ResultRow]], lexicon: Lexicon,
+                papers: Iterable[str]) -> dict:
+    """Precision and recall of (paper, dataset, value[, is_delta]) against a complete hand-made table."""
+    paper_ids = set(papers)
+    gold_keys = {(g["paper_id"], g["dataset"], float(g["value"])) for g in gold}
+    extracted = [r for pid in paper_ids for r in rows_by_paper.get(pid, []) if r.value is not None]
+    matched_gold: set[tuple] = set()
+    correct = 0
+    wrong = []
+    for r in extracted:
+        match = next((k for k in gold_keys if k[0] == r.paper_id and abs(k[2] - r.value) < 1e-9  # type: ignore[operator]
+                      and same_dataset(lexicon, r, k[1])), None)
+        if match:
+            correct += 1
+            matched_gold.add(match)
+        else:
+            wrong.append(r)
+    missed = sorted(gold_keys - matched_gold)
+    return {
+        "gold_rows": len(gold_keys), "extracted_rows": len(extracted), "correct_rows": correct,
+        "precision": correct / len(extracted) if extracted else 0.0,
+        "recall": len(matched_gold) / len(gold_keys) if gold_keys else 0.0,
+        "wrong": wrong, "missed": missed,
+    }
+
+
+def extract_timed(papers: Sequence[Paper], lexicon: Lexicon) -> tuple[dict[str, list[ResultRow]], float]:
+    extractor = RuleExtractor(lexicon)
+    started = time.perf_counter()
+    by_paper: dict[str, list[ResultRow]] = defaultdict(list)
+    for paper in papers:
+        by_paper[paper.paper_id].extend(extractor.extract(paper))
+    return by_paper, time.perf_counter() - started
+
+
+def _row_line(r: ResultRow) -> str:
+    return (f"{r.paper_id} | {r.model or '-'} | {r.dataset} ({r.dataset_surface}) | {r.metric or '-'} | "
+            f"{format_value(r)}{' Δ' if r.is_delta else ''} | {', '.join(r.qualifiers)}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m paperqa.eval.extraction", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    pwc = sub.add_parser("pwc", help="recall of (paper, dataset, value) on results_in_abstracts.jsonl")
+    pwc.add_argument("gold")
+    pwc.add_argument("--corpus", required=True, help="the JSONL holding the papers' abstracts")
+    pwc.add_argument("--show-misses", type=int, default=0)
+    bundled = sub.add_parser("bundled", help="precision/recall per split on the hand-made bundled table")
+    bundled.add_argument("gold")
+    bundled.add_argument("--show", type=int, default=0, help="print up to N wrong and missed rows per split")
+    sample = sub.add_parser("sample", help="a random sample of extracted rows to check by hand")
+    sample.add_argument("corpus")
+    sample.add_argument("--exclude", help="JSONL whose paper ids are left out (the PwC dev set)")
+    sample.add_argument("--n", type=int, default=100)
+    sample.add_argument("--seed", type=int, default=8)
+    speed = sub.add_parser("speed", help="papers per second of extraction")
+    speed.add_argument("corpus")
+    speed.add_argument("--limit", type=int, default=0)
+    args = parser.parse_args(argv)
+    lexicon = get_lexicon()
+
+    if args.command == "pwc":
+        gold = read_jsonl(args.gold)
+        papers = read_corpus(args.corpus, {g["paper_id"] for g in gold})
+        rows, seconds = extract_timed(list(papers.values()), lexicon)
+        result = score_pwc(gold, rows, lexicon)
+        print(f"PwC results in abstracts: {result['results']} results, {result['papers']} papers "
+              f"({len(papers)} found in the corpus)")
+        print(f"recall of (paper, dataset, value): {result['recall']:.3f} ({result['found']}/{result['results']}); "
+              f"of the {result['numeric_values']} numeric values: {result['recall_of_numeric']:.3f}; "
+              f"value alone: {result['value_recall']:.3f}; extraction {len(papers) / seconds:.0f} papers/s")
+        for g in result["misses"][: args.show_misses]:
+            print("MISS", json.dumps(g))
+            for r in rows.get(g["paper_id"], []):
+                print("     ", _row_line(r))
+        return 0
+
+    if args.command == "bundled":
+        gold = read_jsonl(args.gold)
+        loaded = load_papers(bundled_corpus_paths())
+        papers = {p.paper_id: p for p in loaded.papers}
+        rows, _ = extract_timed(list(papers.values()), lexicon)
+        splits = defaultdict(set)
+        for g in gold:
+            splits[g["split"]].add(g["paper_id"])
+        listed = {g["paper_id"] for g in gold}  # papers without results have one value-less line
+        print("| split | papers | gold rows | extracted | precision | recall |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for split in sorted(splits):
+            ids = splits[split]
+            split_gold = [g for g in gold if g["split"] == split and g.get("value") is not None]
+            result = score_table(split_gold, rows, lexicon, ids)
+            print(f"| {split} | {len(ids)} | {result['gold_rows']} | {result['extracted_rows']} | "
+                  f"{result['precision']:.3f} | {result['recall']:.3f} |")
+            for r in result["wrong"][: args.show]:
+                print("  WRONG ", _row_line(r), "::", r.sentence[:200])
+            for k in result["missed"][: args.show]:
+                print("  MISSED", k)
+        unlisted = set(papers) - listed
+        if unlisted:
+            print(f"warning: {len(unlisted)} bundled papers are not in the hand table", file=sys.stderr)
+        return 0
+
+    if args.command == "sample":
+        exclude = {g["paper_id"] for g in read_jsonl(args.exclude)} if args.exclude else set()
+        papers = [p for pid, p in read_corpus(args.corpus).items() if pid not in exclude]
+        rows, _ = extract_timed(papers, lexicon)
+        valued = [r for pid in sorted(rows) for r in rows[pid] if r.value is not None]
+        picked = random.Random(args.seed).sample(valued, min(args.n, len(valued)))
+        for r in picked:
+            print(json.dumps({**r.model_dump(exclude={"citation", "title"}), "display": format_value(r)}))
+        return 0
+
+    if args.command == "speed":
+        papers = list(read_corpus(args.corpus).values())
+        if args.limit:
+            papers = papers[: args.limit]
+        rows, seconds = extract_timed(papers, lexicon)
+        total = sum(len(v) for v in rows.values())
+        valued = sum(1 for v in rows.values() for r in v if r.value is not None)
+        print(f"{len(papers)} papers in {seconds:.2f} s: {len(papers) / seconds:.0f} papers/s; "
+              f"{total} rows ({valued} with a value, {total - valued} dataset mentions without a figure)")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,656 @@
+"""Rule extraction of the results an abstract reports: "52.7 mIoU on ADE20K" becomes a row.
+
+For each sentence of an abstract (offsets kept, so every row can be cited and highlighted), the
+extractor finds dataset and metric names through the :mod:`paperqa.lexicon`, and the numbers that
+are results (not years, counts, model sizes or names like "ResNet-50"). Each result number is then
+tied to
+
+* a **metric**: the one written right after it ("84.7% top-1 accuracy") or right before it
+  ("an mIoU of 52.7"), else the nearest one before it in the sentence;
+* a **dataset**: the one right after it ("... on COCO") unless a comma or another clause comes
+  first, else the one before it ("ADE20K val set with 50.9% PQ"); with "respectively", the
+  numbers and datasets of the sentence are paired in order;
+* a **model** when the sentence names one as the subject ("MOAT attains ..."), or the name in
+  the paper title before its colon when the subject is "we"/"our model";
+* **qualifiers** found near it: split (val, test, test-dev ...), single-/multi-scale, zero-/few-
+  shot, parameter count ("496M params"), FLOPs, "without extra data" ...;
+* **is_delta** when it is an improvement ("+3.2 mIoU", "outperforms X by 2.1", "a gain of 3%").
+
+A dataset named without any figure in the abstract gives a row with ``value`` None, so that an
+answer can list the paper as "evaluated, no figure in the abstract".
+
+Hand-rolled rules rather than a parsing library: the sentences are short and formulaic, the
+spans must point into the original text, and extraction must run at ingest at hundreds of
+papers per second on a CPU; the optional LLM extractor (``results.extractor: llm``) covers
+what rules miss.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from .citations import passage_sentences
+from .lexicon import Lexicon, Mention, get_lexicon
+from .models import Paper, ResultRow
+
+EXTRACTOR_VERSION = "rules-1"
+
+# A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
+_NUMBER = re.compile(
+    r"(?P<sign>[+\u00b1]|(?<![\w)\]])[-\u2212](?=\d))?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"(?P<unit>\s?\\?%|\s?percent\b|\s?(?:pp|p\.p\.)(?!\w)|\s?points?\b|\s?dB\b|\s?ms\b|\s?FPS\b|\s?fps\b|"
+    r"\s?mm\b)?"
+)
+# What may follow a number that is a count, a size or part of a name, not a result.
+_NOT_A_RESULT_AFTER = re.compile(
+    r"(?:[A-Za-z]|-\s?[A-Za-z]|\s?[×x]\s?\d|\s?×|\^|\s+(?:million|billion|thousand|times|hours?|days?|minutes?|"
+    r"seconds?|epochs?|layers?|images?|samples?|examples?|videos?|classes|categories|languages?|tasks?|"
+    r"datasets?|benchmarks?|subjects?|participants?|patients?|users?|GPUs?|TPUs?|words?|tokens?|"
+    r"sentences?|documents?|pairs?|hours|steps|iterations|queries|questions|parameters|params|"
+    r"frames|views|shots?|runs?|seeds?|folds?|domains?|objects?|people|scenes|clips|speakers|"
+    r"nodes|edges|graphs|variants?|models?|methods?|baselines?|teams?|submissions?|entries)\b)",
+    re.IGNORECASE,
+)
+# "3.92and 10.41on MPIIGaze": a unit symbol lost in the text glued the number to the next word.
+_GLUED_WORD = re.compile(r"(?:and|on|in|of|for|with|at|to|or|vs)\b")
+_PARAMS = re.compile(
+    r"(?P<n>\d+(?:\.\d+)?)\s?(?P<scale>[KMBT])\b\s*(?:model\s+|trainable\s+|learnable\s+)?(?:parameters|params)\b",
+)
+_PARAMS_WORDS = re.compile(
+    r"(?P<n>\d+(?:\.\d+)?)\s?(?P<scale>million|billion)\s+(?:model\s+|trainable\s+)?(?:parameters|params)\b",
+    re.IGNORECASE,
+)
+_FLOPS = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s?(?P<scale>[KMGT])\s?(?:FLOPs|MACs|FLOPS)\b")
+_SPLIT = re.compile(
+    r"\b(test-dev|test-std|test-challenge|test-clean|test-other|dev-clean|dev-other|minival|"
+    r"val(?:idation)?(?=\s+(?:set|split|data)\b)|test(?=\s+(?:set|split|data)\b)|dev(?=\s+set\b)|"
+    r"Area[\s-]?5|6-fold)\b",
+    re.IGNORECASE,
+)
+_SPLIT_AFTER_DATASET = re.compile(
+    r"^\s*(?:\(\s*)?(val(?:idation)?|test-dev|test-std|test|dev|minival|test-clean|test-other)\b", re.IGNORECASE
+)
+_SPLIT_IN_NAME = re.compile(
+    r"\b(val(?:idation)?|test-dev|test-std|test|dev|minival|test-clean|test-other)$", re.IGNORECASE
+)
+_SETTINGS = re.compile(
+    r"\b(single[- ]scale|multi[- ]scale|single[- ]model|ensembles?|zero[- ]shot|one[- ]shot|few[- ]shot|"
+    r"\d+[- ]shot|linear[- ]prob(?:e|ing)|fine[- ]?tun(?:ed|ing)|end-to-end fine-tuning|"
+    r"without (?:any )?(?:extra|external|additional) (?:training )?data|with(?:out)? pre-?training|"
+    r"(?:semi|self|weakly|un)[- ]supervised|real[- ]time|"
+    r"(?:pre-?trained|pretrained) on [A-Z][\w\-]*(?:[- ]\d+[Kk])?)\b",
+    re.IGNORECASE,
+)
+_DELTA_BEFORE = re.compile(
+    r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial)\s+)?(?:margin\s+of\s+)?"
+    r"(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|approximately\s+|~\s?)?|"
+    r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
+    r"improved|increased|reduced|boosted)\s+(?:of\s+|by\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|"
+    r"more\s+than\s+|nearly\s+|~\s?)?)$",
+    re.IGNORECASE,
+)
+_DELTA_AFTER = re.compile(
+    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:[\w\-]+\s+){0,3}?"
+    r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
+    r"reductions?|more|less|fewer|above|over\s+(?:the\s+)?(?:previous|prior|baseline|state|best|sota)|"
+    r"relative|absolute)\b",
+    re.IGNORECASE,
+)
+_BOUND_BEFORE = re.compile(
+    r"\b(?:exceed(?:s|ing)?|surpass(?:es|ing)?|above|below|under|over|beyond|than|at least|at most|"
+    r"less than|more than|down to|threshold of|cross(?:es|ing)?|break(?:s|ing)?|"
+    r"only|just|merely|random(?:ly)?|chance(?: level)?|human|humans|baseline(?:s)? (?:of|at))\s*(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_COST_AFTER = re.compile(
+    r"^(?:\s?(?:\\?%|percent))?\s*(?:\w+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
+    r"FLOPs?|MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
+    r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence)\b",
+    re.IGNORECASE,
+)
+_NUMBER_LIST_BEFORE = re.compile(
+    r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:,\s*and|,|and|/)\s*)+$"
+)
+# "on ACE2004, ACE2005, and NNE": a list of names, some unknown to the lexicon
+_NAME_LIST = re.compile(
+    r"(?P<items>[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3}"
+    r"(?:\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3})+)"
+)
+_FROM_TO = re.compile(r"\bfrom\s*$", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[;:]|\b(?:while|whereas|but|although|which|compared|versus|vs\.?)\b")
+# A model name: a word with an inner capital or digit ("MOAT", "ConvNeXt-B", "kMaX-DeepLab", "YOLOv8").
+_MODEL_NAME = (
+    r"(?:[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+\d[\w]*|"
+    r"[A-Z][a-z]+(?=-[A-Z0-9]))(?:[-_.][A-Za-z0-9]+)*"
+)
+_MODEL_SUBJECT = re.compile(
+    r"(?P<model>" + _MODEL_NAME + r"(?:\s(?:[A-Z0-9][\w\-]*|\([\w\-]+\)))?)\s+"
+    r"(?:(?:also|further|still|even|now|only|significantly|consistently|clearly|successfully|then|thus|"
+    r"again|notably|remarkably|substantially|greatly|largely|[a-z]+ly)\s+)?"
+    r"(?:achieves?|attains?|obtains?|reach(?:es)?|yields?|gets?|sets?|scores?|outperforms?|surpass(?:es)?|"
+    r"improves?|achieved|attained|obtained|reached|establish(?:es)?|delivers?|records?|boosts?|exceeds?|"
+    r"hits?|shows?|demonstrates?|produces?|performs?|ranks?|is|has|with)\b"
+)
+_OUR_SUBJECT = re.compile(
+    r"\b(?:we|it|its|our(?:\s+[\w\-]+){0,3}\s+(?:model|method|approach|network|framework|system|architecture|"
+    r"detector|agent|algorithm|variant|models|methods|networks|variants))\b",
+    re.IGNORECASE,
+)
+_NOT_MODELS = frozenset(
+    ["We", "Our", "It", "This", "These", "Its", "They", "Code", "Results", "Experiments", "Extensive", "Moreover", "Furthermore", "However", "Finally", "Specifically", "Notably", "In", "On", "For", "With", "Compared", "Overall", "Both", "Code", "Table", "SOTA", "AI", "ML", "NLP", "CV", "GPU", "GPUs", "CPU", "CNN", "CNNs", "RNN", "LSTM", "ViT", "ViTs", "LLM", "LLMs"]
+)
+# "Generic" dataset names the lexicon does not know: "on the Foo-Bar dataset", "the XYZ benchmark".
+_GENERIC_DATASET = re.compile(
+    r"\b(?i:on|in|of|for|over|across|using|from)\s+(?i:the\s+)?(?:(?:challenging|popular|public|large-scale|"
+    r"standard|widely[- ]used|recent|new|benchmark|real-world)\s+)*"
+    r"(?P<name>(?:[A-Z0-9][\w\-+.'’]*[\w+](?:\s|-)){0,3}[A-Z0-9][\w\-+.'’]*[\w+])\s+"
+    r"(?:data\s?set|benchmark|corpus|challenge|leaderboard|test\s+set|database)s?\b"
+)
+# "UPLight (92.45%), ZJU (92.7%)", "USMLE: 60.2%", "(MCubeS) dataset", "on CULane, Tusimple and ...".
+_NAME = r"[A-Z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*"
+_GENERIC_BEFORE_FIGURE = re.compile(
+    r"(?P<name>" + _NAME + r")\s?(?:\(\s*|:\s*)(?=[+\-]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*[),;]|[+\-]?\d+(?:\.\d+)?\s?\\?%)"
+)
+_GENERIC_ACRONYM = re.compile(r"\((?P<name>" + _NAME + r")\)\s+(?:data\s?set|benchmark|corpus|challenge|database)s?\b")
+_NOT_DATASET_NAMES = frozenset(["The", "This", "Our", "A", "An", "All", "Each", "Both", "These", "Several", "Many", "Multiple", "Public", "New"])
+
+
+_ABBREVIATION_END = re.compile(
+    r"\b(?:vs|e\.g|i\.e|et al|cf|Fig|Figs|Eq|Sec|approx|resp|No|ca|Tab|incl|w\.r\.t|avg|std|Ref|Refs)\.$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Number:
+    value: float
+    text: str
+    start: int
+    end: int
+    unit: str | None
+    signed: bool
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of an abstract.
+
+    Like :func:`paperqa.citations.passage_sentences`, but "vs. 91.1%", "e.g. ImageNet" and
+    "et al. 2020" do not end a sentence: a result and its comparison stay together.
+    """
+    spans: list[tuple[int, int]] = []
+    for s, e in passage_sentences(text):
+        if spans and _ABBREVIATION_END.search(text[spans[-1][0]:spans[-1][1]]):
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.append((s, e))
+    return spans or ([(0, len(text))] if text.strip() else [])
+
+
+class RuleExtractor:
+    """Rows of the results each abstract states, from rules over the lexicon's names."""
+
+    name = "rules"
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or get_lexicon()
+
+    def extract_many(self, papers: Iterable[Paper]) -> list[ResultRow]:
+        rows: list[ResultRow] = []
+        for paper in papers:
+            rows.extend(self.extract(paper))
+        return rows
+
+    def extract(self, paper: Paper) -> list[ResultRow]:
+        """Every result ``paper``'s abstract states, then one value-less row per dataset without a figure."""
+        abstract = paper.abstract
+        model_from_title = _title_model(paper.title)
+        rows: list[ResultRow] = []
+        mentions: dict[str, tuple[Mention, int, int]] = {}
+        previous: list[Mention] = []  # datasets of the last sentence that named any
+        for s_start, s_end in sentence_spans(abstract):
+            sentence = abstract[s_start:s_end]
+            datasets = self._datasets(sentence)
+            for d in datasets:
+                mentions.setdefault(d.name, (d, s_start, s_end))
+            context: list[Mention] = []
+            if not datasets:
+                # "We performed experiments on the TIMIT dataset. We achieved 17.3% PER": a sentence
+                # naming no dataset reports on the one the abstract named, when that is unambiguous;
+                # with "respectively", on the list the previous sentence named.
+                named = {m[0].name for m in mentions.values()}
+                if len(named) == 1 or len({d.name for d in previous}) == 1 or (
+                        previous and re.search(r"\brespective(?:ly)?\b", sentence)):
+                    context = previous if previous else [m[0] for m in mentions.values()]
+                if not context:
+                    continue
+            else:
+                previous = datasets
+            for row in self._sentence_rows(sentence, datasets, model_from_title, context):
+                rows.append(row.model_copy(update={
+                    "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
+                    "start_char": s_start, "end_char": s_end,
+                }))
+        with_figure = {r.dataset for r in rows} | {r.dataset.split(" ")[0] for r in rows}  # WMT14 En-De: WMT14
+        for name, (mention, s_start, s_end) in mentions.items():
+            if name not in with_figure:
+                rows.append(ResultRow(
+                    paper_id=paper.paper_id, title=paper.title, dataset=name, dataset_surface=mention.surface,
+                    sentence=abstract[s_start:s_end], start_char=s_start, end_char=s_end, extractor=self.name,
+                ))
+        return rows
+
+    # ----- one sentence ----------------------------------------------------------------------
+
+    def _datasets(self, sentence: str) -> list[Mention]:
+        known = self.lexicon.find_datasets(sentence)
+        generic = []
+        for m in _GENERIC_DATASET.finditer(sentence):
+            start, end = m.start("name"), m.end("name")
+            name = m.group("name")
+            if name.split()[0] in _NOT_DATASET_NAMES or any(k.start < end and start < k.end for k in known):
+                continue
+            if self.lexicon.find_metrics(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name):
+                continue  # "the Accuracy benchmark", "the Large dataset": not names
+            generic.append(Mention(name, name, start, end))
+        # "Name (92.7%)" only when the lexicon knows no dataset here: "ImageNet accuracy on MCU (71.8%)"
+        patterns = (_GENERIC_ACRONYM,) if known else (_GENERIC_BEFORE_FIGURE, _GENERIC_ACRONYM)
+        for pattern in patterns:
+            for m in pattern.finditer(sentence):
+                start, end = m.start("name"), m.end("name")
+                name = m.group("name")
+                if any(k.start < end and start < k.end for k in (*known, *generic)) or name in _NOT_DATASET_NAMES:
+                    continue
+                if self.lexicon.lookup_metric(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name):
+                    continue
+                generic.append(Mention(name, name, start, end))
+        return sorted(known + generic, key=lambda m: m.start)
+
+    def _sentence_rows(self, sentence: str, datasets: list[Mention], title_model: str | None,
+                       context: list[Mention] | None = None) -> list[ResultRow]:
+        """Rows of one sentence; ``context`` are datasets named by an earlier sentence (no spans here)."""
+        metrics = self.lexicon.find_metrics(sentence)
+        taken = [(m.start, m.end) for m in (*datasets, *metrics)]
+        glued = {m.start for m in metrics}  # "52.7mIoU"
+        numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in taken)]
+        results = []
+        for n in numbers:
+            metric = _metric_for(sentence, n, metrics)
+            if not _is_result(sentence, n, metric):
+                continue
+            results.append((n, metric))
+        if not results:
+            return []
+        assigned = (_respectively(sentence, results, datasets or context or []) or
+                    _parallel_lists(sentence, results, datasets) or {})
+        assigned.update(_slash_pairs(sentence, results, datasets))
+        by_metric = _absolute_datasets_by_metric(sentence, results, datasets, assigned)
+        rows = []
+        result_numbers = [n for n, _ in results]
+        for i, (n, metric) in enumerate(results):
+            dataset = assigned.get(n.start)
+            if dataset is None and datasets:
+                dataset = _dataset_for(sentence, n, datasets, result_numbers)
+                # "52.7 mIoU on ADE20K surpassing Swin by +2.7 mAP / +3 mIoU": a delta goes with the
+                # dataset this sentence reports the same metric on
+                if metric is not None and _is_delta(sentence, n) and by_metric.get(metric.name) \
+                        and (dataset is None or not _directly_before(sentence, n, dataset)):
+                    dataset = by_metric[metric.name]
+            elif dataset is None and context and len({d.name for d in context}) == 1:
+                dataset = context[0]
+            if dataset is None:
+                continue
+            dataset = self._language_pair(sentence, n, dataset, result_numbers)
+            if not datasets and metric is None:
+                continue  # inherited dataset: only figures that name their metric
+            baseline = bool(_FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]))
+            # "from 32.92 dB to 33.57 dB": the first figure is the previous result, kept and flagged
+            prev_end = result_numbers[i - 1].end if i else 0
+            next_start = result_numbers[i + 1].start if i + 1 < len(result_numbers) else len(sentence)
+            rows.append(ResultRow(
+                paper_id="",
+                model=None if baseline else _model_for(sentence, n, title_model, self.lexicon),
+                dataset=dataset.name,
+                dataset_surface=dataset.surface,
+                metric=metric.name if metric else None,
+                metric_surface=metric.surface if metric else "",
+                value=n.value,
+                unit=n.unit,
+                is_delta=_is_delta(sentence, n),
+                qualifiers=(["previous result"] if baseline else []) + _qualifiers(
+                    sentence, n, dataset if dataset in datasets else None, prev_end, next_start),
+                value_text=n.text,
+                extractor=self.name,
+            ))
+        return rows
+
+
+    def _language_pair(self, sentence: str, n: _Number, dataset: Mention, numbers: Sequence[_Number]) -> Mention:
+        """"WMT'14 ... 31.26 for EnDe": the WMT dataset of that language pair, when the lexicon has it."""
+        if not dataset.name.startswith(("WMT", "IWSLT")) or " " in dataset.name:
+            return dataset
+        i = numbers.index(n)
+        start = numbers[i - 1].end if i else 0
+        end = numbers[i + 1].start if i + 1 < len(numbers) else len(sentence)
+        pairs = (list(_LANGUAGE_PAIR.finditer(sentence, n.end, end)) or list(_LANGUAGE_PAIR.finditer(sentence, start, n.start))
+                 or list(_LANGUAGE_PAIR.finditer(sentence)))
+        if not pairs or (len({(_lang(p.group("src")), _lang(p.group("tgt"))) for p in pairs}) != 1
+                         and not any(p.start() >= n.end for p in pairs)):
+            return dataset
+        src, tgt = _lang(pairs[0].group("src")), _lang(pairs[0].group("tgt"))
+        name = self.lexicon.lookup_dataset(f"{dataset.name} {src}-{tgt}")
+        return Mention(name, dataset.surface, dataset.start, dataset.end) if name else dataset
+
+
+_LANGUAGES = {"en": "En", "english": "En", "de": "De", "german": "De", "fr": "Fr", "french": "Fr", "ro": "Ro",
+              "romanian": "Ro", "cs": "Cs", "czech": "Cs", "ru": "Ru", "russian": "Ru", "zh": "Zh", "chinese": "Zh",
+              "ja": "Ja", "japanese": "Ja", "vi": "Vi", "vietnamese": "Vi"}
+_LANG = r"(?:En|EN|English|De|DE|German|Fr|FR|French|Ro|RO|Romanian|Cs|CS|Czech|Ru|RU|Russian|Zh|ZH|Chinese|Ja|JA|Japanese|Vi|Vietnamese)"
+_LANGUAGE_PAIR = re.compile(
+    r"\b(?P<src>" + _LANG + r")\s?(?:-|\u2013|\u2192|->|to|⇒)?\s?(?P<tgt>" + _LANG + r")\b"
+)
+
+
+def _lang(name: str) -> str:
+    return _LANGUAGES[name.lower()]
+
+
+# ----- numbers -----------------------------------------------------------------------------------
+
+
+def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> list[_Number]:
+    found = []
+    for m in _NUMBER.finditer(sentence):
+        start = m.start()
+        before = sentence[max(0, start - 1):start]
+        if before == "/" and re.search(r"(?:\d|%)\s?/$", sentence[max(0, start - 3):start]):
+            pass  # "2.1%/4.6%": the second figure of a pair
+        elif before and (before.isalnum() or before in "-_./^~@#$" and not m.group("sign")):
+            continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1", "ViT-B/16"
+        unit = (m.group("unit") or "").strip().lstrip("\\")
+        after = sentence[m.end():]
+        if not unit and _NOT_A_RESULT_AFTER.match(after) and not _GLUED_WORD.match(after) \
+                and m.end() not in glued:
+            continue
+        if not unit and re.match(r"^\.\d|^,\d", after):
+            continue
+        num = m.group("num").replace(",", "")
+        try:
+            value = float(num)
+        except ValueError:
+            continue
+        sign = m.group("sign") or ""
+        if sign in ("-", "\u2212"):
+            value = -value
+        unit_norm = {"percent": "%", "point": "points", "p.p.": "pp", "fps": "FPS"}.get(unit, unit) or None
+        found.append(_Number(value, m.group().strip(), start, m.end(), unit_norm, bool(sign)))
+    return found
+
+
+def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
+    if n.unit in ("ms",) and metric is None:
+        return False
+    if re.search(r"[<>\u2264\u2265\u2248~]\s*$", sentence[max(0, n.start - 3):n.start]):
+        return False  # ">90% accuracy": a bound
+    if _COST_AFTER.match(sentence[n.end:n.end + 60]) and (metric is None or metric.start < n.start):
+        return False  # "a reduction of 28% in computational demand": cost, not a result
+    if _BOUND_BEFORE.search(sentence[max(0, n.start - 30):n.start]):
+        return False  # "the first model exceeding 87% accuracy": a threshold, not a result
+    integer = "." not in n.text and n.unit is None
+    if integer and 1900 <= abs(n.value) <= 2099:
+        return False  # a year
+    if metric is None:
+        return n.unit == "%" or ("." in n.text and abs(n.value) < 1000)
+    return not (integer and abs(n.value) > 10000)  # "8,400 games": a count
+
+
+_LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
+
+
+def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mention | None:
+    after = [m for m in metrics if m.start >= n.end]
+    if after and _LIST_GAP.fullmatch(sentence[n.end:after[0].start]):
+        return after[0]  # "71.4% and 87.2% Top-1 accuracy"
+    if after:
+        gap = sentence[n.end:after[0].start]
+        if re.fullmatch(r"\s*(?:\(\s*)?(?:(?:absolute|relative|higher|better|lower|more|of|in|on|the|average|"
+                        r"mean|overall|test|val|validation|dev|single-scale|multi-scale|points?|pp|"
+                        r"an?|improvement|gain|top-?\d)\s*)?(?:(?:of|in|the)\s+)?", gap):
+            return after[0]
+    before = [m for m in metrics if m.end <= n.start]
+    if before:
+        gap = sentence[before[-1].end:n.start]
+        if len(gap) <= 60 and not re.search(r"\d", gap) and not re.search(r"[;]", gap):
+            return before[-1]
+    if after and re.fullmatch(r"[^\d;,()]{0,12}", sentence[n.end:after[0].start]):
+        return after[0]
+    return before[-1] if before else None
+
+
+def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
+                 numbers: Sequence[_Number]) -> Mention | None:
+    nxt = next((d for d in datasets if d.start >= n.end), None)
+    prv = next((d for d in reversed(datasets) if d.end <= n.start), None)
+    if nxt is not None:
+        # "52.9% (+5.4% increase) on HMDB51", "91.5 % (ESC-50)", "... database (DISFA)"
+        gap = re.sub(r"\s*\(\s*$", "", _PARENS.sub("", sentence[n.end:nxt.start]))
+        if len(gap) <= 150 and not re.search(r"[,;:()\[\]]", gap) and not _CLAUSE_BREAK.search(gap):
+            # "SQuAD v1.1 Test F1 to 93.2 (1.5 point absolute improvement) and SQuAD v2.0 ...": the
+            # dataset written just before the figure, with nothing between, is the closer one
+            if prv is not None and _clean_gap(sentence[prv.end:n.start]) and \
+                    len(sentence[prv.end:n.start]) < len(sentence[n.end:nxt.start]) and \
+                    re.search(r"\band\b|\(", sentence[n.end:nxt.start]):
+                return prv
+            return nxt
+    if prv is not None:
+        gap = sentence[prv.end:n.start]
+        if not re.search(r";", gap) and len(gap) <= 220:
+            return prv
+    if nxt is not None:
+        gap = sentence[n.end:nxt.start]
+        if (len(gap) <= 60 or len({d.name for d in datasets}) == 1) and not re.search(r"[;]", gap):
+            return nxt  # the only dataset of the sentence
+    return prv
+
+
+_PARENS = re.compile(r"\([^()]*\)")
+
+
+def _directly_before(sentence: str, n: _Number, dataset: Mention) -> bool:
+    """True when ``dataset`` follows the number in the same phrase ("+3.2 mIoU on ADE20K")."""
+    if dataset.start < n.end:
+        return False
+    gap = sentence[n.end:dataset.start]
+    return len(gap) <= 40 and not re.search(r"[,;:()/]", gap)
+
+
+def _absolute_datasets_by_metric(sentence: str, results: list[tuple[_Number, Mention | None]],
+                                 datasets: Sequence[Mention], assigned: dict[int, Mention]) -> dict[str, Mention]:
+    """metric -> the one dataset this sentence reports an absolute figure of that metric on."""
+    found: dict[str, set[Mention]] = {}
+    numbers = [n for n, _ in results]
+    for n, metric in results:
+        if metric is None or _is_delta(sentence, n):
+            continue
+        dataset = assigned.get(n.start) or (_dataset_for(sentence, n, datasets, numbers) if datasets else None)
+        if dataset is not None:
+            found.setdefault(metric.name, set()).add(dataset)
+    return {m: next(iter(ds)) for m, ds in found.items() if len({d.name for d in ds}) == 1}
+
+
+def _slash_pairs(sentence: str, results: list[tuple[_Number, Mention | None]],
+                 datasets: Sequence[Mention]) -> dict[int, Mention]:
+    """"89.1% / 81.5% top-1 accuracy on ImageNet-1K / ImageNet-V2": the i-th figure, the i-th dataset."""
+    pairs: dict[int, Mention] = {}
+    groups = _slash_groups(sentence, [n for n, _ in results], lambda x: (x.start, x.end))
+    dgroups = _slash_groups(sentence, list(datasets), lambda x: (x.start, x.end))
+    for group in groups:
+        following = [g for g in dgroups if g[0].start > group[-1].end and len(g) == len(group)]
+        if following:
+            pairs.update((n.start, d) for n, d in zip(group, following[0], strict=True))
+    return pairs
+
+
+def _slash_groups(sentence: str, items: list, span) -> list[list]:
+    groups: list[list] = []
+    for item in items:
+        if groups and re.fullmatch(r"\s*(?:\\?%)?\s*/\s*", sentence[span(groups[-1][-1])[1]:span(item)[0]]):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return [g for g in groups if len(g) > 1]
+
+
+def _parallel_lists(sentence: str, results: list[tuple[_Number, Mention | None]],
+                    datasets: Sequence[Mention]) -> dict[int, Mention] | None:
+    """"On VQA and NLVR2, ALBEF achieves improvements of 2.37% and 3.84%": a list of k datasets, then
+    a list of k figures (no "respectively"), pairs in order."""
+    if len(datasets) < 2 or len(results) != len(datasets) or results[0][0].start < datasets[-1].end:
+        return None
+    for a, b in pairwise(datasets):
+        if not re.fullmatch(r"\s*(?:,|and|,\s*and|&)\s*", sentence[a.end:b.start]):
+            return None
+    numbers = [n for n, _ in results]
+    for a, b in pairwise(numbers):
+        if not re.fullmatch(r"\s*(?:\\?%)?\s*(?:,|and|,\s*and)\s*", sentence[a.end:b.start]):
+            return None
+    return {n.start: d for n, d in zip(numbers, datasets, strict=True)}
+
+
+def _clean_gap(gap: str) -> bool:
+    return len(gap) <= 50 and not re.search(r"[\d,;:()]", gap) and not _CLAUSE_BREAK.search(gap)
+
+
+def _list_with_unknown_names(sentence: str, datasets: Sequence[Mention], count: int) -> list[Mention] | None:
+    """The ``count`` items of a name list holding known datasets ("ACE2004, ACE2005, and NNE")."""
+    for m in _NAME_LIST.finditer(sentence):
+        inside = [d for d in datasets if m.start() <= d.start and d.end <= m.end()]
+        if not inside:
+            continue
+        items, pos = [], m.start()
+        for piece in re.split(r"(\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?)", m.group("items")):
+            start, end = pos, pos + len(piece)
+            pos = end
+            if not piece.strip() or re.fullmatch(r"\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?", piece):
+                continue
+            known = [d for d in inside if start <= d.start < end]
+            items.append(known[0] if known else Mention(piece.strip(), piece.strip(), start, end))
+        if len(items) == count:
+            return items
+    return None
+
+
+def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
+                  datasets: Sequence[Mention]) -> dict[int, Mention] | None:
+    """"... on A, B and C ... 1.0, 2.0 and 3.0, respectively": pair numbers and datasets in order."""
+    if not re.search(r"\brespective(?:ly)?\b", sentence) or len(datasets) < 2:
+        return None
+    absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n)]
+    if len(absolute) == len(datasets):
+        return {n.start: d for (n, _), d in zip(absolute, datasets, strict=True)}
+    listed = _list_with_unknown_names(sentence, datasets, len(absolute))
+    if listed:
+        return {n.start: d for (n, _), d in zip(absolute, listed, strict=True)}
+    deltas = [n for n, _ in results if _is_delta(sentence, n)]
+    if len(deltas) == len(datasets) and not absolute:
+        return {n.start: d for n, d in zip(deltas, datasets, strict=True)}
+    groups: dict[str, list[_Number]] = {}
+    for n, metric in absolute:
+        groups.setdefault(metric.name if metric else "", []).append(n)
+    assigned: dict[int, Mention] = {}
+    for numbers in groups.values():
+        if len(numbers) == len(datasets):
+            assigned.update((n.start, d) for n, d in zip(numbers, datasets, strict=True))
+    return assigned or None
+
+
+def _is_delta(sentence: str, n: _Number) -> bool:
+    if n.signed and n.value >= 0 and sentence[n.start] in "+\u00b1":
+        return True
+    before = sentence[max(0, n.start - 60):n.start]
+    if _DELTA_BEFORE.search(before):
+        return True
+    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]):
+        return True
+    # "outperforming VideoMAE by 1.2% and 2.4%": the rest of a list of improvements
+    run = _NUMBER_LIST_BEFORE.search(sentence[:n.start])
+    if run:
+        first = run.start()
+        return bool(sentence[first] in "+\u00b1" or _DELTA_BEFORE.search(sentence[max(0, first - 60):first]))
+    return False
+
+
+def _model_for(sentence: str, n: _Number, title_model: str | None, lexicon: Lexicon) -> str | None:
+    best = None
+    for m in _MODEL_SUBJECT.finditer(sentence[:n.start]):
+        model = m.group("model").strip()
+        first = model.split()[0]
+        if first in _NOT_MODELS or any(
+            lexicon.lookup_metric(x) or lexicon.lookup_dataset(x) for x in {model, first}
+        ):
+            continue
+        best = model
+    if best is not None:
+        return best
+    if title_model and _OUR_SUBJECT.search(sentence[:n.start]):
+        return title_model
+    return None
+
+
+def _title_model(title: str) -> str | None:
+    """"MOAT: Alternating Mobile Convolution ..." names the model MOAT."""
+    head, sep, _ = title.partition(":")
+    head = head.strip()
+    if sep and 0 < len(head) <= 30 and len(head.split()) <= 3:
+        return head
+    return None
+
+
+def _qualifiers(sentence: str, n: _Number, dataset: Mention | None, prev_end: int, next_start: int) -> list[str]:
+    window_start = max(prev_end, sentence.rfind(",", 0, n.start) + 1, sentence.rfind(";", 0, n.start) + 1)
+    window = sentence[window_start:next_start]
+    found: list[str] = []
+    if dataset is not None:
+        split = _SPLIT_AFTER_DATASET.match(sentence[dataset.end:dataset.end + 20])
+        if split:
+            found.append(_split_name(split.group(1)))
+    for m in _SPLIT.finditer(sentence[n.end:next_start]):
+        found.append(_split_name(m.group(1)))
+    if dataset is not None and (m := _SPLIT_IN_NAME.search(dataset.surface)):
+        found.append(_split_name(m.group(1)))
+    for m in _SETTINGS.finditer(window):
+        found.append(re.sub(r"\s+", " ", m.group(1).lower().replace("pretrained", "pre-trained")))
+    for pattern in (_PARAMS, _PARAMS_WORDS):
+        for m in pattern.finditer(window):
+            scale = {"million": "M", "billion": "B"}.get(m.group("scale").lower(), m.group("scale"))
+            found.append(f"{m.group('n')}{scale} params")
+    for m in _FLOPS.finditer(window):
+        found.append(f"{m.group('n')}{m.group('scale')} FLOPs")
+    return list(dict.fromkeys(found))
+
+
+def _split_name(text: str) -> str:
+    text = text.lower()
+    return {"validation": "val", "area5": "area 5", "area-5": "area 5"}.get(text, text)
+
+
+def format_value(row: ResultRow) -> str:
+    """How a value reads in a table: 84.7%, +3.2, 33.57 dB ("84.7\\%" as written becomes 84.7%)."""
+    if row.value is None:
+        return "no figure"
+    number = row.value_text
+    m = _NUMBER.search(number or "")
+    digits = m.group("num") if m else f"{row.value:g}"
+    sign = "+" if row.is_delta and row.value >= 0 else ("-" if row.value < 0 else "")
+    unit = row.unit or ""
+    if unit == "%":
+        return f"{sign}{digits}%"
+    return f"{sign}{digits} {unit}".strip() if unit else f"{sign}{digits}"
+
+
+def extract_results(papers: Iterable[Paper], lexicon: Lexicon | None = None) -> list[ResultRow]:
+    """Rows for every result the papers' abstracts state (rules extractor)."""
+    return RuleExtractor(lexicon).extract_many(papers)

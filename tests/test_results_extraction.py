@@ -1,0 +1,273 @@
+"""The lexicon and the rule extractor, on sentences taken from the bundled corpus and ml_abstracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paperqa.lexicon import Lexicon, LexiconError, get_lexicon, normalise
+from paperqa.models import Paper
+from paperqa.results import RuleExtractor, format_value, sentence_spans
+from paperqa.sources import bundled_corpus_paths, load_papers
+
+HAND_TABLE = Path(__file__).resolve().parents[1] / "eval" / "datasets" / "bundled_results.jsonl"
+
+
+def rows_of(abstract: str, title: str = "Untitled"):
+    paper = Paper(paper_id="p", title=title, abstract=abstract)
+    return [r for r in RuleExtractor().extract(paper) if r.value is not None]
+
+
+def triples(abstract: str, title: str = "Untitled"):
+    return [(r.dataset, r.metric, r.value) for r in rows_of(abstract, title)]
+
+
+# ----- lexicon ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("surface", ["ADE20K", "ADE-20K", "ADE 20K", "ade20k", "ADE20k"])
+def test_dataset_spellings_normalise_to_one_name(surface):
+    lexicon = get_lexicon()
+    assert lexicon.resolve_dataset(surface) == "ADE20K"
+    found = lexicon.find_datasets(f"52.7 mIoU on {surface} val.")
+    assert [(m.name, m.surface) for m in found] == [("ADE20K", surface if surface != "ADE20K" else "ADE20K val")] \
+        or [m.name for m in found] == ["ADE20K"]
+
+
+def test_imagenet_1k_is_imagenet_but_22k_is_not():
+    lexicon = get_lexicon()
+    assert lexicon.resolve_dataset("ImageNet-1K") == lexicon.resolve_dataset("imagenet") == "ImageNet"
+    assert lexicon.resolve_dataset("ImageNet-22K") == "ImageNet-21K"
+
+
+def test_find_returns_spans_and_longest_names():
+    text = "We report COCO-Stuff and COCO box AP, and top-1 accuracy on ImageNet."
+    lexicon = get_lexicon()
+    datasets = lexicon.find_datasets(text)
+    assert [(m.name, text[m.start:m.end]) for m in datasets] == [
+        ("COCO-Stuff", "COCO-Stuff"), ("COCO", "COCO"), ("ImageNet", "ImageNet")]
+    metrics = lexicon.find_metrics(text)
+    assert [(m.name, text[m.start:m.end]) for m in metrics] == [("AP", "box AP"), ("Top-1 Accuracy", "top-1 accuracy")]
+
+
+def test_names_are_matched_as_whole_words_and_cased_names_only_as_written():
+    lexicon = get_lexicon()
+    assert lexicon.find_datasets("the ADE20KX set") == []
+    assert [m.name for m in lexicon.find_datasets("results on RACE")] == ["RACE"]
+    assert lexicon.find_datasets("a race between models") == []
+
+
+@pytest.mark.parametrize(("typed", "dataset", "metric"), [
+    ("COCO box AP", "COCO", "AP"),
+    ("top-1 on ImageNet", "ImageNet", "Top-1 Accuracy"),
+    ("ADE20K mIoU", "ADE20K", "mIoU"),
+    ("mean IoU", None, "mIoU"),
+    ("Cityscpaes", "Cityscapes", None),  # a typo still resolves
+    ("FID", None, "FID"),
+])
+def test_user_typed_names_resolve(typed, dataset, metric):
+    lexicon = get_lexicon()
+    assert lexicon.resolve_dataset(typed) == dataset
+    assert lexicon.resolve_metric(typed) == metric
+
+
+def test_metric_direction():
+    lexicon = get_lexicon()
+    assert lexicon.direction("FID") == "lower" and lexicon.direction("WER") == "lower"
+    assert lexicon.direction("mIoU") == "higher" and lexicon.direction("unknown metric") == "higher"
+
+
+def test_the_lexicon_covers_the_field_beyond_the_dev_set():
+    lexicon = get_lexicon()
+    for name in ["ImageNet", "COCO", "ADE20K", "Cityscapes", "SQuAD 1.1", "GLUE", "WMT14 En-De", "LibriSpeech",
+                 "CIFAR-10", "Kinetics-400", "nuScenes", "ScanNet", "BraTS", "MovieLens", "ETTh1", "Cora", "QM9",
+                 "Atari 2600", "MuJoCo", "HumanEval", "GSM8K", "MMLU", "CNN/Daily Mail", "FFHQ", "ModelNet40"]:
+        assert name in lexicon.datasets, name
+    assert len(lexicon.datasets) > 1000 and len(lexicon.metrics) > 80
+
+
+def test_user_lexicon_files_add_datasets_and_aliases(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "datasets:\n"
+        "  - {name: PlantDoc, aliases: [Plant-Doc], area: agriculture}\n"
+        "  - {name: ADE20K, aliases: [ADE-Full-150]}\n"
+        "metrics:\n"
+        "  - {name: Balanced Error, aliases: [BER], direction: lower}\n", "utf-8")
+    lexicon = Lexicon.load([extra])
+    assert lexicon.resolve_dataset("plant doc") == "PlantDoc"
+    assert lexicon.resolve_dataset("ADE-Full-150") == "ADE20K"  # merged into the packaged entry
+    assert lexicon.direction("BER") == "lower" or lexicon.direction(lexicon.resolve_metric("BER")) == "lower"
+    assert get_lexicon().resolve_dataset("PlantDoc") != "PlantDoc"  # the packaged one is unchanged
+
+
+def test_a_bad_lexicon_file_names_the_file_and_entry(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("metrics:\n  - {name: Foo, direction: sideways}\n", "utf-8")
+    with pytest.raises(LexiconError, match=r"bad\.yaml: metrics\[1\] \(Foo\): direction"):
+        Lexicon.load([bad])
+    bad.write_text("datasets: [unclosed\n", "utf-8")
+    with pytest.raises(LexiconError, match=r"bad\.yaml: not valid YAML"):
+        Lexicon.load([bad])
+    with pytest.raises(LexiconError, match="missing.yaml: cannot read"):
+        Lexicon.load([tmp_path / "missing.yaml"])
+    assert LexiconError.exit_code == 2
+
+
+def test_normalise():
+    assert normalise("ADE-20K") == normalise("ade 20k") == "ade20k"
+    assert normalise("J&F") == "j&f"
+
+
+# ----- the shapes abstracts use (real sentences) ------------------------------------------------
+
+
+def test_three_results_in_one_sentence():
+    # SG-Former (bundled corpus), with the glued "52.7mIoU" of the original
+    text = ("The proposed SG-Former achieves performance superior to state of the art: our base size model "
+            "achieves 84.7\\% Top-1 accuracy on ImageNet-1K, 51.2mAP bbAP on CoCo, 52.7mIoU on ADE20K surpassing "
+            "the Swin Transformer by +1.3\\% / +2.7 mAP/ +3 mIoU, with lower computation costs and fewer parameters.")
+    rows = rows_of(text, "SG-Former: Self-guided Transformer with Evolving Token Reallocation")
+    absolute = [(r.dataset, r.metric, r.value) for r in rows if not r.is_delta]
+    assert absolute == [("ImageNet", "Top-1 Accuracy", 84.7), ("COCO", "mAP", 51.2), ("ADE20K", "mIoU", 52.7)]
+    assert all(r.model == "SG-Former" for r in rows)
+    first = rows[0]
+    assert first.value_text == "84.7\\%" and first.unit == "%" and format_value(first) == "84.7%"
+    assert sorted(r.value for r in rows if r.is_delta) == [1.3, 2.7, 3.0]
+
+
+def test_metric_before_number_and_model_and_params_qualifiers():
+    text = ("As a result, on COCO object detection, MOAT achieves 59.2% box AP with 227M model parameters "
+            "(single-scale inference, and hard NMS), and on ADE20K semantic segmentation, MOAT attains 57.6% mIoU "
+            "with 496M model parameters (single-scale inference).")
+    rows = rows_of(text)
+    assert [(r.model, r.dataset, r.metric, r.value) for r in rows] == [
+        ("MOAT", "COCO", "AP", 59.2), ("MOAT", "ADE20K", "mIoU", 57.6)]
+    assert rows[0].qualifiers == ["single-scale", "227M params"]
+    assert rows[1].qualifiers == ["single-scale", "496M params"]
+
+
+def test_dataset_before_its_figures_with_split():
+    text = ("kMaX-DeepLab also attains 58.0% PQ on COCO val set, and 68.4% PQ, 44.0% AP, 83.5% mIoU on Cityscapes "
+            "val set, and ADE20K val set with 50.9% PQ and 55.2% mIoU without test-time augmentation or external "
+            "dataset.")
+    rows = rows_of(text)
+    got = [(r.dataset, r.metric, r.value) for r in rows]
+    assert ("ADE20K", "PQ", 50.9) in got and ("ADE20K", "mIoU", 55.2) in got and ("COCO", "PQ", 58.0) in got
+    assert all(r.model == "kMaX-DeepLab" for r in rows)
+    assert "val" in rows[0].qualifiers
+
+
+def test_deltas_are_marked():
+    text = ("Its performance surpasses the previous state-of-the-art by a large margin of +2.7 box AP and +2.6 mask "
+            "AP on COCO, and +3.2 mIoU on ADE20K, demonstrating the potential of Transformer-based models.")
+    rows = rows_of(text)
+    assert [(r.dataset, r.metric, r.value, r.is_delta) for r in rows] == [
+        ("COCO", "AP", 2.7, True), ("COCO", "mask AP", 2.6, True), ("ADE20K", "mIoU", 3.2, True)]
+    assert format_value(rows[2]) == "+3.2"
+
+
+def test_respectively_pairs_numbers_with_datasets_in_order():
+    # ml_abstracts 1906.03158 (TRE)
+    text = ("TRE obtains a new state-of-the-art result on the TACRED and SemEval 2010 Task 8 datasets, achieving a "
+            "test F1 of 67.4 and 87.1, respectively.")
+    assert triples(text) == [("TACRED", "F1", 67.4), ("SemEval-2010 Task 8", "F1", 87.1)]
+
+
+def test_previous_sentence_gives_the_dataset_when_unambiguous():
+    text = ("In this paper, we discuss practical training and decoding issues. We performed experiments on the "
+            "TIMIT dataset. We achieved 17.3% phone error rate (PER) from the first-pass decoding.")
+    assert triples(text) == [("TIMIT", "PER", 17.3)]
+
+
+def test_comparison_in_parentheses_and_from_to():
+    text = ("Our approach significantly improves the state-of-the-art execution accuracy on WikiSQL from 69.0% to "
+            "74.4%.")
+    rows = rows_of(text)
+    assert [(r.dataset, r.metric, r.value) for r in rows] == [("WikiSQL", "Accuracy", 69.0),
+                                                             ("WikiSQL", "Accuracy", 74.4)]
+    assert rows[0].qualifiers == ["previous result"] and rows[0].model is None  # 69.0 was the state of the art
+    assert "previous result" not in rows[1].qualifiers
+    text = "GammaNet reaches 82.4% (+5.1% increase over the previous best) top-1 accuracy on UCF101."
+    rows = rows_of(text)
+    assert [(r.dataset, r.value, r.is_delta) for r in rows] == [("UCF101", 82.4, False), ("UCF101", 5.1, True)]
+
+
+def test_lower_is_better_metric_and_units():
+    text = "Restormer-Local improves the state-of-the-art result in single image deblurring to 33.57 dB on GoPro."
+    rows = rows_of(text)
+    assert [(r.model, r.dataset, r.value, r.unit) for r in rows] == [("Restormer-Local", "GoPro", 33.57, "dB")]
+    assert format_value(rows[0]) == "33.57 dB"
+    text = "The proposed HiT achieves state-of-the-art FID scores of 30.83 and 2.95 on unconditional ImageNet and FFHQ, respectively."
+    assert triples(text) == [("ImageNet", "FID", 30.83), ("FFHQ", "FID", 2.95)]
+
+
+def test_counts_years_sizes_and_names_are_not_results():
+    text = ("We evaluate ResNet-50 and ViT-B/16 on ImageNet and COCO 2017 using 8 GPUs for 300 epochs, with 1.2M "
+            "images and a batch size of 4096, released in 2021; it is the first model exceeding 87% accuracy.")
+    assert rows_of(text) == []
+
+
+def test_dataset_named_without_a_figure_gives_a_value_less_row():
+    paper = Paper(paper_id="p", title="T", abstract="Extensive experiments on ImageNet, COCO, and ADE20K show that "
+                  "our SOFT significantly improves the computational efficiency of existing ViT variants.")
+    rows = RuleExtractor().extract(paper)
+    assert [(r.dataset, r.value) for r in rows] == [("ImageNet", None), ("COCO", None), ("ADE20K", None)]
+    assert all(paper.abstract[r.start_char:r.end_char] == r.sentence for r in rows)
+
+
+def test_sentences_keep_offsets_and_do_not_split_on_vs():
+    text = "We get 90.2% vs. 91.1% on MNLI. A second sentence, e.g. this one. Third."
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == ["We get 90.2% vs. 91.1% on MNLI.", "A second sentence, e.g. this one.",
+                                             "Third."]
+
+
+def test_abstracts_without_maths_do_not_break_the_extractor():
+    # ml_abstracts removed LaTeX: "1.13 bits per character on and 1.06 on ."
+    text = ("We show that a deep (64-layer) transformer model achieves state of the art on two popular benchmarks: "
+            "1.13 bits per character on and 1.06 on . Accuracy of % on .")
+    assert rows_of(text) == []
+
+
+# ----- the bundled corpus against the hand-made table ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundled_papers():
+    return {p.paper_id: p for p in load_papers(bundled_corpus_paths()).papers}
+
+
+@pytest.fixture(scope="module")
+def hand_table():
+    return [json.loads(line) for line in HAND_TABLE.read_text("utf-8").splitlines() if line.strip()]
+
+
+def test_hand_table_papers_exist_and_values_are_written_in_their_sentences(bundled_papers, hand_table):
+    assert {row["paper_id"] for row in hand_table} == set(bundled_papers)  # every paper was read
+    assert len([row for row in hand_table if row["value"] is not None]) > 50
+    for row in hand_table:
+        paper = bundled_papers[row["paper_id"]]
+        assert row["split"] in ("tune", "heldout")
+        if row["value"] is None:  # a paper that states no result on a named dataset
+            continue
+        assert row["sentence"] in paper.abstract, row
+        assert row["value_text"] in row["sentence"], row
+        assert float(row["value"]) == pytest.approx(float(row["value_text"].lstrip("+")))
+    splits = {row["split"] for row in hand_table}
+    assert splits == {"tune", "heldout"}
+
+
+def test_bundled_ade20k_miou_rows_match_the_hand_table(bundled_papers, hand_table):
+    from paperqa.results_table import ResultsTable
+
+    expected = sorted(((r["paper_id"], float(r["value"])) for r in hand_table
+                       if r["dataset"] == "ADE20K" and r["metric"] == "mIoU" and not r["is_delta"]),
+                      key=lambda x: -x[1])
+    table = ResultsTable.from_papers(bundled_papers.values())
+    got = [(r.paper_id, r.value) for r in table.query(dataset="ADE20K", metric="mIoU")]
+    assert got == expected
+    titles = {r.title.split(":")[0] for r in table.query(dataset="ADE20K", metric="mIoU")}
+    assert {"MOAT", "kMaX-DeepLab", "SG-Former", "VOLO"} <= titles
