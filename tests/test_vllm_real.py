@@ -297,38 +297,27 @@ def test_server_killed_mid_stream_falls_back_to_extractive(bundled_index_dir, em
 
 
 # -- the in-process engine (vllm.LLM), run once ------------------------------------------------------
-OFFLINE_RUNNER = r"""
-import json, sys
-src, paperqa_site, model_dir = sys.argv[1:4]
-sys.path.insert(0, src)
-# vLLM's venv comes first; what it lacks (llama-index, tenacity) comes from paperqa's venv, searched last.
-sys.path.append(paperqa_site)
-from paperqa.config import load_config
-from paperqa.models import Hit
-from paperqa.offline import OfflineGenerator
-request = json.load(sys.stdin)
-settings = load_config(overrides={"llm.model": model_dir, "llm.context_window": 4096, "llm.max_tokens": 48})
-generator = OfflineGenerator(settings, enforce_eager=True)
-hits = [[Hit.model_validate(h) for h in hs] for hs in request["hits"]]
-answers = generator.answer_batch(request["questions"], hits)
-print("PAPERQA-RESULT " + json.dumps([a.model_dump(mode="json") for a in answers]))
-"""
-
-
-def test_offline_generator_runs_vllm_llm_in_process(bundled_index_dir, embedder) -> None:
-    """OfflineGenerator (vllm.LLM) must run in vLLM's venv: a subprocess of that venv's python with paperqa's src."""
+def test_offline_generator_runs_vllm_llm_in_process(bundled_index_dir, embedder, tmp_path: Path) -> None:
+    """OfflineGenerator (vllm.LLM) runs in vLLM's venv: tests/vllm_offline_runner.py under that venv's python."""
     python, model_dir = vllm_cpu.setup()
     qa = PaperQA(bundled_index_dir, embedder=embedder)
     questions = ["What ImageNet top-1 accuracy does VOLO reach?", "Which model uses shifted windows?"]
-    hits = [qa.search(q, k=3) for q in questions]
-    request = {"questions": questions, "hits": [[h.model_dump(mode="json") for h in hs] for hs in hits]}
+    request = {"questions": questions,
+               "hits": [[h.model_dump(mode="json") for h in qa.search(q, k=3)] for q in questions]}
+    (tmp_path / "request.json").write_text(json.dumps(request), encoding="utf-8")
+    runner = Path(__file__).with_name("vllm_offline_runner.py")
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([str(python), "-c", OFFLINE_RUNNER, str(SRC), sysconfig.get_paths()["purelib"],
-                           str(model_dir)], input=json.dumps(request), capture_output=True, text=True, env=env,
-                          timeout=1200, check=False)
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("PAPERQA-RESULT ")]
-    assert done.returncode == 0 and lines, done.stderr[-3000:]
-    answers = [Answer.model_validate(a) for a in json.loads(lines[-1].removeprefix("PAPERQA-RESULT "))]
+    # Its own session, so that the engine processes it spawns can be ended with it if it hangs.
+    process = subprocess.Popen([str(python), str(runner), str(SRC), sysconfig.get_paths()["purelib"], str(model_dir),
+                                str(tmp_path / "request.json"), str(tmp_path / "answers.json")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path,
+                               start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=1200)
+    finally:
+        vllm_cpu.terminate(process.pid, grace_s=10)
+    assert process.returncode == 0, output[-4000:]
+    answers = [Answer.model_validate(a) for a in json.loads((tmp_path / "answers.json").read_text(encoding="utf-8"))]
     assert len(answers) == 2
     for answer in answers:
         assert answer.mode == "generated"
