@@ -13,6 +13,7 @@ The ``__main__`` guard matters: vLLM starts its engine in spawned processes that
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
@@ -35,3 +36,8 @@ def main(src: str, paperqa_site: str, model_dir: str, request_path: str, out_pat
 
 if __name__ == "__main__":
     main(*sys.argv[1:6])
+    # With vLLM 0.32 on CPU the interpreter's exit then waited on the engine processes for minutes
+    # (the answers were already written). Leave at once; the caller ends the engine's process group.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
