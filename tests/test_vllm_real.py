@@ -307,16 +307,18 @@ def test_offline_generator_runs_vllm_llm_in_process(bundled_index_dir, embedder,
     (tmp_path / "request.json").write_text(json.dumps(request), encoding="utf-8")
     runner = Path(__file__).with_name("vllm_offline_runner.py")
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
-    # Its own session, so that the engine processes it spawns can be ended with it if it hangs.
-    process = subprocess.Popen([str(python), str(runner), str(SRC), sysconfig.get_paths()["purelib"], str(model_dir),
-                                str(tmp_path / "request.json"), str(tmp_path / "answers.json")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path,
-                               start_new_session=True)
+    # Its own session, so that the engine processes it spawns end with it; output to a file, not a pipe
+    # (the engine processes inherit it and would keep a pipe open after the runner has exited).
+    log = tmp_path / "runner.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(python), str(runner), str(SRC), sysconfig.get_paths()["purelib"],
+                                    str(model_dir), str(tmp_path / "request.json"), str(tmp_path / "answers.json")],
+                                   stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path, start_new_session=True)
     try:
-        output, _ = process.communicate(timeout=1200)
+        process.wait(timeout=1200)
     finally:
         vllm_cpu.terminate(process.pid, grace_s=10)
-    assert process.returncode == 0, output[-4000:]
+    assert process.returncode == 0, log.read_text(encoding="utf-8", errors="replace")[-4000:]
     answers = [Answer.model_validate(a) for a in json.loads((tmp_path / "answers.json").read_text(encoding="utf-8"))]
     assert len(answers) == 2
     for answer in answers:

@@ -307,7 +307,8 @@ def terminate(pid: int, grace_s: float = 20.0, sig: int = signal.SIGTERM) -> Non
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    while _group_alive(pid):  # SIGKILL cannot be refused; only reaping remains
+    deadline = time.monotonic() + 10.0  # SIGKILL cannot be refused; what remains is reaping (not ours to wait for)
+    while _group_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
