@@ -271,3 +271,20 @@ def test_bundled_ade20k_miou_rows_match_the_hand_table(bundled_papers, hand_tabl
     assert got == expected
     titles = {r.title.split(":")[0] for r in table.query(dataset="ADE20K", metric="mIoU")}
     assert {"MOAT", "kMaX-DeepLab", "SG-Former", "VOLO"} <= titles
+
+
+def test_precision_samples_are_checked_rows_whose_values_are_in_their_sentences():
+    folder = HAND_TABLE.parent
+    for name in ("extraction_precision_sample.jsonl", "extraction_precision_sample_v2.jsonl"):
+        lines = [json.loads(line) for line in (folder / name).read_text("utf-8").splitlines() if line.strip()]
+        assert len(lines) == 100, name
+        assert {line["verdict"] for line in lines} <= {"correct", "wrong"}
+        for line in lines:
+            row = line["row"]
+            assert line["reason"], line
+            assert row["value_text"] in row["sentence"], line
+    looked_at = {json.loads(line)["paper_id"] for line in
+                 (folder / "extraction_precision_lookahead.jsonl").read_text("utf-8").splitlines() if line.strip()}
+    reported = {json.loads(line)["row"]["paper_id"] for line in
+                (folder / "extraction_precision_sample.jsonl").read_text("utf-8").splitlines() if line.strip()}
+    assert not looked_at & reported  # the reported sample comes from papers not looked at while tuning

@@ -77,6 +77,16 @@ class Mention:
     end: int
 
 
+def _inside_compound(text: str, start: int, end: int) -> bool:
+    """True when a match is glued by a hyphen to a word before or after it: "V-COCO", "SSv2-Template",
+    "an ImageNet-like dataset" do not name COCO, SSv2 or ImageNet (names with a hyphen that the
+    lexicon knows, like COCO-Stuff, are matched whole before this is asked)."""
+    before = text[max(0, start - 2):start]
+    after = text[end:end + 2]
+    return (len(before) == 2 and before[1] in "-_" and before[0].isalnum()) or \
+        (len(after) == 2 and after[0] in "-_" and after[1].isalnum())
+
+
 def normalise(name: str) -> str:
     """The matching key of a name: lower-case tokens joined ("ADE-20K" -> "ade20k")."""
     return "".join(m.group().lower() for m in _TOKEN.finditer(name))
@@ -121,6 +131,9 @@ class _Matcher:
                 continue
             canonical, j = match
             start, end = tokens[i].start(), tokens[j].end()
+            if _inside_compound(text, start, end):
+                i += 1  # "V-COCO", "ImageNet-like", "SSv2-Template": part of another name
+                continue
             found.append(Mention(canonical, text[start:end], start, end))
             i = j + 1
         return found
@@ -179,6 +192,7 @@ class Lexicon:
         for m in sorted(self.metrics.values(), key=lambda e: e.name):
             digest.update(repr((m.name, sorted(m.aliases), m.direction, m.name in cased_names)).encode())
         self.fingerprint = digest.hexdigest()[:16]
+        self._resolved: dict[tuple[int, str], str | None] = {}
 
     # ----- loading ---------------------------------------------------------------------------
 
@@ -227,6 +241,14 @@ class Lexicon:
         name = (name or "").strip()
         if not name:
             return None
+        key = (id(matcher), name)
+        if key not in self._resolved:  # typed names repeat (a UI browsing the table); difflib is the slow part
+            if len(self._resolved) > 10_000:
+                self._resolved.clear()
+            self._resolved[key] = self._resolve_uncached(name, matcher, plural)
+        return self._resolved[key]
+
+    def _resolve_uncached(self, name: str, matcher: _Matcher, plural: bool) -> str | None:
         exact = matcher.lookup(name) or (matcher.lookup(name[:-1]) if plural and name[-1:] in "sS" else None)
         if exact:
             return exact

@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-1"
+EXTRACTOR_VERSION = "rules-3"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -52,7 +52,8 @@ _NOT_A_RESULT_AFTER = re.compile(
     r"datasets?|benchmarks?|subjects?|participants?|patients?|users?|GPUs?|TPUs?|words?|tokens?|"
     r"sentences?|documents?|pairs?|hours|steps|iterations|queries|questions|parameters|params|"
     r"frames|views|shots?|runs?|seeds?|folds?|domains?|objects?|people|scenes|clips|speakers|"
-    r"nodes|edges|graphs|variants?|models?|methods?|baselines?|teams?|submissions?|entries)\b)",
+    r"nodes|edges|graphs|variants?|models?|methods?|baselines?|teams?|submissions?|entries|upscaling|"
+    r"labels?|labeled|labelled|annotated|annotations?|instances|identities|operations|channels)\b)",
     re.IGNORECASE,
 )
 # "3.92and 10.41on MPIIGaze": a unit symbol lost in the text glued the number to the next word.
@@ -86,18 +87,42 @@ _SETTINGS = re.compile(
     re.IGNORECASE,
 )
 _DELTA_BEFORE = re.compile(
-    r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial)\s+)?(?:margin\s+of\s+)?"
-    r"(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|approximately\s+|~\s?)?|"
+    r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative)\s+)?(?:margin\s+of\s+)?"
+    r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
+    r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?|"
     r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
     r"improved|increased|reduced|boosted)\s+(?:of\s+|by\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|"
-    r"more\s+than\s+|nearly\s+|~\s?)?)$",
+    r"more\s+than\s+|nearly\s+|approximately\s+|roughly\s+|~\s?)?)$",
     re.IGNORECASE,
 )
 _DELTA_AFTER = re.compile(
-    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:[\w\-]+\s+){0,3}?"
+    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:[\w\-.%/]+\s+){0,3}?"
     r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
     r"reductions?|more|less|fewer|above|over\s+(?:the\s+)?(?:previous|prior|baseline|state|best|sota)|"
     r"relative|absolute)\b",
+    re.IGNORECASE,
+)
+_INDEX_BEFORE = re.compile(
+    r"(?:\b(?:class|task|phase|stage|step|version|type|level|layer|block|split|fold|round|epoch|day|track|"
+    r"subtask|setting|scenario|section|table|figure|fig\.|eq\.|factor of|gap from|gap of|gap to|protocol|"
+    r"RTX|GTX|Titan|Tesla|out of)|\bbetween)\s*$"
+    r"|\bgap\b[^.;,]{0,30}$",
+    re.IGNORECASE,
+)
+# "90% of the full performance": a share, not a result; "between 0.5% and 2.7%": a range
+_SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\s+of\s+(?:the|its|their|our|all)\b", re.IGNORECASE)
+_RANGE = re.compile(r"\bbetween\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
+# "reduce the size of the pre-trained Swin-B transformer by 48%": a cost, not a result
+_COST_BEFORE = re.compile(
+    r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computation(?:al)?|cost|costs|time|footprint|"
+    r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+)?$"
+    r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$",
+    re.IGNORECASE,
+)
+# "outperforming the best previous system of 0.392", "82.2% (vs 80.2%)", "(current SOTA is 0.86)"
+_PREVIOUS_BEFORE = re.compile(
+    r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
+    r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at))\s*$",
     re.IGNORECASE,
 )
 _BOUND_BEFORE = re.compile(
@@ -107,11 +132,13 @@ _BOUND_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _COST_AFTER = re.compile(
-    r"^(?:\s?(?:\\?%|percent))?\s*(?:\w+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
+    r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-.%]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
     r"FLOPs?|MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
-    r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence)\b",
+    r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence|operations|"
+    r"multiply-adds?|actions|annotations|samples|data|time)\b",
     re.IGNORECASE,
 )
+_OVER_METHOD_AFTER = re.compile(r"^\s?(?:\\?%|points?|pp)?\s+(?:absolute\s+)?(?:over|above)\s+(?:the\s+)?[A-Z]")
 _NUMBER_LIST_BEFORE = re.compile(
     r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:,\s*and|,|and|/)\s*)+$"
 )
@@ -119,6 +146,11 @@ _NUMBER_LIST_BEFORE = re.compile(
 _NAME_LIST = re.compile(
     r"(?P<items>[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3}"
     r"(?:\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?[A-Z0-9][\w\-+.'’]*(?:\s[A-Z0-9][\w\-+.'’]*){0,3})+)"
+)
+_CHANGE_VERB = re.compile(
+    r"\b(?:improv\w*|increas\w*|reduc\w*|decreas\w*|rais\w*|boost\w*|push\w*|advanc\w*|lower\w*|"
+    r"drop\w*|go(?:es)? up|went|cut\w*|bring\w*|brought|enhanc\w*|gain\w*)\b",
+    re.IGNORECASE,
 )
 _FROM_TO = re.compile(r"\bfrom\s*$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[;:]|\b(?:while|whereas|but|although|which|compared|versus|vs\.?)\b")
@@ -133,7 +165,7 @@ _MODEL_SUBJECT = re.compile(
     r"again|notably|remarkably|substantially|greatly|largely|[a-z]+ly)\s+)?"
     r"(?:achieves?|attains?|obtains?|reach(?:es)?|yields?|gets?|sets?|scores?|outperforms?|surpass(?:es)?|"
     r"improves?|achieved|attained|obtained|reached|establish(?:es)?|delivers?|records?|boosts?|exceeds?|"
-    r"hits?|shows?|demonstrates?|produces?|performs?|ranks?|is|has|with)\b"
+    r"hits?|shows?|demonstrates?|produces?|performs?|ranks?|is|has)\b"
 )
 _OUR_SUBJECT = re.compile(
     r"\b(?:we|it|its|our(?:\s+[\w\-]+){0,3}\s+(?:model|method|approach|network|framework|system|architecture|"
@@ -156,6 +188,24 @@ _GENERIC_BEFORE_FIGURE = re.compile(
     r"(?P<name>" + _NAME + r")\s?(?:\(\s*|:\s*)(?=[+\-]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*[),;]|[+\-]?\d+(?:\.\d+)?\s?\\?%)"
 )
 _GENERIC_ACRONYM = re.compile(r"\((?P<name>" + _NAME + r")\)\s+(?:data\s?set|benchmark|corpus|challenge|database)s?\b")
+_PRETRAINING_BEFORE = re.compile(
+    r"\b(?:pre-?train(?:ed|ing)?|transfer(?:red|ring)?\s+learning|distill(?:ed|ing)?)\b[^.;]{0,50}\b(?:on|from|with)\s+"
+    r"(?:the\s+)?(?:large-scale\s+)?$",
+    re.IGNORECASE,
+)
+_PRETRAINING_AFTER = re.compile(r"^[\s-]?(?:pre-?train(?:ed|ing)|pretrained)\b", re.IGNORECASE)
+# "71.3% on PASCAL-Person-Part (...)": a name the lexicon does not know, right after "on"
+_GENERIC_ON = re.compile(
+    r"\bon\s+(?:the\s+)?(?P<name>[A-Z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|[A-Z]{2,}[A-Za-z0-9]*)"
+    r"(?=\s*(?:\(|,|;|\.|$)|\s+(?:and|dataset|datasets|benchmark|test|val|set)\b)"
+)
+_NOT_GENERIC = frozenset(["GPU", "GPUs", "CPU", "CPUs", "TPU", "MCU", "NPU", "FPGA", "ARM", "NVIDIA", "CUDA", "AWS", "API", "SOTA", "SoTA", "CNN", "CNNs", "RNN", "LLM", "LLMs", "ViT", "ViTs", "AI", "ML", "NLP", "CV"])
+_OWN_DATASET = re.compile(
+    r"\b(?:our|a|the) (?:new|novel|synthetic|own|proposed|large-scale|collected)\s+(?:\w+\s+){0,2}?(?:data\s?set|benchmark|corpus)"
+    r"|\bwe (?:introduce|present|propose|collect|construct|release|create|build)\b[^.]{0,60}\b(?:data\s?set|benchmark|corpus)",
+    re.IGNORECASE,
+)
+_OTHER_DATA = re.compile(r"\b(?:data\s?sets?|benchmarks?|corpus|corpora|database|challenge)\b", re.IGNORECASE)
 _NOT_DATASET_NAMES = frozenset(["The", "This", "Our", "A", "An", "All", "Each", "Both", "These", "Several", "Many", "Multiple", "Public", "New"])
 
 
@@ -211,7 +261,9 @@ class RuleExtractor:
         rows: list[ResultRow] = []
         mentions: dict[str, tuple[Mention, int, int]] = {}
         previous: list[Mention] = []  # datasets of the last sentence that named any
-        for s_start, s_end in sentence_spans(abstract):
+        previous_index = -10
+        own_dataset = bool(_OWN_DATASET.search(abstract))
+        for index, (s_start, s_end) in enumerate(sentence_spans(abstract)):
             sentence = abstract[s_start:s_end]
             datasets = self._datasets(sentence)
             for d in datasets:
@@ -221,19 +273,26 @@ class RuleExtractor:
                 # "We performed experiments on the TIMIT dataset. We achieved 17.3% PER": a sentence
                 # naming no dataset reports on the one the abstract named, when that is unambiguous;
                 # with "respectively", on the list the previous sentence named.
+                respectively = bool(re.search(r"\brespective(?:ly)?\b", sentence))
                 named = {m[0].name for m in mentions.values()}
-                if len(named) == 1 or len({d.name for d in previous}) == 1 or (
-                        previous and re.search(r"\brespective(?:ly)?\b", sentence)):
-                    context = previous if previous else [m[0] for m in mentions.values()]
+                if (index - previous_index <= 2 and len({d.name for d in previous}) == 1) or (
+                        respectively and index - previous_index <= 2):
+                    context = previous
+                elif len(named) == 1 and not _OTHER_DATA.search(sentence) and not own_dataset:
+                    # the abstract's only dataset, unless this sentence speaks of another ("our dataset")
+                    context = [m[0] for m in mentions.values()]
                 if not context:
                     continue
             else:
-                previous = datasets
-            for row in self._sentence_rows(sentence, datasets, model_from_title, context):
+                previous, previous_index = datasets, index
+            found = self._sentence_rows(sentence, datasets, model_from_title, context)
+            for row in found:
                 rows.append(row.model_copy(update={
                     "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
                     "start_char": s_start, "end_char": s_end,
                 }))
+            if found and context and previous is context:
+                previous_index = index  # "Our model is 1.2% better ... For instance, a small version ...": a chain
         with_figure = {r.dataset for r in rows} | {r.dataset.split(" ")[0] for r in rows}  # WMT14 En-De: WMT14
         for name, (mention, s_start, s_end) in mentions.items():
             if name not in with_figure:
@@ -257,15 +316,17 @@ class RuleExtractor:
                 continue  # "the Accuracy benchmark", "the Large dataset": not names
             generic.append(Mention(name, name, start, end))
         # "Name (92.7%)" only when the lexicon knows no dataset here: "ImageNet accuracy on MCU (71.8%)"
-        patterns = (_GENERIC_ACRONYM,) if known else (_GENERIC_BEFORE_FIGURE, _GENERIC_ACRONYM)
+        patterns = (_GENERIC_ACRONYM, _GENERIC_ON) if known else (_GENERIC_BEFORE_FIGURE, _GENERIC_ACRONYM, _GENERIC_ON)
         for pattern in patterns:
             for m in pattern.finditer(sentence):
                 start, end = m.start("name"), m.end("name")
                 name = m.group("name")
-                if any(k.start < end and start < k.end for k in (*known, *generic)) or name in _NOT_DATASET_NAMES:
+                if any(k.start < end and start < k.end for k in (*known, *generic)) or name in _NOT_DATASET_NAMES \
+                        or name in _NOT_GENERIC or self.lexicon.lookup_dataset(name):
                     continue
-                if self.lexicon.lookup_metric(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name):
-                    continue
+                if self.lexicon.lookup_metric(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name) \
+                        or not re.search(r"[A-Za-z]", name) or re.fullmatch(r"[A-Z]{2,4}", name):
+                    continue  # "18 benchmarks"; "NER", "REE", "SARI": tasks and metrics more often than datasets
                 generic.append(Mention(name, name, start, end))
         return sorted(known + generic, key=lambda m: m.start)
 
@@ -274,11 +335,19 @@ class RuleExtractor:
         """Rows of one sentence; ``context`` are datasets named by an earlier sentence (no spans here)."""
         metrics = self.lexicon.find_metrics(sentence)
         taken = [(m.start, m.end) for m in (*datasets, *metrics)]
+        # "transfer learning on pretrained representations on ImageNet": not where the result is measured
+        datasets = [d for d in datasets if not _PRETRAINING_BEFORE.search(sentence[max(0, d.start - 80):d.start])
+                    and not _PRETRAINING_AFTER.match(sentence[d.end:d.end + 30])]
         glued = {m.start for m in metrics}  # "52.7mIoU"
         numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in taken)]
         results = []
         for n in numbers:
+            if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets):
+                continue  # "SFEW 2.0": a version of the dataset name
             metric = _metric_for(sentence, n, metrics)
+            if n.unit in ("ms", "FPS"):  # "34.4% AP at 30ms": the 30 is a latency, not an AP
+                name = "Latency" if n.unit == "ms" else "FPS"
+                metric = Mention(name, n.text, n.start, n.end) if metric is None or metric.name != name else metric
             if not _is_result(sentence, n, metric):
                 continue
             results.append((n, metric))
@@ -287,11 +356,20 @@ class RuleExtractor:
         assigned = (_respectively(sentence, results, datasets or context or []) or
                     _parallel_lists(sentence, results, datasets) or {})
         assigned.update(_slash_pairs(sentence, results, datasets))
+        respectively_failed = not assigned and len({d.name for d in datasets}) > 1 and bool(
+            re.search(r"\brespectively\b", sentence))
         by_metric = _absolute_datasets_by_metric(sentence, results, datasets, assigned)
+        baseline_of: dict[int, Mention | None] = {}
         rows = []
         result_numbers = [n for n, _ in results]
         for i, (n, metric) in enumerate(results):
             dataset = assigned.get(n.start)
+            if dataset is None and datasets and respectively_failed:
+                # "... respectively" whose lists do not pair up: only a figure written right before its dataset
+                nxt = next((d for d in datasets if d.start >= n.end), None)
+                dataset = nxt if nxt is not None and _directly_before(sentence, n, nxt) else None
+                if dataset is None:
+                    continue
             if dataset is None and datasets:
                 dataset = _dataset_for(sentence, n, datasets, result_numbers)
                 # "52.7 mIoU on ADE20K surpassing Swin by +2.7 mAP / +3 mIoU": a delta goes with the
@@ -303,16 +381,21 @@ class RuleExtractor:
                 dataset = context[0]
             if dataset is None:
                 continue
+            if baseline_of.get(n.start) is not None:
+                dataset = baseline_of[n.start]
             dataset = self._language_pair(sentence, n, dataset, result_numbers)
-            if not datasets and metric is None:
-                continue  # inherited dataset: only figures that name their metric
-            baseline = bool(_FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]))
+            if not datasets and metric is None and n.start not in assigned:
+                continue  # inherited dataset: only figures that name their metric (or listed "respectively")
+            baseline = _is_baseline(sentence, n) or _other_method_figure(sentence, n, datasets)
+            if not baseline and i + 1 < len(results) and _is_baseline(sentence, results[i + 1][0]) and \
+                    re.search(r"(?:vs\.?|versus|\()\s*$", sentence[n.end:results[i + 1][0].start]):
+                baseline_of[results[i + 1][0].start] = dataset  # "82.2% (vs 80.2%) on X": same dataset
             # "from 32.92 dB to 33.57 dB": the first figure is the previous result, kept and flagged
             prev_end = result_numbers[i - 1].end if i else 0
             next_start = result_numbers[i + 1].start if i + 1 < len(result_numbers) else len(sentence)
             rows.append(ResultRow(
                 paper_id="",
-                model=None if baseline else _model_for(sentence, n, title_model, self.lexicon),
+                model=_other_method(sentence, n) if baseline else _model_for(sentence, n, title_model, self.lexicon),
                 dataset=dataset.name,
                 dataset_surface=dataset.surface,
                 metric=metric.name if metric else None,
@@ -399,6 +482,14 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
         return False  # "a reduction of 28% in computational demand": cost, not a result
     if _BOUND_BEFORE.search(sentence[max(0, n.start - 30):n.start]):
         return False  # "the first model exceeding 87% accuracy": a threshold, not a result
+    before = sentence[max(0, n.start - 60):n.start]
+    if _INDEX_BEFORE.search(before) or _COST_BEFORE.search(before):
+        return False  # "class 1", "a factor of 4", "the gap from 14%", "reduce the size by 48%"
+    after = sentence[n.end:n.end + 30]
+    if _SHARE_AFTER.match(after) or _RANGE.search(before[-12:]) or _RANGE.match(after):
+        return False
+    if "." not in n.text and n.unit is None and after.startswith(")"):
+        return False  # "(1)", "3)": an enumeration
     integer = "." not in n.text and n.unit is None
     if integer and 1900 <= abs(n.value) <= 2099:
         return False  # a year
@@ -407,19 +498,27 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     return not (integer and abs(n.value) > 10000)  # "8,400 games": a count
 
 
+_UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-]*[A-Z][A-Za-z0-9@\-]*\b")
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
 
 def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mention | None:
     after = [m for m in metrics if m.start >= n.end]
+    before = [m for m in metrics if m.end <= n.start]
+    if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)\s*",
+                               sentence[before[-1].end:n.start]):
+        return before[-1]  # "an average precision of 0.8000 and mean IoU of 0.8100"
     if after and _LIST_GAP.fullmatch(sentence[n.end:after[0].start]):
         return after[0]  # "71.4% and 87.2% Top-1 accuracy"
     if after:
         gap = sentence[n.end:after[0].start]
         if re.fullmatch(r"\s*(?:\(\s*)?(?:(?:absolute|relative|higher|better|lower|more|of|in|on|the|average|"
                         r"mean|overall|test|val|validation|dev|single-scale|multi-scale|points?|pp|"
-                        r"an?|improvement|gain|top-?\d)\s*)?(?:(?:of|in|the)\s+)?", gap):
+                        r"an?|improvement|gain|top-?\d)\s*)?(?:(?:of|in|the)\s+)?", gap) or \
+                re.fullmatch(r"\s*(?:[a-z][a-z\-]*\s+){1,2}", gap):  # "87.8% fine-tuning accuracy"
             return after[0]
+    if _UNKNOWN_METRIC_AFTER.match(sentence[n.end:n.end + 20]) and not (after and after[0].start - n.end <= 2):
+        return None  # "72.1 AMOTA": a metric the lexicon does not know, not the NDS named before
     before = [m for m in metrics if m.end <= n.start]
     if before:
         gap = sentence[before[-1].end:n.start]
@@ -434,9 +533,13 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
                  numbers: Sequence[_Number]) -> Mention | None:
     nxt = next((d for d in datasets if d.start >= n.end), None)
     prv = next((d for d in reversed(datasets) if d.end <= n.start), None)
+    if prv is not None and re.fullmatch(r"\s*[(:]\s*", sentence[prv.end:n.start]):
+        return prv  # "MIT Indoor67 (86.7%)", "USMLE: 60.2%"
     if nxt is not None:
         # "52.9% (+5.4% increase) on HMDB51", "91.5 % (ESC-50)", "... database (DISFA)"
-        gap = re.sub(r"\s*\(\s*$", "", _PARENS.sub("", sentence[n.end:nxt.start]))
+        gap = re.sub(r"\s*\(\s*$", "", _PARENS.sub("", re.sub(r"^[^()]*\)", "", sentence[n.end:nxt.start])
+                                                       if sentence.rfind("(", 0, n.start) > sentence.rfind(")", 0, n.start)
+                                                       else sentence[n.end:nxt.start]))
         if len(gap) <= 150 and not re.search(r"[,;:()\[\]]", gap) and not _CLAUSE_BREAK.search(gap):
             # "SQuAD v1.1 Test F1 to 93.2 (1.5 point absolute improvement) and SQuAD v2.0 ...": the
             # dataset written just before the figure, with nothing between, is the closer one
@@ -447,16 +550,32 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
             return nxt
     if prv is not None:
         gap = sentence[prv.end:n.start]
-        if not re.search(r";", gap) and len(gap) <= 220:
+        # "the MNIST (0.37% error) and NORB-small (2.2% error)", "3.8% on Foggy Zurich, 6.0% on ...":
+        # a name the lexicon does not know stands between, so the figure is not prv's
+        new_clause = bool(re.search(r",\s*and\b", gap) and not re.search(r"\d", gap)
+                          and nxt is not None and nxt.start - n.end <= 100)
+        if not re.search(r";", gap) and len(gap) <= 220 and not _unknown_name_in(gap) and not new_clause:
             return prv
+        if new_clause:
+            return nxt  # "81.9% on ImageNet classification, and 43.7% box mAP with RetinaNet ... on MSCOCO"
     if nxt is not None:
         gap = sentence[n.end:nxt.start]
         if (len(gap) <= 60 or len({d.name for d in datasets}) == 1) and not re.search(r"[;]", gap):
             return nxt  # the only dataset of the sentence
+    if prv is not None and _unknown_name_in(sentence[prv.end:n.start]):
+        return None
     return prv
 
 
 _PARENS = re.compile(r"\([^()]*\)")
+_UNKNOWN_NAME_IN_GAP = re.compile(
+    r"\b(?:on|in|for)\s+(?:the\s+)?(?P<a>[A-Z][\w\-]*)|\b(?P<b>[A-Z][\w\-]*[A-Z0-9][\w\-]*)\s*\(\s*$"
+)
+
+
+def _unknown_name_in(gap: str) -> bool:
+    """A name the lexicon does not know (not hardware like "MCU") between a figure and a dataset."""
+    return any((m.group("a") or m.group("b")) not in _NOT_GENERIC for m in _UNKNOWN_NAME_IN_GAP.finditer(gap))
 
 
 def _directly_before(sentence: str, n: _Number, dataset: Mention) -> bool:
@@ -506,9 +625,15 @@ def _slash_groups(sentence: str, items: list, span) -> list[list]:
 
 def _parallel_lists(sentence: str, results: list[tuple[_Number, Mention | None]],
                     datasets: Sequence[Mention]) -> dict[int, Mention] | None:
-    """"On VQA and NLVR2, ALBEF achieves improvements of 2.37% and 3.84%": a list of k datasets, then
-    a list of k figures (no "respectively"), pairs in order."""
-    if len(datasets) < 2 or len(results) != len(datasets) or results[0][0].start < datasets[-1].end:
+    """"On VQA and NLVR2, ALBEF achieves improvements of 2.37% and 3.84%": a list of k datasets and a
+    list of k figures, in either order (no "respectively"), pair in order."""
+    if len(datasets) < 2 or len(results) != len(datasets):
+        return None
+    numbers_first = results[-1][0].end <= datasets[0].start
+    if numbers_first:  # "FIDs of 10.78, 3.52 and 21.17 on SLIVER07, ChestX-ray14 and ACDC"
+        if not re.fullmatch(r"[^,;.\d]{0,40}", sentence[results[-1][0].end:datasets[0].start]):
+            return None
+    elif results[0][0].start < datasets[-1].end:
         return None
     for a, b in pairwise(datasets):
         if not re.fullmatch(r"\s*(?:,|and|,\s*and|&)\s*", sentence[a.end:b.start]):
@@ -548,7 +673,7 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     """"... on A, B and C ... 1.0, 2.0 and 3.0, respectively": pair numbers and datasets in order."""
     if not re.search(r"\brespective(?:ly)?\b", sentence) or len(datasets) < 2:
         return None
-    absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n)]
+    absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n) and not _is_baseline(sentence, n)]
     if len(absolute) == len(datasets):
         return {n.start: d for (n, _), d in zip(absolute, datasets, strict=True)}
     listed = _list_with_unknown_names(sentence, datasets, len(absolute))
@@ -567,13 +692,41 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     return assigned or None
 
 
+def _other_method(sentence: str, n: _Number) -> str | None:
+    m = re.search(r"\b([A-Z][\w\-]*[A-Z0-9][\w\-]*)\s*\(\s*$", sentence[max(0, n.start - 40):n.start])
+    return m.group(1) if m else None
+
+
+def _other_method_figure(sentence: str, n: _Number, datasets: Sequence[Mention]) -> bool:
+    """"outperforms methods such as MixMatch (52.46%), UDA (70.95%)": a figure of the named method."""
+    m = re.search(r"\b([A-Z][\w\-]*)\s*\(\s*$", sentence[max(0, n.start - 40):n.start])
+    if m is None:
+        return False
+    name_end = n.start - (len(sentence[max(0, n.start - 40):n.start]) - m.end(1))
+    return not any(d.end == name_end for d in datasets)
+
+
+def _is_baseline(sentence: str, n: _Number) -> bool:
+    """A figure of another method: "from X to Y" (X), "Y (vs X)", "the previous best of X", "(X Y)"."""
+    if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]) and \
+            _CHANGE_VERB.search(sentence[max(0, n.start - 90):n.start]):
+        return True
+    if _PREVIOUS_BEFORE.search(sentence[max(0, n.start - 60):n.start]):
+        return True
+    # "CORD (0.9493 0.9601)": an arrow lost with the LaTeX; the first figure is the old one
+    return bool(re.search(r"\(\s*$", sentence[max(0, n.start - 3):n.start])
+                and re.match(r"^\s?(?:\\?%)?\s+\d+(?:\.\d+)?\s?(?:\\?%)?\s*\)", sentence[n.end:]))
+
+
 def _is_delta(sentence: str, n: _Number) -> bool:
     if n.signed and n.value >= 0 and sentence[n.start] in "+\u00b1":
         return True
+    if re.search(r"\bfrom\s+\S+\s+to\s*$", sentence[max(0, n.start - 40):n.start]):
+        return False  # the Y of "from X to Y" is the new figure
     before = sentence[max(0, n.start - 60):n.start]
     if _DELTA_BEFORE.search(before):
         return True
-    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]):
+    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]) or _OVER_METHOD_AFTER.match(sentence[n.end:n.end + 40]):
         return True
     # "outperforming VideoMAE by 1.2% and 2.4%": the rest of a list of improvements
     run = _NUMBER_LIST_BEFORE.search(sentence[:n.start])
@@ -604,8 +757,8 @@ def _title_model(title: str) -> str | None:
     """"MOAT: Alternating Mobile Convolution ..." names the model MOAT."""
     head, sep, _ = title.partition(":")
     head = head.strip()
-    if sep and 0 < len(head) <= 30 and len(head.split()) <= 3:
-        return head
+    if sep and 0 < len(head) <= 30 and re.fullmatch(_MODEL_NAME + r"(?:\s[A-Z][\w\-]*)?", head):
+        return head  # "MOAT", "SG-Former", "Swin Transformer"; not "Less is More"
     return None
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -69,9 +70,20 @@ def _as_float(text: str) -> float | None:
         return None
 
 
-def score_pwc(gold: Sequence[dict], rows_by_paper: dict[str, list[ResultRow]], lexicon: Lexicon) -> dict:
+def standalone(value: str, abstract: str) -> bool:
+    """True when ``value`` is written in the abstract as a number of its own.
+
+    PwC's file keeps results whose value string occurs anywhere in the abstract: "76" counts when
+    the abstract says "76.5% mIoU", "1" when it says "Rank@1". Those cannot be read from the text.
+    """
+    return bool(re.search(r"(?<![\d.])" + re.escape(value) + r"(?!\.?\d)", abstract))
+
+
+def score_pwc(gold: Sequence[dict], rows_by_paper: dict[str, list[ResultRow]], lexicon: Lexicon,
+              abstracts: dict[str, str] | None = None) -> dict:
     """Recall of (paper, dataset, value) over the PwC results whose value is in the abstract."""
     hits, value_hits, misses = 0, 0, []
+    reachable = reachable_hits = 0
     for g in gold:
         value = _as_float(g["value"])
         rows = [r for r in rows_by_paper.get(g["paper_id"], []) if r.value is not None]
@@ -79,16 +91,21 @@ def score_pwc(gold: Sequence[dict], rows_by_paper: dict[str, list[ResultRow]], l
         names = dataset_names(lexicon, g["dataset"])
         if same_value:
             value_hits += 1
-        if any(same_dataset(lexicon, r, g["dataset"], names) for r in same_value):
+        found = any(same_dataset(lexicon, r, g["dataset"], names) for r in same_value)
+        if found:
             hits += 1
         else:
             misses.append(g)
+        if abstracts is not None and value is not None and standalone(str(g["value"]), abstracts.get(g["paper_id"], "")):
+            reachable += 1
+            reachable_hits += found
     numeric = sum(1 for g in gold if _as_float(g["value"]) is not None)
     return {
         "results": len(gold), "papers": len({g["paper_id"] for g in gold}), "numeric_values": numeric,
         "recall": hits / len(gold) if gold else 0.0, "found": hits,
         "recall_of_numeric": hits / numeric if numeric else 0.0,
         "value_recall": value_hits / len(gold) if gold else 0.0,
+        "standalone_values": reachable, "recall_of_standalone": reachable_hits / reachable if reachable else 0.0,
         "misses": misses,
     }
 
@@ -146,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bundled.add_argument("--show", type=int, default=0, help="print up to N wrong and missed rows per split")
     sample = sub.add_parser("sample", help="a random sample of extracted rows to check by hand")
     sample.add_argument("corpus")
-    sample.add_argument("--exclude", help="JSONL whose paper ids are left out (the PwC dev set)")
+    sample.add_argument("--exclude", action="append", default=[],
+                        help="JSONL whose paper ids are left out (the PwC dev set; a sample already looked at)")
     sample.add_argument("--n", type=int, default=100)
     sample.add_argument("--seed", type=int, default=8)
     speed = sub.add_parser("speed", help="papers per second of extraction")
@@ -159,12 +177,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         gold = read_jsonl(args.gold)
         papers = read_corpus(args.corpus, {g["paper_id"] for g in gold})
         rows, seconds = extract_timed(list(papers.values()), lexicon)
-        result = score_pwc(gold, rows, lexicon)
+        result = score_pwc(gold, rows, lexicon, {pid: p.abstract for pid, p in papers.items()})
         print(f"PwC results in abstracts: {result['results']} results, {result['papers']} papers "
               f"({len(papers)} found in the corpus)")
         print(f"recall of (paper, dataset, value): {result['recall']:.3f} ({result['found']}/{result['results']}); "
               f"of the {result['numeric_values']} numeric values: {result['recall_of_numeric']:.3f}; "
               f"value alone: {result['value_recall']:.3f}; extraction {len(papers) / seconds:.0f} papers/s")
+        print(f"of the {result['standalone_values']} results whose value is written as a number of its own in the "
+              f"abstract: {result['recall_of_standalone']:.3f}")
         for g in result["misses"][: args.show_misses]:
             print("MISS", json.dumps(g))
             for r in rows.get(g["paper_id"], []):
@@ -198,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     if args.command == "sample":
-        exclude = {g["paper_id"] for g in read_jsonl(args.exclude)} if args.exclude else set()
+        exclude = {g["paper_id"] for path in args.exclude for g in read_jsonl(path)}
         papers = [p for pid, p in read_corpus(args.corpus).items() if pid not in exclude]
         rows, _ = extract_timed(papers, lexicon)
         valued = [r for pid in sorted(rows) for r in rows[pid] if r.value is not None]
