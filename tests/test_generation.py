@@ -173,7 +173,8 @@ def test_fit_drops_lowest_ranked_passages_whole() -> None:
     assert [h.rank for h in fitted.hits] == [1, 2] and fitted.dropped == 2
     assert fitted.prompt_tokens <= fitted.budget == window - 100
     prompt = fitted.messages[1]["content"]
-    assert passage_block(1, hits[0]) in prompt and passage_block(2, hits[1]) in prompt
+    assert passage_block(1, hits[0], fence=fitted.fence) in prompt
+    assert passage_block(2, hits[1], fence=fitted.fence) in prompt
     assert hits[2].text not in prompt and hits[3].title not in prompt
 
 

@@ -36,25 +36,65 @@ if TYPE_CHECKING:
     from .models import Answer, AnswerStats, AnswerStream, Citation, Hit, IndexInfo, IngestReport, Paper, ResultRow
     from .retrieval import SearchFilters, SearchResult
 
+# Public name -> the module that defines it (imported on first use).
 _LAZY_IMPORTS: dict[str, str] = {
     "PaperQA": "api",
     "Settings": "config",
     "load_config": "config",
     "SearchFilters": "retrieval",
     "SearchResult": "retrieval",
-    **dict.fromkeys(
-        ["Answer", "AnswerStats", "AnswerStream", "Citation", "Hit", "IndexInfo", "IngestReport", "Paper", "ResultRow"], "models"
-    ),
-    **dict.fromkeys(
-        ["PaperQAError", "ConfigError", "DatasetError", "EmbeddingModelError", "IndexCorruptError", "IndexFormatError",
-         "IndexMismatchError", "IndexNotFoundError", "LLMUnavailableError", "ModelNotServedError", "QuestionError",
-         "SourceError"],
-        "errors",
-    ),
+    "Answer": "models",
+    "AnswerStats": "models",
+    "AnswerStream": "models",
+    "Citation": "models",
+    "Hit": "models",
+    "IndexInfo": "models",
+    "IngestReport": "models",
+    "Paper": "models",
+    "ResultRow": "models",
+    "PaperQAError": "errors",
+    "ConfigError": "errors",
+    "DatasetError": "errors",
+    "EmbeddingModelError": "errors",
+    "IndexCorruptError": "errors",
+    "IndexFormatError": "errors",
+    "IndexMismatchError": "errors",
+    "IndexNotFoundError": "errors",
+    "LLMUnavailableError": "errors",
+    "ModelNotServedError": "errors",
+    "QuestionError": "errors",
+    "SourceError": "errors",
 }
 
-__all__ = ["__version__", *sorted(_LAZY_IMPORTS)]
-
+__all__ = [
+    "Answer",
+    "AnswerStats",
+    "AnswerStream",
+    "Citation",
+    "ConfigError",
+    "DatasetError",
+    "EmbeddingModelError",
+    "Hit",
+    "IndexCorruptError",
+    "IndexFormatError",
+    "IndexInfo",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IngestReport",
+    "LLMUnavailableError",
+    "ModelNotServedError",
+    "Paper",
+    "PaperQA",
+    "PaperQAError",
+    "QuestionError",
+    "ResultRow",
+    "SearchFilters",
+    "SearchResult",
+    "Settings",
+    "SourceError",
+    "__version__",
+    "load_config",
+]
 
 def __getattr__(name: str) -> Any:
     module = _LAZY_IMPORTS.get(name)

@@ -147,7 +147,7 @@ def _keyword_coverage(
     coverage = []
     for tokens in tokenised[1:]:
         present = set(tokens)
-        coverage.append(sum(w for kw, w in zip(keywords, weights) if kw in present) / total)
+        coverage.append(sum(w for kw, w in zip(keywords, weights, strict=True) if kw in present) / total)
     return np.array(coverage, dtype=np.float32)
 
 
@@ -170,7 +170,7 @@ def _choose(candidates: list[Candidate], relevance: np.ndarray, cfg: AnswerConfi
         return []
     floor = max(cfg.min_relevance, cfg.relative_threshold * best)
     per_paper: dict[str, int] = {}
-    chosen = []
+    chosen: list[Candidate] = []
     for index in np.argsort(-relevance, kind="stable"):
         if relevance[index] < floor or len(chosen) == cfg.max_sentences:
             break

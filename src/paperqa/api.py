@@ -17,21 +17,19 @@ from typing import Any
 from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
+from .crosspaper import (
+    QualifierJudge,
+    TableQuery,
+    parse_question,
+    table_answer,
+    table_rows,
+)
 from .embedding import Embedder
 from .errors import IndexNotFoundError, QuestionError
 from .generation import AnswerGenerator, LLMUnavailableError, rejected_summary, uncited_reason
 from .index_store import IndexStore, ResultsUpdate, index_cache_key, writer_lock
 from .lexicon import Lexicon, get_lexicon
-from .models import (
-    Answer,
-    AnswerStream,
-    Hit,
-    IndexInfo,
-    IngestReport,
-    Paper,
-    ResultRow,
-    SourceProblem,
-)
+from .models import Answer, AnswerStream, Hit, IndexInfo, IngestReport, Paper, ResultRow, SourceProblem
 from .results import EXTRACTOR_VERSION, RuleExtractor
 from .results_table import ResultsStoreError, ResultsTable, read_meta
 from .retrieval import Retriever, SearchFilters
@@ -256,17 +254,23 @@ class PaperQA:
     # ----- search and answers ------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
+        distinct_papers: bool | None = None,
     ) -> list[Hit]:
-        """The top-k passages for ``query`` (hybrid by default), best first."""
-        return self.search_timed(query, k, mode, filters)[0]
+        """The top-k passages for ``query`` (hybrid by default), best first.
+
+        ``distinct_papers=True`` returns the best passage of each of the top-k papers instead
+        (default: ``retrieval.distinct_papers``).
+        """
+        return self.search_timed(query, k, mode, filters, distinct_papers)[0]
 
     def search_timed(
-        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
+        distinct_papers: bool | None = None,
     ) -> tuple[list[Hit], dict[str, float]]:
         """Like :meth:`search`, with seconds spent per stage (embed_query, dense, bm25, fuse, total)."""
         query = self._check_question(query)
-        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters)
+        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters, distinct_papers=distinct_papers)
         return result.hits, result.timings
 
     @property
@@ -313,6 +317,12 @@ class PaperQA:
                 search_question = self.generator.standalone_question(question, history)
             except LLMUnavailableError as exc:
                 failure = self._unavailable(exc)
+        table_query = self.table_query(search_question)
+        if table_query is not None:  # a cross-paper question: answered from the whole results table
+            answer = self._table_answer(table_query, filters)
+            yield from answer.text.splitlines(keepends=True)
+            answer.stats.total_s = time.perf_counter() - started
+            return answer
         hits, timings = self.search_timed(search_question, k, mode, filters)
         answer = None
         if not hits:
@@ -325,6 +335,38 @@ class PaperQA:
                 answer.notice = failure
         answer.stats.retrieval_s = timings.get("total")
         answer.stats.total_s = time.perf_counter() - started
+        return answer
+
+    # ----- cross-paper questions ----------------------------------------------------------------
+
+    def table_query(self, question: str) -> TableQuery | None:
+        """The results-table query a cross-paper question asks ("which papers report mIoU on ADE20K?"),
+        or None for any other question (``answer.table_questions: false`` turns the path off)."""
+        if not self.settings.answer.table_questions:
+            return None
+        return parse_question(question, self.lexicon)
+
+    def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None) -> Answer:
+        """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
+        papers = self.papers
+        rows, mentions = table_rows(query, self.results_table, papers)
+        if filters is not None and not filters.is_empty():
+            allowed = {pid for pid, paper in papers.items() if filters.matches(paper)}
+            rows = [r for r in rows if r.paper_id in allowed]
+            mentions = [r for r in mentions if r.paper_id in allowed]
+        judge = None
+        if query.qualifier and self.answer_mode() == "generated":
+            from .llm import LLMClient
+
+            llm = self.settings.llm
+            judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
+        answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
+                              total_papers=len(papers))
+        if judge is not None and judge.failure:
+            answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
+                             f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")
+        elif judge is not None:
+            answer.stats.model = llm.model
         return answer
 
     def _generate_stream(

@@ -12,6 +12,7 @@ from functools import cache
 
 from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.schema import TextNode
 from llama_index.core.utils import get_tokenizer
 
 from .config import ChunkingConfig
@@ -44,6 +45,7 @@ def chunk_paper(paper: Paper, cfg: ChunkingConfig) -> list[Chunk]:
     nodes = splitter.get_nodes_from_documents([Document(text=paper.abstract, id_=paper.paper_id)])
     chunks = []
     for position, node in enumerate(nodes):
+        assert isinstance(node, TextNode)  # SentenceSplitter makes text nodes, with character offsets
         start, end = _offsets(paper.abstract, node.get_content(), node.start_char_idx, node.end_char_idx)
         chunks.append(
             Chunk(

@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .errors import PaperQAError
-from .models import Answer, Hit
+from .models import Answer, Hit, ResultRow
 from .retrieval import SearchFilters
 from .sources import FORMATS
 
@@ -201,7 +202,9 @@ def ask(
 
 
 def _print_answer(answer: Answer, already_streamed: bool) -> None:
-    if already_streamed and answer.mode == "generated":
+    if answer.table:
+        _print_table_answer(answer)
+    elif already_streamed and answer.mode == "generated":
         out.print()
     else:
         out.print(Markdown(answer.text))
@@ -221,6 +224,76 @@ def _print_answer(answer: Answer, already_streamed: bool) -> None:
         out.print(f"[yellow]{len(answer.uncited_sentences)} sentence(s) {note}[/]")
     if answer.stats.model:
         out.print(f"[dim]model {answer.stats.model}, {answer.stats.total_s:.1f}s[/]")
+
+
+def _rich_table(rows: list[ResultRow]) -> Table:
+    """The answer's table as a rich Table; cells are Text, so nothing from a paper is read as markup."""
+    from .crosspaper import table_view
+
+    columns, cells = table_view(rows)
+    table = Table(show_lines=False, header_style="bold")
+    for column in columns:
+        if column in ("#", "Source"):
+            table.add_column(column, no_wrap=True, justify="right")
+        elif column == columns[3]:  # the figure: "57.6%" never breaks, "evaluated, no figure ..." may
+            table.add_column(column, min_width=9, ratio=1, overflow="fold")
+        else:
+            table.add_column(column, overflow="fold", ratio=3 if column in ("Paper", "Qualifier evidence") else 1)
+    for line in cells:
+        table.add_row(*[Text(cell) for cell in line])
+    return table
+
+
+def _print_table_answer(answer: Answer) -> None:
+    out.print(Markdown(answer.text.split("\n\n", 1)[0]))  # the summary paragraph, escaped Markdown
+    out.print(_rich_table(answer.table))
+
+
+@app.command()
+def results(
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset, any spelling the lexicon knows "
+                                                "(ADE20K, ade-20k).")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="Metric (mIoU, top-1, FID...).")] = None,
+    min_value: Annotated[float | None, typer.Option("--min", help="Only values >= this.")] = None,
+    max_value: Annotated[float | None, typer.Option("--max", help="Only values <= this.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the rows to this CSV file.")] = None,
+    index_dir: IndexDirOpt = None,
+    config: ConfigOpt = None,
+    use_index_settings: UseIndexSettingsOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Browse and export the results table: every figure extracted from the abstracts."""
+
+    def action() -> None:
+        qa = _open(index_dir, config, use_index_settings)
+        rows = qa.results(dataset=dataset, metric=metric, min_value=min_value, max_value=max_value)
+        if csv_path is not None:
+            from .crosspaper import results_csv
+
+            csv_path.write_text(results_csv(rows), encoding="utf-8", newline="")
+            err.print(f"{len(rows)} rows -> {csv_path}")
+        if as_json:
+            _print_json([r.model_dump(exclude={"citation"}) for r in rows])
+        elif csv_path is None:
+            if not rows:
+                out.print("No results match.")
+                return
+            out.print(_results_table(rows))
+            out.print(f"[dim]{len(rows)} rows from {len({r.paper_id for r in rows})} papers[/]")
+
+    _run(action)
+
+
+def _results_table(rows: list[ResultRow]) -> Table:
+    from .crosspaper import format_value
+
+    table = Table(header_style="bold")
+    for column in ("Paper", "Model", "Dataset", "Metric", "Value", "Details", "Sentence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*[Text(x) for x in (row.title or row.paper_id, row.model or "", row.dataset, row.metric or "",
+                                          format_value(row), ", ".join(row.qualifiers), row.sentence)])
+    return table
 
 
 @app.command()

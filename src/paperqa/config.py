@@ -17,11 +17,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
 
@@ -91,11 +87,21 @@ class RetrievalConfig(_Section):
     bm25_weight: float = _field(1.0, "Weight of BM25 in fusion.", ge=0)
     bm25_stemmer: str | None = _field("english", "null to disable stemming")
     bm25_stopwords: str | None = _field("en", "null to keep stopwords")
+    distinct_papers: bool = _field(
+        False, "Search returns k distinct papers (each paper's best passage) instead of k passages; "
+               "cross-paper questions and per-paper evaluation always ask for distinct papers.")
+    names_bm25_boost: float = _field(
+        0.0, "Hybrid fusion leans on BM25 for names-heavy questions: the BM25 weight is multiplied by "
+             "1 + names_bm25_boost * (share of the question's words that are names such as ADE20K, mIoU, COCO).",
+        ge=0)
 
 
 class AnswerConfig(_Section):
     mode: Literal["auto", "extractive", "generated"] = _field(
         "auto", "auto: generate with the LLM when llm.base_url is set, else extract. extractive | generated force it.")
+    table_questions: bool = _field(
+        True, "Answer cross-paper questions ('which papers report mIoU on ADE20K?') from the whole results table, "
+              "as a cited table, instead of from the top-k passages.")
     max_sentences: int = _field(8, "Extractive answers: how many sentences at most.", gt=0)
     max_sentences_per_paper: int = _field(1, "Extractive answers: how many sentences from one paper.", gt=0)
     keyword_weight: float = _field(
@@ -119,6 +125,12 @@ class AnswerConfig(_Section):
         "No passage in the index answers this question.", "The sentence the model must use to refuse.",
         min_length=1)
     max_question_chars: int = _field(2000, "Longer questions are refused with an error.", gt=0)
+    format: Literal["text", "json"] = _field(
+        "text", "How a generated answer is written. text: prose with [n] marks, checked afterwards (any "
+                "OpenAI-compatible server). json: vLLM structured outputs constrain the reply to a JSON schema whose "
+                "citation keys are an enum of the passage numbers in the prompt, so every sentence cites at least "
+                "one real passage; refusal is a field. Falls back to text (with a notice) when the server refuses "
+                "the schema.")
 
 
 class LLMConfig(_Section):

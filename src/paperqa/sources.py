@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
@@ -71,9 +72,9 @@ def title_key(title: str) -> str:
 
 _NEW_ARXIV = re.compile(r"(?P<yy>\d{2})(?P<mm>0[1-9]|1[0-2])\.\d{4,5}")
 _OLD_ARXIV = re.compile(r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/(?P<yy>\d{2})(?P<mm>0[1-9]|1[0-2])\d{3}")
-_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.I)
+_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.IGNORECASE)
 _VERSION = re.compile(r"v\d+$")
-_ARXIV_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<id>.+?)(?:\.pdf)?/?$", re.I)
+_ARXIV_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<id>.+?)(?:\.pdf)?/?$", re.IGNORECASE)
 
 
 def normalize_arxiv_id(value: Any) -> str | None:
@@ -325,8 +326,9 @@ def detect_format(path: Path) -> str:
 
 def _detect(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix in EXTENSIONS and EXTENSIONS[suffix] is not None:
-        return EXTENSIONS[suffix]
+    known = EXTENSIONS.get(suffix)
+    if known is not None:
+        return known
     head = _head_lines(path)
     if not head:
         raise _FileProblem(path, "file is empty")
@@ -388,7 +390,7 @@ def _csv_header(line: str, delimiter: str) -> set[str]:
 
 def _sniff_hf_dump(head: list[str]) -> str | None:
     """A feed dump has a long prose line right after a short one (title, then abstract)."""
-    for previous, line in zip(head, head[1:]):
+    for previous, line in itertools.pairwise(head):
         if _is_long_abstract(line) and not _is_long_abstract(previous):
             return "hf-dump"
     return None
@@ -405,7 +407,7 @@ _CHROME = re.compile(
     rf"^(?:new|subscribe|daily papers|get trending papers in your email inbox!?|by\s*ak and the research community"
     rf"|submitted by .*|upvote|\d+|{_MONTH}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
     rf"|\d{{4}}-\d{{2}}-\d{{2}})$",
-    re.I,
+    re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[.!?)\]]$")
 
@@ -512,7 +514,8 @@ def _read_beir(ctx: _Context) -> Iterator[Paper]:
         if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool) or not str(doc_id).strip():
             ctx.warn(number, "BEIR record has no '_id'; skipped")
             continue
-        meta = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+        metadata = record.get("metadata")
+        meta: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
         paper = _make_paper(ctx, number, record.get("title"), record.get("text"), meta, explicit_id=doc_id)
         if paper is not None:
             yield paper

@@ -7,10 +7,11 @@ a user goes through :mod:`paperqa.markup`.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
-from ..markup import escape_html
+from ..markup import escape_html, escape_markdown
 from ..models import Answer, Citation, Hit, IndexInfo, IngestReport
 from ..retrieval import SearchFilters
 from ..sources import normalize_arxiv_id
@@ -192,6 +193,26 @@ def header_html(info: IndexInfo, corpus_name: str, model: str | None) -> str:
     return (f'<div class="pq-head"><h1>paperqa</h1><span class="pq-sub">Ask questions about {esc(corpus_name)}: '
             f"<b>{info.papers}</b> papers, {info.chunks} passages, embeddings by {esc(info.embedding_model)}"
             f"</span>{pill}</div>")
+
+
+def chat_text(answer: Answer, shown: int = 10) -> str:
+    """What the chat shows of an answer; a cross-paper answer's table sits beside the chat, so the chat
+    gets its summary and its first rows, each with its [n] marker."""
+    if not answer.table:
+        return answer.text
+    from ..crosspaper import format_value
+
+    def plain(text: str) -> str:  # Markdown-escaped, entity-free: linkify escapes the HTML itself
+        return html.unescape(escape_markdown(text))
+
+    lines = [html.unescape(answer.text.split("\n\n", 1)[0]), ""]
+    for row in answer.table[:shown]:
+        key = row.citation.key if row.citation else ""
+        lines.append(f"- **{plain(row.model or row.title)}**: {plain(format_value(row))} [{key}]")
+    more = len(answer.table) - shown
+    lines += ["", (f"{more} more rows in the table beside the chat. " if more > 0 else "")
+              + "Click a column of the table to sort it, a [n] to see the sentence."]
+    return "\n".join(lines)
 
 
 def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
