@@ -32,9 +32,9 @@ from rich.table import Table
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from paperqa.api import PaperQA  # noqa: E402
-from paperqa.citations import check_answer, split_answer_sentences  # noqa: E402
-from paperqa.generation import AnswerGenerator  # noqa: E402
+from paperqa.api import PaperQA
+from paperqa.citations import check_answer, split_answer_sentences
+from paperqa.generation import AnswerGenerator
 
 QA_FILE = Path(__file__).resolve().parents[1] / "eval" / "datasets" / "bundled_qa.jsonl"
 DEFAULT_SETTINGS = "1.0:0,1.1:0,1.2:0,1.0:0.5,1.1:0.3"

@@ -336,9 +336,9 @@ def test_prompt_that_fits_but_leaves_less_than_max_tokens_is_cut_at_the_window()
 
 
 def test_prompt_longer_than_the_window_gets_vllms_400() -> None:
-    with FakeVLLM(max_model_len=None, context_limit=50) as server:
-        with pytest.raises(LLMUnavailableError, match=r"HTTP 400: .*your prompt contains at least \d+ input tokens"):
-            generator(server, context_window=8192, max_tokens=16).answer(QUESTION, sample_hits(2))
+    with (FakeVLLM(max_model_len=None, context_limit=50) as server,
+          pytest.raises(LLMUnavailableError, match=r"HTTP 400: .*your prompt contains at least \d+ input tokens")):
+        generator(server, context_window=8192, max_tokens=16).answer(QUESTION, sample_hits(2))
 
 
 def test_repetition_control_is_sent_only_when_set() -> None:

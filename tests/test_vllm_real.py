@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import RealVLLM, start_private_vllm
 from hit_factory import sample_hits
+
 from paperqa import vllm_cpu
 from paperqa.api import PaperQA
 from paperqa.citations import check_answer, parse_citation_groups

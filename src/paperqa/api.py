@@ -388,7 +388,7 @@ class PaperQA:
         fallback = self._extractive(question, hits)
         fallback.notice = (f"The generated answer was not shown because {reason}, so this answer is extractive "
                            "(sentences quoted from the abstracts, not generated).")
-        fallback.stats.settings.rejected_generation = rejected_summary(answer, reason)  # an extra field
+        fallback.stats.settings.rejected_generation = rejected_summary(answer, reason)
         return fallback
 
     def _unavailable(self, exc: LLMUnavailableError) -> str:
