@@ -1,7 +1,10 @@
 # Two entry points, each doing its own set-up (idempotent):
 #   make demo   install, then answer a question about the bundled papers with citations
-#   make test   install (with test extras), lint (ruff, mypy), then run the whole test suite
+#   make test   install (with test extras), lint (ruff, mypy), the real vLLM CPU set-up, then run the whole test suite
 #   make lint   ruff and mypy only
+# A real vLLM server on CPU (vLLM's CPU build, SmolLM2-135M-Instruct; README "Real vLLM on CPU"):
+#   make llm        set up if needed (~/.cache/paperqa/vllm-cpu), start it on 127.0.0.1:8000, print llm.base_url
+#   make llm-stop   stop it
 # On a GPU host see the README ("Generated answers with vLLM") for the `gpu` extra instead.
 
 PYTHON ?= python3
@@ -14,7 +17,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: demo test lint install ui benchmark clean
+.PHONY: demo test lint install ui benchmark clean llm-setup llm llm-stop
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +31,19 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/paperqa ask "$(QUESTION)"
 
-test: install lint
+# The real-vLLM tests (marker `vllm`) start their own server from this set-up; set
+# VLLM_TEST_BASE_URL to run them against a server that is already up instead.
+test: install lint llm-setup
 	$(BIN)/python -m pytest -q
+
+llm-setup: install
+	$(BIN)/paperqa llm setup
+
+llm: install
+	$(BIN)/paperqa llm serve --port 8000
+
+llm-stop: install
+	$(BIN)/paperqa llm stop --port 8000
 
 # ruff (rules in pyproject.toml) and mypy on the package; a new finding fails `make test`.
 lint: install

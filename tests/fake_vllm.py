@@ -6,8 +6,10 @@ the way ``vllm serve`` does: ``GET /v1/models`` lists models with ``max_model_le
 (a role chunk, content deltas, a chunk with ``finish_reason``, a usage chunk with empty
 ``choices`` when ``stream_options.include_usage`` is set, then ``data: [DONE]``) in chunked
 transfer encoding; errors use vLLM's bodies (``{"object": "error", ...}`` or the newer
-``{"error": {...}}``); a prompt plus ``max_tokens`` over the model length is refused with HTTP 400
-(its token count is a rough word-and-punctuation count: the stand-in has no tokenizer).
+``{"error": {...}}``). As vLLM 0.32 does (checked against its CPU build), a prompt longer than the
+model length by itself is refused with HTTP 400 and vLLM's message, while a prompt that fits but
+leaves less room than ``max_tokens`` is answered and cut at the window's end (``finish_reason``
+"length"); token counts are a rough word-and-punctuation count: the stand-in has no tokenizer.
 
 Structured outputs: a request with ``response_format={"type": "json_schema", "json_schema":
 {"schema": ...}}`` is checked the way vLLM checks it (the ``json_schema`` field must be there and the
@@ -44,7 +46,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -319,6 +321,15 @@ def _approx_tokens(text: str) -> int:
     return max(1, len(re.findall(r"\w+|[^\w\s]", text)))
 
 
+def _cut_to_room(reply: Reply, room: int) -> Reply:
+    """``reply`` with its content cut to ``room`` tokens (and finish_reason "length") when it is longer."""
+    tokens = list(re.finditer(r"\w+|[^\w\s]", reply.content))
+    if len(tokens) <= room:
+        return reply
+    end = tokens[room - 1].end() if room > 0 else 0
+    return replace(reply, content=reply.content[:end], finish_reason="length", completion_tokens=max(room, 1))
+
+
 def _check_response_format(body: dict[str, Any], supported: bool) -> str | None:
     """What vLLM's structured-output backend refuses in a well-formed request: a schema it cannot compile."""
     schema = structured_schema(body)
@@ -410,12 +421,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any]) -> None:
         measured = _approx_tokens("\n".join(str(m.get("content", "")) for m in body.get("messages", [])))
-        limit, wanted = self.fake.context_limit, measured + int(body.get("max_tokens") or 0)
-        if limit is not None and wanted > limit:
-            message = (f"This model's maximum context length is {limit} tokens. However, you requested "
-                       f"{wanted} tokens ({measured} in the messages, {body.get('max_tokens')} in the completion). "
-                       "Please reduce the length of the messages or completion.")
-            self._send_json(400, _error_body(Reply(status=400, message=message)))
+        limit = self.fake.context_limit
+        if limit is not None and measured > limit:
+            # vLLM 0.32's refusal, body and wording (measured on the CPU build): only a prompt that
+            # overflows the window by itself is refused.
+            message = (f"This model's maximum context length is {limit} tokens. However, your prompt contains at "
+                       f"least {measured} input tokens, which exceeds this limit even without any output tokens. "
+                       f"Please reduce the length of the input prompt. (parameter=input_tokens, value={measured})")
+            self._send_json(400, {"error": {"message": message, "type": "BadRequestError", "param": "input_tokens",
+                                            "code": 400}})
             return
         problem = _structured_output_problem(body)
         if problem is not None:  # vLLM answers a malformed response_format / structured_outputs with 400
@@ -437,6 +451,10 @@ class _Handler(BaseHTTPRequestHandler):
         if violation is not None:
             self._send_json(500, _error_body(Reply(status=500, message=violation)))
             return
+        if limit is not None and reply.status == 200 and reply.raw_body is None:
+            # A prompt that fits but leaves less room than max_tokens is not refused by vLLM 0.32: the
+            # answer stops at the end of the window with finish_reason "length".
+            reply = _cut_to_room(reply, limit - measured)
         prompt_tokens = reply.prompt_tokens or measured
         completion_tokens = reply.completion_tokens or _approx_tokens(reply.content)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,

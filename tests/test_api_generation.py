@@ -131,3 +131,36 @@ def test_cli_ask_json_prints_the_final_answer(index_dir: Path, fake_vllm: FakeVL
     output = _cli(["ask", "Which model uses shifted windows?", "--index-dir", str(index_dir), "--json"], config)
     answer = json.loads(output)
     assert answer["mode"] == "generated" and answer["citations"] and answer["stats"]["model"] == "fake/qwen-stand-in"
+
+
+# -- no answer without a citation reaches a user ----------------------------------------------------
+LOOP = "The paper also discusses kMaX-DeepLab, which outperforms kMaX-DeepLab. " * 12
+
+
+def test_an_uncited_generated_answer_is_replaced_by_the_extractive_one(index_dir: Path, fake_vllm: FakeVLLM) -> None:
+    """The issue's real SmolLM2 output: a loop with no citation, cut at max_tokens. It never shows as an answer."""
+    fake_vllm.queue(Reply(content=LOOP, finish_reason="length"))
+    items = list(qa_for(index_dir, fake_vllm).stream("Which model is built from standard ConvNet modules?"))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.mode == "extractive" and final.citations
+    assert final.notice and "was not shown because the model's answer cited no passage" in final.notice
+    assert "ran into llm.max_tokens" in final.notice and "kMaX" not in final.text
+    rejected = final.stats.settings["rejected_generation"]
+    assert rejected["uncited_sentences"] == 12 and rejected["text"].startswith("The paper also")
+    assert "".join(items[:-1]).startswith("The paper also discusses kMaX")  # streamed, then superseded by the final answer
+
+
+def test_an_answer_whose_only_citations_are_invented_is_replaced(index_dir: Path, fake_vllm: FakeVLLM) -> None:
+    fake_vllm.queue(Reply(content="ConvNeXt is built from ConvNet modules [9]."))
+    answer = qa_for(index_dir, fake_vllm).ask("Which model is built from standard ConvNet modules?")
+    assert answer.mode == "extractive" and "invalid citation(s) [9] removed" in (answer.notice or "")
+
+
+def test_a_cited_answer_and_a_refusal_are_still_shown(index_dir: Path, fake_vllm: FakeVLLM) -> None:
+    fake_vllm.queue(Reply(content="Some chatter. ConvNeXt is built from standard ConvNet modules [1]."),
+                    Reply(content="No passage in the index answers this question."))
+    qa = qa_for(index_dir, fake_vllm)
+    cited = qa.ask("Which model is built from standard ConvNet modules?")
+    assert cited.mode == "generated" and cited.citations and cited.uncited_sentences == ["Some chatter."]
+    refused = qa.ask("Which model is built from standard ConvNet modules?")
+    assert refused.mode == "generated" and refused.refused and refused.notice is None

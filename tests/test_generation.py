@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from fake_vllm import FakeVLLM, RecordedRequest, Reply, cite_passages_responder
+from fake_vllm import FakeVLLM, RecordedRequest, Reply, _approx_tokens, cite_passages_responder
 from hit_factory import llm_settings, sample_hits
 
 from paperqa.generation import AnswerGenerator, LLMUnavailableError, parse_verdict
@@ -316,3 +316,35 @@ def test_concurrent_answers_share_one_generator(fake_vllm: FakeVLLM) -> None:
     assert all(len(a.citations) == 2 for a in answers)
     assert len(fake_vllm.chat_requests) == 12  # one rewrite and one answer per history
     assert [r.path for r in fake_vllm.requests].count("/v1/models") == 1
+
+
+# -- behaviour measured on real vLLM 0.32 (tests/test_vllm_real.py), mirrored by the stand-in ---------
+def test_prompt_that_fits_but_leaves_less_than_max_tokens_is_cut_at_the_window() -> None:
+    """vLLM 0.32 answers instead of refusing, stopping at the window's end; the notice names the window."""
+    hits = sample_hits(1)
+    fitted = fit_answer_prompt(QUESTION, hits, "No passage in the index answers this question.",
+                               context_window=100_000, max_tokens=64)
+    measured = _approx_tokens("\n".join(m["content"] for m in fitted.messages))  # the stand-in's own count
+    window = fitted.prompt_tokens + 64
+    with FakeVLLM(max_model_len=None, context_limit=measured + 3) as server:
+        # The server's usage says the prompt filled the window but for 3 tokens (its tokenizer, not ours).
+        server.queue(Reply(content="ViT attains 88.55% top-1 accuracy on ImageNet [1]. " * 5, prompt_tokens=window - 3))
+        answer = generator(server, context_window=window, max_tokens=64).answer(QUESTION, hits)
+    assert answer.stats.completion_tokens == 3
+    assert answer.stats.settings["finish_reason"] == "length"
+    assert answer.notice and "end of its context window" in answer.notice and "llm.max_tokens" not in answer.notice
+
+
+def test_prompt_longer_than_the_window_gets_vllms_400() -> None:
+    with (FakeVLLM(max_model_len=None, context_limit=50) as server,
+          pytest.raises(LLMUnavailableError, match=r"HTTP 400: .*your prompt contains at least \d+ input tokens")):
+        generator(server, context_window=8192, max_tokens=16).answer(QUESTION, sample_hits(2))
+
+
+def test_repetition_control_is_sent_only_when_set() -> None:
+    with FakeVLLM() as server:
+        generator(server).answer(QUESTION, sample_hits(2))
+        generator(server, frequency_penalty=1.0, repetition_penalty=1.1).answer(QUESTION, sample_hits(2))
+        plain, penalised = server.chat_requests
+    assert "frequency_penalty" not in plain.body and "repetition_penalty" not in plain.body
+    assert penalised.body["frequency_penalty"] == 1.0 and penalised.body["repetition_penalty"] == 1.1

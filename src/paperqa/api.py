@@ -417,12 +417,24 @@ class PaperQA:
     ) -> Generator[str, None, Answer]:
         """The model's deltas; on LLMUnavailableError, the extractive answer with a notice saying why."""
         try:
-            return (yield from self.generator.stream(question, hits, history).deltas())
+            answer = yield from self.generator.stream(question, hits, history).deltas()
         except LLMUnavailableError as exc:
             notice = self._unavailable(exc)
-        answer = self._extractive(question, hits)
-        answer.notice = notice
-        return answer
+            answer = self._extractive(question, hits)
+            answer.notice = notice
+            return answer
+        from .generation import rejected_summary, uncited_reason  # generation loads only for generated answers
+
+        reason = uncited_reason(answer)
+        if reason is None:
+            return answer
+        # An answer that cites nothing never reaches a user as an answer (streamed deltas included:
+        # the final answer supersedes them); the extractive one does, saying why.
+        fallback = self._extractive(question, hits)
+        fallback.notice = (f"The generated answer was not shown because {reason}, so this answer is extractive "
+                           "(sentences quoted from the abstracts, not generated).")
+        fallback.stats.settings.rejected_generation = rejected_summary(answer, reason)
+        return fallback
 
     def _unavailable(self, exc: LLMUnavailableError) -> str:
         """The notice for falling back to an extractive answer; re-raises when fallback is off."""

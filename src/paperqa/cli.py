@@ -378,6 +378,89 @@ def ui(
     _run(action)
 
 
+llm_app = typer.Typer(
+    help="A real vLLM server on this machine's CPU (vLLM's CPU build, SmolLM2-135M-Instruct), for dev and tests.",
+    no_args_is_help=True,
+)
+app.add_typer(llm_app, name="llm")
+LLMPortOpt = Annotated[int, typer.Option("--port", help="Port of the vLLM server.")]
+
+
+def _llm_run(action: Callable[[], int | None]) -> None:
+    """Like _run, for the vLLM set-up: its own error (exit 1) shown without a traceback."""
+    from .vllm_cpu import VLLMSetupError
+
+    try:
+        code = action()
+    except VLLMSetupError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(code or 0)
+
+
+@llm_app.command("setup")
+def llm_setup() -> None:
+    """Build the vLLM CPU venv and convert the model into the user cache (idempotent)."""
+
+    def action() -> None:
+        from . import vllm_cpu
+
+        python, model_dir = vllm_cpu.setup()
+        out.print(f"vLLM venv python: {python}\nmodel folder: {model_dir}")
+
+    _llm_run(action)
+
+
+@llm_app.command("serve")
+def llm_serve(
+    port: LLMPortOpt = 8000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server to answer.")] = 900.0,
+) -> None:
+    """Set up if needed, start vLLM in the background, wait until it serves; print llm.base_url."""
+
+    def action() -> None:
+        from . import vllm_cpu
+
+        record = vllm_cpu.serve(host=host, port=port, timeout_s=timeout)
+        out.print(f"llm.base_url: {record.base_url}\nllm.model:    {record.model}\n"
+                  f"pid {record.pid}, log {record.log}\n"
+                  f"use it:  PAPERQA_LLM__BASE_URL={record.base_url} paperqa ask --config configs/vllm-cpu.yaml "
+                  f"\"your question\"\nstop it: paperqa llm stop --port {port}")
+        print(record.base_url)  # the last line of stdout, for scripts
+
+    _llm_run(action)
+
+
+@llm_app.command("stop")
+def llm_stop(port: LLMPortOpt = 8000) -> None:
+    """Stop the vLLM server `paperqa llm serve` started on this port."""
+
+    def action() -> int:
+        from . import vllm_cpu
+
+        return 0 if vllm_cpu.stop(port) else 1
+
+    _llm_run(action)
+
+
+@llm_app.command("status")
+def llm_status(port: LLMPortOpt = 8000) -> None:
+    """Whether a server started by `paperqa llm serve` runs on this port (exit 0) or not (exit 1)."""
+
+    def action() -> int:
+        from . import vllm_cpu
+
+        record = vllm_cpu.status(port)
+        if record is None:
+            err.print(f"no vLLM server started by paperqa is running on port {port}")
+            return 1
+        out.print(f"{record.base_url} serves {record.model} (pid {record.pid}, log {record.log})")
+        return 0
+
+    _llm_run(action)
+
+
 def _register_eval() -> None:
     """``paperqa eval`` lives in paperqa.eval.cli (the harness); its heavy imports happen when it runs."""
     from .eval.cli import eval_command

@@ -197,6 +197,12 @@ class LLMConfig(_Section):
         4, "Parallel calls at most, e.g. when judging each passage in the evidence step.", gt=0)
     fallback_to_extractive: bool = _field(
         True, "When the server fails, answer extractively with a notice instead of failing.")
+    frequency_penalty: float = _field(
+        0.0, "OpenAI frequency_penalty sent with every chat call (0: off). It penalises a token by how often it "
+             "already appeared, which also discourages repeating citation marks.", ge=-2, le=2)
+    repetition_penalty: float = _field(
+        1.0, "vLLM's repetition_penalty (1.0: off, not sent; >1 discourages any token already in the prompt or "
+             "answer). Not an OpenAI parameter: only vLLM-compatible servers accept it.", gt=0)
 
 
 class ResultsConfig(_Section):

@@ -45,7 +45,8 @@ from paperqa.prompting import (
 # Follow-up rewrites remembered (so api's rewrite before retrieval and stream() share one call).
 _REWRITE_CACHE_SIZE = 256
 
-__all__ = ["AnswerGenerator", "LLMUnavailableError", "ModelNotServedError", "ServerInfo", "checked_answer"]
+__all__ = ["AnswerGenerator", "LLMUnavailableError", "ModelNotServedError", "ServerInfo", "checked_answer",
+           "rejected_summary", "uncited_reason"]
 
 
 @dataclass
@@ -222,6 +223,8 @@ class AnswerGenerator:
         usage.add(result, fitted.messages)
         settings["attempts"] = result.attempts
         settings["finish_reason"] = result.finish_reason
+        if result.finish_reason == "length":
+            settings["cut_by"] = _cut_by(result, self.settings.llm.max_tokens, self.context_window())
         return self._answer(question, hits, fitted, result.text, info, usage, settings, started, first_token_s,
                             "text")
 
@@ -362,10 +365,22 @@ class AnswerGenerator:
         """The model's text (for JSON: its sentences rendered with marks) through the one citation checker."""
         stats = self._stats(info, usage, settings, started, first_token_s, fitted.prompt_version, answer_format)
         answer = checked_answer(self.settings, question, hits, fitted.hits, text, stats)
-        if settings.get("finish_reason") == "length":
+        if settings.get("cut_by") == "context window":
+            answer.notice = (f"The model's answer reached the end of its context window "
+                             f"({info.context_window(self.settings.llm.context_window)} tokens) and was cut short.")
+        elif settings.get("finish_reason") == "length":
             answer.notice = (f"The model's answer reached llm.max_tokens ({self.settings.llm.max_tokens} tokens) "
                              "and was cut short.")
         return answer
+
+
+def _cut_by(result: ChatResult, max_tokens: int, context_window: int) -> str:
+    """What stopped an answer with finish_reason "length": vLLM 0.32 does not refuse a prompt that leaves
+    less room than max_tokens, it stops the answer at the end of the context window instead."""
+    prompt, completion = result.prompt_tokens, result.completion_tokens
+    if prompt is None or completion is None:
+        return "llm.max_tokens"
+    return "context window" if completion < max_tokens and prompt + completion >= context_window else "llm.max_tokens"
 
 
 def _first_text(settings: dict, started: float) -> None:
@@ -391,6 +406,32 @@ def checked_answer(settings: Settings, question: str, hits: list[Hit], prompt_hi
         hits=list(hits),
         stats=stats,
     )
+
+
+def uncited_reason(answer: Answer) -> str | None:
+    """Why a checked generated answer must not reach a user as an answer, or None when it may.
+
+    An answer that is not a refusal and kept no valid citation cites nothing the user could check
+    (a small model that ignores the instructions, a loop until ``max_tokens``): it is replaced by
+    the extractive answer (``PaperQA.stream``), never shown as generated.
+    """
+    if answer.refused or answer.citations:
+        return None
+    parts = [f"{len(answer.uncited_sentences)} sentence(s) without a citation"]
+    if answer.invalid_citations:
+        parts.append(f"invalid citation(s) {', '.join(answer.invalid_citations)} removed")
+    if answer.stats.settings.get("finish_reason") == "length":
+        parts.append("it ran into llm.max_tokens")
+    return "the model's answer cited no passage (" + "; ".join(parts) + ")"
+
+
+def rejected_summary(answer: Answer, reason: str) -> dict:
+    """What is kept of a rejected generated answer, in the fallback's ``stats.settings`` (for eval and debugging)."""
+    return {"reason": reason, "text": answer.text, "model": answer.stats.model,
+            "prompt_tokens": answer.stats.prompt_tokens, "completion_tokens": answer.stats.completion_tokens,
+            "time_to_first_token_s": answer.stats.time_to_first_token_s, "total_s": answer.stats.total_s,
+            "uncited_sentences": len(answer.uncited_sentences), "invalid_citations": list(answer.invalid_citations),
+            "settings": answer.stats.settings.model_dump(mode="json", exclude_none=True)}
 
 
 _JSON_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)

@@ -153,6 +153,11 @@ class LLMClient:
             "max_tokens": max_tokens or self.cfg.max_tokens,
             "temperature": self.cfg.temperature,
         }
+        if self.cfg.frequency_penalty:
+            request["frequency_penalty"] = self.cfg.frequency_penalty
+        if self.cfg.repetition_penalty != 1.0:
+            # vLLM's own sampling parameter: the openai client passes it through extra_body.
+            request["extra_body"] = {"repetition_penalty": self.cfg.repetition_penalty}
         if response_format is not None:
             # vLLM turns {"type": "json_schema", ...} into structured outputs (constrained decoding).
             request["response_format"] = response_format

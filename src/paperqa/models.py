@@ -146,6 +146,10 @@ class GenerationInfo(BaseModel):
     batch_size: int | None = None
     total_s_is: str | None = None
     timings_s: dict[str, float] = Field(default_factory=dict, description="seconds per stage, e.g. evidence")
+    cut_by: str | None = Field(default=None, description='finish_reason "length": llm.max_tokens | context window')
+    rejected_generation: dict[str, Any] | None = Field(
+        default=None, description="a generated answer that cited nothing, replaced by the extractive one: why, "
+                                  "its text, tokens and settings")
     json_sentences: int | None = Field(default=None, description="answer.format json: sentences the model finished")
     json_error: str | None = Field(default=None, description="answer.format json: why the JSON reply ended early")
     json_rejected: str | None = Field(

@@ -52,7 +52,9 @@ class OfflineGenerator:
                                   **engine_kwargs)
             if sampling_params is None:
                 sampling_params = vllm.SamplingParams(temperature=settings.llm.temperature,
-                                                      max_tokens=settings.llm.max_tokens)
+                                                      max_tokens=settings.llm.max_tokens,
+                                                      frequency_penalty=settings.llm.frequency_penalty,
+                                                      repetition_penalty=settings.llm.repetition_penalty)
         self.engine = engine
         self.sampling_params = sampling_params
 
