@@ -126,14 +126,14 @@ def test_reader_reports_each_sentence_when_its_object_closes() -> None:
 
 def test_deltas_are_finished_sentences_with_renumbered_marks(fake_vllm: FakeVLLM) -> None:
     fake_vllm.queue(reply_json(("ConvNeXt is built from ConvNet modules.", [2]),
-                               ("EfficientNet-B7 is convolutional", [3, 2]),
+                               ("EfficientNet-B7 is convolutional", [4, 2]),
                                ("Both are convnets. Neither is a transformer.", [2]), chunk_chars=3))
-    deltas, answer = run(json_generator(fake_vllm), n_hits=3)
+    deltas, answer = run(json_generator(fake_vllm), n_hits=4)
     assert deltas == ["ConvNeXt is built from ConvNet modules [1].",
                       " EfficientNet-B7 is convolutional [2, 1].",
                       " Both are convnets [1]. Neither is a transformer [1]."]
     assert "".join(deltas) == answer.text
-    assert [c.paper_id for c in answer.citations] == ["paper-2", "paper-3"]
+    assert [c.paper_id for c in answer.citations] == ["paper-2", "paper-4"]  # each claim in its passage
     assert answer.uncited_sentences == [] and answer.invalid_citations == []
 
 
@@ -152,10 +152,12 @@ def test_refusal_is_a_field(fake_vllm: FakeVLLM) -> None:
 
 
 def test_refusal_sentence_in_text_is_not_a_refusal_flag(fake_vllm: FakeVLLM) -> None:
-    """Only the field refuses: the magic sentence written as a cited claim stays a (checked) sentence."""
-    fake_vllm.queue(reply_json((REFUSAL, [1])))
+    """Only the field refuses: the magic sentence written as a cited claim is checked like any sentence
+    (its passage does not support it, so it is dropped) and the supported claim beside it is the answer."""
+    fake_vllm.queue(reply_json((REFUSAL, [1]), ("ConvNeXt is built from ConvNet modules.", [2])))
     _, answer = run(json_generator(fake_vllm))
-    assert not answer.refused and [c.paper_id for c in answer.citations] == ["paper-1"]
+    assert not answer.refused and [c.paper_id for c in answer.citations] == ["paper-2"]
+    assert REFUSAL not in answer.text
 
 
 def test_answer_cut_at_max_tokens_keeps_its_complete_sentences(fake_vllm: FakeVLLM) -> None:
