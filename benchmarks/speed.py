@@ -248,7 +248,7 @@ def ingest(
     work = Path(tempfile.mkdtemp(prefix="paperqa-ingest-bench-"))
     subset = work / data.name
     with open(data, encoding="utf-8") as src, open(subset, "w", encoding="utf-8") as dst:
-        dst.writelines(line for _, line in zip(range(limit), src))
+        dst.writelines(line for _, line in zip(range(limit), src, strict=False))
     papers = load_papers([subset], cfg=load_config().ingest).papers
     texts = [f"{p.title}\n{p.abstract}" for p in papers]
     _, path = resolve_model("default")

@@ -49,8 +49,7 @@ def test_handlers_return_only_what_they_change() -> None:
 
     with gr.Blocks():
         view = handlers.ChatView(chatbot=gr.Chatbot(), turns=gr.State([]), sources=gr.HTML(), status=gr.HTML(),
-                                 question=gr.Textbox(), examples=gr.Row(), answer_json=gr.JSON(),
-                                 table=gr.HTML(), chart=gr.BarPlot())
+                                 question=gr.Textbox(), examples=gr.Row(), answer_json=gr.JSON())
     session = handlers.Session(qa=None)  # type: ignore[arg-type]  # stop() only needs the stop registry
     assert handlers.stop(session, view, [], "k") == {}
     turns = [{"question": "q", "text": "partial", "answer": None}]

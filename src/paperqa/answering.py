@@ -9,8 +9,9 @@ is relevant enough, instead of quoting whatever ranked first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -147,7 +148,8 @@ def sentence_relevance(
         similarity = embedder.embed_texts(sentences, query_time=True) @ question_vector
         return (1 - w) * similarity + w * coverage
     assert vectors is not None
-    approximate = (1 - w) * (np.stack(vectors).astype(np.float32) @ question_vector) + w * coverage
+    present = [v for v in vectors if v is not None]  # all of them: `stored` checked it
+    approximate = (1 - w) * (np.stack(present).astype(np.float32) @ question_vector) + w * coverage
     if shortlist_size == 0:
         return approximate
     # Stored vectors are pooled from the passage's tokens, so they carry the passage's context:
@@ -187,7 +189,7 @@ def _candidates(hits: list[Hit], stored: SentenceLookup | None = None) -> list[C
         found = stored(hit.chunk) if stored is not None else None
         if found is not None:
             spans, vectors = found
-            pairs = zip(spans.tolist(), vectors, strict=True)
+            pairs: Iterable[tuple[Any, Any]] = zip(spans.tolist(), vectors, strict=True)
         else:
             pairs = ((span, None) for span in sentence_spans(hit.chunk.text))
         for (start, end), vector in pairs:

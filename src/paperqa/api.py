@@ -367,7 +367,6 @@ class PaperQA:
                 answer.stats.total_s = time.perf_counter() - started
                 return answer
         hits, timings = self.search_timed(search_question, k, mode, filters)
-        answer = None
         if not hits:
             answer = refusal(question, hits, self.settings.answer)
         elif generated and failure is None:

@@ -562,7 +562,7 @@ def table_view(rows: Sequence[ResultRow]) -> tuple[list[str], list[list[str]]]:
     metrics = {r.metric for r in rows if r.value is not None}
     single = len(metrics) == 1
     qualified = any(r.qualifier_match is not None or r.qualifier_verdict is not None for r in rows)
-    columns = ["#", "Paper", "Model", next(iter(metrics)) if single else "Result", "Details"]
+    columns = ["#", "Paper", "Model", (next(iter(metrics)) or "Result") if single else "Result", "Details"]
     if qualified:
         columns.append("Qualifier evidence")
     columns.append("Source")
@@ -646,7 +646,8 @@ def parse_judgement(text: str) -> Judgement:
         data = {}
     fits = str(data.get("fits", "unclear")).casefold()
     quote = data.get("quote")
-    return Judgement(fits=fits if fits in ("yes", "no") else "unclear",
+    verdict: Literal["yes", "no", "unclear"] = "yes" if fits == "yes" else "no" if fits == "no" else "unclear"
+    return Judgement(fits=verdict,
                      quote=quote.strip() if isinstance(quote, str) and quote.strip() else None)
 
 

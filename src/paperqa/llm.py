@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,7 +179,7 @@ class LLMClient:
         return result
 
     def stream_chat(self, messages: list[Message], max_tokens: int | None = None,
-                    response_format: dict[str, Any] | None = None) -> Iterator[str | ChatResult]:
+                    response_format: dict[str, Any] | None = None) -> Generator[str | ChatResult, None, None]:
         """Text deltas as they arrive, then one :class:`ChatResult`.
 
         Failures before the first delta are retried; a stream that breaks after text was yielded

@@ -134,8 +134,7 @@ def respond(
         answer = stream.get_response()
         turn["answer"], turn["text"] = answer, render.chat_text(answer)
         yield chat() | {view.sources: render.sources_html(answer), view.status: render.status_html(answer),
-                        view.answer_json: answer.model_dump(mode="json", exclude={"hits"}),
-                        **table_updates(view, answer)}
+                        view.answer_json: answer.model_dump(mode="json", exclude={"hits"})}
     except PaperQAError as exc:
         turn["text"] = f"Could not answer: {exc}"
         yield chat() | {view.sources: render.sources_html(None), view.status: render.status_html(None, str(exc)),

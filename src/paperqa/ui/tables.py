@@ -14,8 +14,8 @@ from ..crosspaper import NO_FIGURE, NOT_STATED, format_value
 from ..markup import escape_html as esc
 from ..models import ResultRow
 
-TABLE_NOTE = '<div class="pq-empty" id="answer-table-empty">A table appears here when a question asks ' \
-             "about every paper that reports a result (e.g. <i>Which papers report mIoU on ADE20K?</i>).</div>"
+TABLE_NOTE = ('<div class="pq-empty" id="answer-table-empty">A table appears here when a question asks '
+              "about every paper that reports a result (e.g. <i>Which papers report mIoU on ADE20K?</i>).</div>")
 
 
 def _sort_key(row: ResultRow) -> str:
