@@ -7,11 +7,10 @@ swaps it in; searches that already started keep the version they began with.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,13 @@ from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text
 from .config import Settings, load_config
 from .embedding import Embedder
+from .errors import IndexNotFoundError, QuestionError
 from .generation import AnswerGenerator, LLMUnavailableError
-from .index_store import IndexStore, ResultsUpdate, writer_lock
+from .index_store import IndexStore, ResultsUpdate, index_cache_key, writer_lock
 from .lexicon import Lexicon, get_lexicon
 from .models import (
     Answer,
+    AnswerStream,
     Hit,
     IndexInfo,
     IngestReport,
@@ -39,17 +40,9 @@ from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_
 History = list[dict[str, str]]
 
 
-class QuestionError(ValueError):
-    """A question that cannot be answered as asked (empty, or too long)."""
-
-
 def default_index_dir(settings: Settings, model_id: str) -> Path:
-    """The bundled corpus's index: one folder per (model, chunking, version), built on first use."""
-    from . import __version__
-
-    c = settings.chunking
-    key = f"{model_id}|{c.chunk_size}|{c.chunk_overlap}|{c.title_in_chunk}|{settings.index.type}|{__version__}"
-    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    """The bundled corpus's index: one folder per index identity and build settings, built on first use."""
+    digest = index_cache_key(settings, model_id, corpus="bundled")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "paperqa" / f"bundled-{digest}"
 
@@ -77,7 +70,7 @@ class PaperQA:
         chosen_dir = index_dir or self.settings.index.dir
         self.embedder = embedder or Embedder(self.settings.embedding)
         self.bundled = chosen_dir is None
-        self.index_dir = Path(chosen_dir) if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
+        self.index_dir = Path(chosen_dir).expanduser() if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
         self._generator: AnswerGenerator | None = None
@@ -120,7 +113,7 @@ class PaperQA:
                     if self.bundled:
                         self.ingest(bundled_corpus_paths())
                     if self._retriever is None:
-                        raise FileNotFoundError(
+                        raise IndexNotFoundError(
                             f"no index at {self.index_dir}: run `paperqa ingest PATH --index-dir {self.index_dir}` first"
                         )
         return self._retriever
@@ -294,24 +287,25 @@ class PaperQA:
         filters: SearchFilters | None = None,
     ) -> Answer:
         """Answer with citations to retrieved passages, or refuse when they hold no answer."""
-        answer = None
-        for item in self.stream(question, history, k, mode, filters):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return self.stream(question, history, k, mode, filters).get_response()
 
     def stream(
         self, question: str, history: History | None = None, k: int | None = None, mode: str | None = None,
         filters: SearchFilters | None = None,
-    ) -> Iterator[str | Answer]:
-        """Text deltas as they are produced, then the final :class:`Answer`.
+    ) -> AnswerStream:
+        """Text deltas as they are produced, then the final :class:`Answer` (see :class:`AnswerStream`).
 
         The final answer is authoritative: if the model fails mid-stream, the deltas already
         sent are superseded by the extractive fallback that the final answer carries.
         """
+        question = self._check_question(question)  # a bad question fails here, not at the first delta
+        return AnswerStream(self._stream(question, history, k, mode, filters))
+
+    def _stream(
+        self, question: str, history: History | None, k: int | None, mode: str | None,
+        filters: SearchFilters | None,
+    ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
-        question = self._check_question(question)
         generated = self.answer_mode() == "generated"
         search_question, failure = question, None
         if generated and history:
@@ -331,19 +325,14 @@ class PaperQA:
                 answer.notice = failure
         answer.stats.retrieval_s = timings.get("total")
         answer.stats.total_s = time.perf_counter() - started
-        yield answer
+        return answer
 
-    def _generate_stream(self, question: str, hits: list[Hit], history: History | None) -> Iterator[str]:
+    def _generate_stream(
+        self, question: str, hits: list[Hit], history: History | None
+    ) -> Generator[str, None, Answer]:
         """The model's deltas; on LLMUnavailableError, the extractive answer with a notice saying why."""
         try:
-            answer = None
-            for item in self.generator.stream(question, hits, history):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    yield item
-            assert answer is not None, "AnswerGenerator.stream always ends with an Answer"
-            return answer
+            return (yield from self.generator.stream(question, hits, history).deltas())
         except LLMUnavailableError as exc:
             notice = self._unavailable(exc)
         answer = self._extractive(question, hits)
@@ -365,10 +354,9 @@ class PaperQA:
             passages=retriever.with_sibling_passages(hits), term_weights=retriever.term_weights,
         )
 
-    def _extract_stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
+    def _extract_stream(self, question: str, hits: list[Hit]) -> Generator[str, None, Answer]:
         answer = self._extractive(question, hits)
-        for line in answer.text.splitlines(keepends=True):
-            yield line
+        yield from answer.text.splitlines(keepends=True)
         return answer
 
     def _check_question(self, question: str) -> str:

@@ -16,13 +16,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
-from .config import ConfigError
-from .index_store import IndexCorruptError, IndexMismatchError
+from .errors import PaperQAError
 from .models import Answer, Hit
 from .retrieval import SearchFilters
-from .sources import FORMATS, SourceError
+from .sources import FORMATS
 
 app = typer.Typer(
     name="paperqa",
@@ -49,9 +49,6 @@ YearMaxOpt = Annotated[int | None, typer.Option("--year-max", help="Only papers 
 SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only papers from this source file (repeatable).")]
 TitleOpt = Annotated[str | None, typer.Option("--title", help="Only papers whose title contains this text.")]
 
-USER_ERRORS = (ConfigError, SourceError, IndexMismatchError, IndexCorruptError, FileNotFoundError, ValueError)
-
-
 def _open(index_dir: Path | None, config: Path | None, use_index_settings: bool = False):
     from .api import PaperQA
 
@@ -59,15 +56,13 @@ def _open(index_dir: Path | None, config: Path | None, use_index_settings: bool 
 
 
 def _run(action: Callable[[], int | None]) -> None:
-    """Turn paperqa's errors into a one-line message and an exit code instead of a traceback."""
+    """Turn paperqa's own errors into a one-line message and their exit code instead of a traceback.
+    Anything else is a bug and keeps its traceback."""
     try:
         code = action()
-    except USER_ERRORS as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-    except RuntimeError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+    except PaperQAError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(exc.exit_code) from None
     raise typer.Exit(code or 0)
 
 
@@ -184,15 +179,14 @@ def ask(
 
     def action() -> int:
         qa = _open(index_dir, config, use_index_settings)
-        answer = None
         shown: list[str] = []
-        for item in qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title)):
-            if isinstance(item, Answer):
-                answer = item
-            elif not as_json and answer is None and qa.answer_mode() == "generated":
-                out.print(item, end="", markup=False, highlight=False, soft_wrap=True)
-                shown.append(item)
-        assert answer is not None
+        stream = qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title))
+        live = not as_json and qa.answer_mode() == "generated"
+        for delta in stream.deltas():
+            if live:
+                out.print(delta, end="", markup=False, highlight=False, soft_wrap=True)
+                shown.append(delta)
+        answer = stream.get_response()
         if as_json:
             _print_json(answer.model_dump(exclude={"hits"}))
             return 0

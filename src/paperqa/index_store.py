@@ -15,6 +15,7 @@ that the next ingest removes.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -27,11 +28,12 @@ from pathlib import Path
 import bm25s
 import faiss
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
+from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError
 from .models import Chunk, IndexInfo, Paper, ResultRow
 from .results_table import RESULTS_FILE, count_results, write_results
 from .tokenization import bm25_tokenize
@@ -41,23 +43,72 @@ _CURRENT = "CURRENT"
 _VERSIONS = "versions"
 
 
-class IndexMismatchError(ValueError):
-    """The index was built with settings the current config contradicts."""
+class IndexIdentity(BaseModel):
+    """What decides whether vectors and chunks can share one index: the one definition used by the
+    manifest (which stores it), the compatibility check on open, and every cache key
+    (:func:`index_cache_key`: the bundled corpus's folder, the eval harness's index pool)."""
 
+    model_config = ConfigDict(frozen=True)
 
-class IndexCorruptError(RuntimeError):
-    """The files of the live version disagree with each other or cannot be read."""
-
-
-class Manifest(BaseModel):
     format_version: int = FORMAT_VERSION
-    paperqa_version: str
     embedding_model: str
-    dimension: int
+    text_prefix: str = ""  # part of every passage vector (absent from format-1 manifests: "")
     chunk_size: int
     chunk_overlap: int
     title_in_chunk: bool
     index_type: str
+
+    @classmethod
+    def of(cls, settings: Settings, embedding_model: str) -> IndexIdentity:
+        c = settings.chunking
+        return cls(embedding_model=embedding_model, text_prefix=settings.embedding.text_prefix,
+                   chunk_size=c.chunk_size, chunk_overlap=c.chunk_overlap, title_in_chunk=c.title_in_chunk,
+                   index_type=settings.index.type)
+
+    def identity(self) -> IndexIdentity:
+        """Just the identity (a :class:`Manifest` is one plus counts and dates)."""
+        return IndexIdentity.model_validate({f: getattr(self, f) for f in IndexIdentity.model_fields})
+
+    def differences(self, wanted: IndexIdentity) -> list[str]:
+        """Each field where ``wanted`` (the config's identity) differs from this one, worded for a user."""
+        mine, theirs = self.identity(), wanted.identity()
+        return [f"{name.replace('_', ' ')} {getattr(mine, name)!r} (config: {getattr(theirs, name)!r})"
+                for name in IndexIdentity.model_fields if getattr(mine, name) != getattr(theirs, name)]
+
+    def settings_overrides(self) -> dict[str, object]:
+        """Config overrides that make a Settings object agree with this identity."""
+        return {
+            "embedding.model": self.embedding_model,
+            "embedding.text_prefix": self.text_prefix,
+            "chunking.chunk_size": self.chunk_size,
+            "chunking.chunk_overlap": self.chunk_overlap,
+            "chunking.title_in_chunk": self.title_in_chunk,
+            "index.type": self.index_type,
+        }
+
+
+def index_cache_key(settings: Settings, embedding_model: str, **content: object) -> str:
+    """A short hash naming an index built from these settings and this ``content`` (the corpus):
+    its identity, plus what changes the content without changing compatibility (the index's build
+    parameters, the model's input length, the ingest filters, paperqa's version)."""
+    data = {
+        "identity": IndexIdentity.of(settings, embedding_model).model_dump(mode="json"),
+        "build": {"hnsw_m": settings.index.hnsw_m, "ivf_nlist": settings.index.ivf_nlist,
+                  "max_length": settings.embedding.max_length},
+        "ingest": settings.ingest.model_dump(mode="json"),
+        "paperqa_version": __version__,
+        "content": content,
+    }
+    return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+class Manifest(IndexIdentity):
+    """``manifest.json`` of a version: its identity, plus what it holds and when it was written."""
+
+    model_config = ConfigDict(frozen=False)
+
+    paperqa_version: str
+    dimension: int
     bm25_stemmer: str | None
     bm25_stopwords: str | None
     papers: int
@@ -98,7 +149,7 @@ class IndexStore:
         """Load the live version; raises IndexCorruptError if its files disagree."""
         version_dir = _live_version_dir(root)
         try:
-            manifest = Manifest.model_validate_json((version_dir / "manifest.json").read_text("utf-8"))
+            manifest = _read_manifest(version_dir)
             papers = {p.paper_id: p for p in _read_jsonl(version_dir / "papers.jsonl", Paper)}
             chunks = list(_read_jsonl(version_dir / "chunks.jsonl", Chunk))
             vectors = faiss.read_index(str(version_dir / "faiss.index"))
@@ -123,17 +174,7 @@ class IndexStore:
 
     def check_compatible(self, settings: Settings, embedding_model: str) -> None:
         """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
-        m, c = self.manifest, settings.chunking
-        differences = []
-        if m.embedding_model != embedding_model:
-            differences.append(f"embedding model {m.embedding_model!r} (config: {embedding_model!r})")
-        if (m.chunk_size, m.chunk_overlap, m.title_in_chunk) != (c.chunk_size, c.chunk_overlap, c.title_in_chunk):
-            differences.append(
-                f"chunking size={m.chunk_size} overlap={m.chunk_overlap} title_in_chunk={m.title_in_chunk} "
-                f"(config: size={c.chunk_size} overlap={c.chunk_overlap} title_in_chunk={c.title_in_chunk})"
-            )
-        if m.index_type != settings.index.type:
-            differences.append(f"index type {m.index_type!r} (config: {settings.index.type!r})")
+        differences = self.manifest.differences(IndexIdentity.of(settings, embedding_model))
         if differences:
             raise IndexMismatchError(
                 f"the index at {self.root} was built with " + "; ".join(differences) + ". Either re-ingest "
@@ -143,14 +184,7 @@ class IndexStore:
 
     def settings_overrides(self) -> dict[str, object]:
         """Config overrides that make a Settings object agree with this index."""
-        m = self.manifest
-        return {
-            "embedding.model": m.embedding_model,
-            "chunking.chunk_size": m.chunk_size,
-            "chunking.chunk_overlap": m.chunk_overlap,
-            "chunking.title_in_chunk": m.title_in_chunk,
-            "index.type": m.index_type,
-        }
+        return self.manifest.settings_overrides()
 
     def info(self) -> IndexInfo:
         sources: dict[str, int] = {}
@@ -263,6 +297,21 @@ def writer_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _read_manifest(version_dir: Path) -> Manifest:
+    """The version's manifest, refused with what to do when another format version wrote it."""
+    raw = json.loads((version_dir / "manifest.json").read_text("utf-8"))
+    found = raw.get("format_version") if isinstance(raw, dict) else None
+    if found != FORMAT_VERSION:
+        writer = raw.get("paperqa_version", "an unknown version") if isinstance(raw, dict) else "an unknown version"
+        advice = ("upgrade paperqa to read it" if isinstance(found, int) and found > FORMAT_VERSION
+                  else "re-ingest the papers into a new folder (paperqa ingest PATH --index-dir NEW_DIR)")
+        raise IndexFormatError(
+            f"the index version {version_dir} is in format {found!r} (written by paperqa {writer}); this paperqa "
+            f"reads format {FORMAT_VERSION}: {advice}"
+        )
+    return Manifest.model_validate(raw)
+
+
 def _live_version_dir(root: Path) -> Path:
     try:
         name = (root / _CURRENT).read_text("utf-8").strip()
@@ -283,13 +332,9 @@ def _write_version(
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     manifest = Manifest(
+        **IndexIdentity.of(settings, embedding_model).model_dump(),
         paperqa_version=__version__,
-        embedding_model=embedding_model,
         dimension=index.d,
-        chunk_size=settings.chunking.chunk_size,
-        chunk_overlap=settings.chunking.chunk_overlap,
-        title_in_chunk=settings.chunking.title_in_chunk,
-        index_type=settings.index.type,
         bm25_stemmer=settings.retrieval.bm25_stemmer,
         bm25_stopwords=settings.retrieval.bm25_stopwords,
         papers=len(papers),

@@ -26,17 +26,10 @@ import httpx
 import openai
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from paperqa.config import ConfigError, LLMConfig
+from paperqa.config import LLMConfig
+from paperqa.errors import ConfigError, LLMUnavailableError, ModelNotServedError
 
 Message = dict[str, str]
-
-
-class LLMUnavailableError(RuntimeError):
-    """The LLM server could not give an answer (down, failing, too slow, malformed, not serving the model)."""
-
-
-class ModelNotServedError(LLMUnavailableError):
-    """``llm.model`` is not among the models the server lists, or it is ambiguous."""
 
 
 class _Transient(Exception):

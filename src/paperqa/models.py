@@ -6,9 +6,10 @@ the evaluation reports all serialise them the same way.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Generator, Iterator
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Paper(BaseModel):
@@ -105,6 +106,53 @@ class ResultRow(BaseModel):
     citation: Citation | None = Field(default=None, description="filled when the row is part of an answer")
 
 
+class GenerationInfo(BaseModel):
+    """How a generated answer was produced: the model's settings and what happened on the way.
+    Every field is optional (an extractive answer has none of them).
+
+    Reading it like the dict it used to be (``stats.settings["finish_reason"]``, ``.get(...)``)
+    still works; new code reads attributes. Keys added by newer code are kept (``extra="allow"``).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    base_url: str | None = None
+    engine: str | None = Field(default=None, description="set by the in-process batched engine")
+    context_window: int | None = None
+    context_window_source: str | None = Field(default=None, description="server max_model_len | llm.context_window")
+    max_tokens: int | None = None
+    temperature: float | None = None
+    evidence: str | None = Field(default=None, description="answer.evidence: off | llm")
+    keep_uncited: bool | None = None
+    standalone_question: str | None = Field(default=None, description="a follow-up rewritten to stand alone")
+    passages_retrieved: int | None = None
+    passages_in_prompt: int | None = None
+    passages_dropped: int | None = Field(default=None, description="lowest-ranked passages cut to fit the prompt")
+    prompt_budget_tokens: int | None = None
+    prompt_tokens_estimated: int | None = None
+    evidence_rejected: int | None = None
+    evidence_unreadable: int | None = None
+    attempts: int | None = Field(default=None, description="calls made for the answer, retries included")
+    finish_reason: str | None = None
+    refusal_reason: str | None = None
+    llm_calls: int | None = None
+    token_counts: str | None = Field(default=None, description="server usage | estimated (cl100k_base)")
+    batch_size: int | None = None
+    total_s_is: str | None = None
+    timings_s: dict[str, float] = Field(default_factory=dict, description="seconds per stage, e.g. evidence")
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = getattr(self, key, None)
+        return default if value is None else value
+
+
 class AnswerStats(BaseModel):
     """What it cost to produce an answer, recorded for evaluation and the UI."""
 
@@ -114,7 +162,7 @@ class AnswerStats(BaseModel):
     time_to_first_token_s: float | None = None
     retrieval_s: float | None = None
     total_s: float | None = None
-    settings: dict = Field(default_factory=dict)
+    settings: GenerationInfo = Field(default_factory=GenerationInfo)
 
 
 class Answer(BaseModel):
@@ -176,3 +224,55 @@ class IndexInfo(BaseModel):
     results: int | None = Field(
         default=None, description="results-table rows with a figure; None: not extracted yet (older index)"
     )
+
+
+class AnswerStream:
+    """An answer as it is produced: text deltas, then the final :class:`Answer`.
+
+    Like llama-index's ``StreamingResponse``: iterate :meth:`deltas` for the text (typed
+    ``str``), then :meth:`get_response` for the checked answer, which is authoritative (after a
+    fallback or with uncited sentences removed it differs from the streamed text). Iterating the
+    stream itself yields the deltas and then the Answer, as ``qa.stream()`` always has.
+    :meth:`close` ends the underlying model stream early (the UI's Stop button).
+    """
+
+    def __init__(self, source: Generator[str, None, Answer]) -> None:
+        self._source = source
+        self._answer: Answer | None = None
+        self._answer_yielded = False
+
+    def deltas(self) -> Generator[str, None, Answer]:
+        """The text as it arrives; returns (``yield from``) the final Answer."""
+        if self._answer is None:
+            self._answer = yield from self._source
+        return self._answer
+
+    def get_response(self) -> Answer:
+        """The final Answer, running the rest of the stream first if needed."""
+        for _ in self.deltas():
+            pass
+        assert self._answer is not None
+        return self._answer
+
+    @property
+    def answer(self) -> Answer | None:
+        """The final Answer once the stream has ended, else None."""
+        return self._answer
+
+    def __iter__(self) -> Iterator[str | Answer]:
+        return self
+
+    def __next__(self) -> str | Answer:
+        if self._answer is None:
+            try:
+                return next(self._source)
+            except StopIteration as end:
+                self._answer = end.value
+        if self._answer_yielded:
+            raise StopIteration
+        self._answer_yielded = True
+        assert self._answer is not None
+        return self._answer
+
+    def close(self) -> None:
+        self._source.close()

@@ -27,7 +27,7 @@ def _load_vllm() -> Any:
     except ImportError as exc:
         raise LLMUnavailableError(
             "the in-process engine needs vLLM, which is not installed: on a GPU host use "
-            "`pip install -e '.[gpu,test]'` (not together with the cpu extra), or serve the model with "
+            "`pip install -e '.[gpu,test]'`, or serve the model with "
             "`vllm serve` and set llm.base_url instead") from exc
     return vllm
 

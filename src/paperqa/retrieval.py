@@ -28,9 +28,12 @@ from pydantic import BaseModel, Field
 
 from .config import IndexConfig, RetrievalConfig, Settings
 from .embedding import Embedder
+from .errors import ConfigError, QuestionError
 from .index_store import IndexStore
 from .models import Hit, Paper
 from .tokenization import tokenize_query
+
+MODES = ("hybrid", "dense", "bm25")
 
 
 class SearchFilters(BaseModel):
@@ -89,7 +92,7 @@ def place_for_search(index: faiss.Index, cfg: IndexConfig) -> faiss.Index:
     """The same index on the GPU when the FAISS GPU build sees one (one code path for both)."""
     gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
     if cfg.device == "gpu" and gpus == 0:
-        raise RuntimeError(
+        raise ConfigError(
             "index.device is 'gpu' but FAISS sees no GPU: install the GPU build (pip install -e '.[gpu]', "
             "without faiss-cpu) on a CUDA host, or set index.device to auto or cpu"
         )
@@ -256,6 +259,10 @@ class Retriever:
         cfg = self.settings.retrieval
         k = k or cfg.k
         mode = mode or cfg.mode
+        if mode not in MODES:
+            raise QuestionError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if k < 1:
+            raise QuestionError(f"k must be at least 1, not {k}")
         timings: dict[str, float] = {}
         start = time.perf_counter()
         allowed = self.allowed_rows(filters)

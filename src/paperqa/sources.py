@@ -14,7 +14,6 @@ import csv
 import hashlib
 import json
 import re
-import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from paperqa.config import IngestConfig, load_config
+from paperqa.errors import SourceError
 from paperqa.models import Paper, SourceProblem
 
 FORMATS = ("hf-dump", "arxiv-jsonl", "beir", "csv")
@@ -40,10 +40,6 @@ TITLE_HASH_PREFIX = "t-"
 
 _BOM = b"\xef\xbb\xbf"
 _SNIFF_LINES = 20
-
-
-class SourceError(ValueError):
-    """A whole file cannot be used; the message names the file (and the line when relevant)."""
 
 
 class LoadResult(BaseModel):
@@ -543,15 +539,18 @@ class _LineCounter:
 
 
 def _read_csv(ctx: _Context) -> Iterator[Paper]:
-    if csv.field_size_limit() < sys.maxsize // 2:
-        csv.field_size_limit(2**31 - 1)  # the default 128 KiB would fail before max_abstract_chars can warn
     counter = _LineCounter(ctx.path)
     # strict: an unclosed quote is an error, not a field that silently swallows the rest of the file
     rows = csv.reader(counter, delimiter=_csv_delimiter(ctx.path), strict=True)
+    # The default 128 KiB field limit would fail before max_abstract_chars can warn; the limit is
+    # process-wide, so it is raised for this read only.
+    previous_limit = csv.field_size_limit(2**31 - 1)
     try:
         yield from _csv_papers(ctx, rows, counter)
     except csv.Error as exc:
         raise _FileProblem(ctx.path, f"malformed CSV at line {counter.line}: {exc}", line=counter.line) from None
+    finally:
+        csv.field_size_limit(previous_limit)
 
 
 def _csv_papers(ctx: _Context, rows: Iterator[list[str]], counter: _LineCounter) -> Iterator[Paper]:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ..config import ConfigError
-from .datasets import DatasetError
+from ..errors import PaperQAError
 
 
 def _split_list(values: list[str] | None) -> list[str]:
@@ -51,9 +50,9 @@ def eval_command(
                              latency_queries=latency_queries, judge=judge, progress=not quiet, out_dir=out,
                              cache_dir=cache_dir, command="paperqa eval " + " ".join(sys.argv[2:]))
         written = run_eval(paths, variants, options)
-    except (ConfigError, DatasetError) as exc:
+    except PaperQAError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(exc.exit_code) from None
     for folder in written:
         typer.echo((folder / "report.md").read_text(encoding="utf-8"))
         typer.echo(f"report: {folder}")

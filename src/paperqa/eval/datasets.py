@@ -22,11 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from ..errors import DatasetError
 from ..models import Paper
-
-
-class DatasetError(ValueError):
-    """A dataset that cannot be used; the message names the file and line."""
 
 
 class BeirDataset(BaseModel):

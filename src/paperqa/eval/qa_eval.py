@@ -76,7 +76,7 @@ def _one(qa: PaperQA, item: QAItem, recall_k: int, judge: LLMJudge | None) -> QA
         timings["ask.retrieval"] = answer.stats.retrieval_s
     if answer.stats.time_to_first_token_s is not None:
         timings["ask.first_token"] = answer.stats.time_to_first_token_s
-    for stage, seconds in (answer.stats.settings.get("timings_s") or {}).items():
+    for stage, seconds in (answer.stats.settings.timings_s).items():
         timings[f"ask.{stage}"] = seconds
     verdict = judge.judge(item, answer.text) if judge is not None and item.answerable and not answer.refused else None
     return QAItemResult(

@@ -8,9 +8,7 @@ cheap. The index is opened once per key and each configuration is a ``with_setti
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import os
 import platform
 import subprocess
@@ -40,8 +38,6 @@ from .report import EvalReport, LatencyRun, write_report
 from .retrieval_eval import evaluate_retrieval
 
 # Settings sections that decide what is in the index; everything else is a query-time setting.
-INDEX_SECTIONS = ("embedding", "chunking", "ingest")
-INDEX_FIELDS = ("type", "hnsw_m", "ivf_nlist")
 ALIASES = {"mode": "retrieval.mode", "k": "retrieval.k", "fusion": "retrieval.fusion"}
 
 
@@ -171,16 +167,13 @@ def build_variants(
 
 
 def index_key(settings: Settings, corpus_paths: list[Path]) -> str:
-    """What decides an index's content: embedding, chunking, ingest, index type, the corpus files."""
-    from .. import __version__
+    """The index pool's key: paperqa's one index cache key (identity, build settings, ingest filters,
+    version) over these corpus files."""
+    from ..embedding import resolve_model
+    from ..index_store import index_cache_key
 
-    data = {s: getattr(settings, s).model_dump(mode="json") for s in INDEX_SECTIONS}
-    data["embedding"].pop("batch_size", None)
-    data["embedding"].pop("device", None)
-    data["index"] = {f: getattr(settings.index, f) for f in INDEX_FIELDS}
-    data["corpus"] = [[str(p.resolve()), p.stat().st_size, int(p.stat().st_mtime)] for p in corpus_paths]
-    data["version"] = __version__
-    return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+    corpus = [[str(p.resolve()), p.stat().st_size, int(p.stat().st_mtime)] for p in corpus_paths]
+    return index_cache_key(settings, resolve_model(settings.embedding.model)[0], corpus=corpus)
 
 
 def query_time_overrides(settings: Settings) -> dict[str, Any]:

@@ -15,10 +15,9 @@ from typing import Any
 
 import gradio as gr
 
-from ..api import PaperQA, QuestionError
-from ..models import Answer
+from ..api import PaperQA
+from ..errors import PaperQAError, QuestionError, SourceError
 from ..retrieval import SearchFilters
-from ..sources import SourceError
 from . import render
 
 Updates = dict[Any, Any]  # {gradio component: new value}
@@ -120,19 +119,22 @@ def respond(
     stream = None
     try:
         stream = session.for_settings(evidence).stream(question, history, k=int(k), mode=mode)
-        for item in stream:
+        for delta in stream.deltas():
             if session.stop_requested(key):  # Stop also cancels this event; this covers a late update
                 turn["stopped"] = True
                 yield chat() | {view.status: render.STOPPED}
                 return
-            if isinstance(item, Answer):
-                turn["answer"], turn["text"] = item, item.text
-                yield chat() | {view.sources: render.sources_html(item), view.status: render.status_html(item),
-                                view.answer_json: item.model_dump(mode="json", exclude={"hits"})}
-                return
-            turn["text"] += item
+            turn["text"] += delta
             yield chat()
-    except (QuestionError, RuntimeError, ValueError) as exc:
+        if session.stop_requested(key):
+            turn["stopped"] = True
+            yield chat() | {view.status: render.STOPPED}
+            return
+        answer = stream.get_response()
+        turn["answer"], turn["text"] = answer, answer.text
+        yield chat() | {view.sources: render.sources_html(answer), view.status: render.status_html(answer),
+                        view.answer_json: answer.model_dump(mode="json", exclude={"hits"})}
+    except PaperQAError as exc:
         turn["text"] = f"Could not answer: {exc}"
         yield chat() | {view.sources: render.sources_html(None), view.status: render.status_html(None, str(exc)),
                         view.answer_json: None}
@@ -163,7 +165,7 @@ def parse_year(value: str | float | None) -> int | None:
     try:
         return int(float(text))
     except ValueError:
-        raise ValueError(f"a year must be a number like 2021, not {text!r}") from None
+        raise QuestionError(f"a year must be a number like 2021, not {text!r}") from None
 
 
 def run_search(
@@ -178,7 +180,7 @@ def run_search(
         )
         filters_or_none = None if filters.is_empty() else filters
         hits = session.qa.search(query, k=int(k), mode=mode, filters=filters_or_none)
-    except (QuestionError, ValueError) as exc:
+    except PaperQAError as exc:
         return render.error_html(str(exc))
     return render.results_html(hits, filters_or_none, mode)
 

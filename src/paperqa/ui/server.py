@@ -7,6 +7,7 @@ from importlib.resources import files
 import gradio as gr
 
 from ..api import PaperQA
+from ..errors import ConfigError
 from .layout import build_app
 
 # System fonts only: the app works offline and never fetches web fonts.
@@ -27,7 +28,7 @@ def parse_auth(value: str | None) -> list[tuple[str, str]] | None:
     for item in value.split(","):
         user, sep, password = item.strip().partition(":")
         if not sep or not user or not password:
-            raise ValueError("auth must look like user:password (comma-separated for several users)")
+            raise ConfigError("ui.auth must look like user:password (comma-separated for several users)")
         pairs.append((user, password))
     return pairs
 
