@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-3"
+EXTRACTOR_VERSION = "rules-4"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -90,6 +90,7 @@ _DELTA_BEFORE = re.compile(
     r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative)\s+)?(?:margin\s+of\s+)?"
     r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
     r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?|"
+    r"\bmargin\s*\(\s*|"
     r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
     r"improved|increased|reduced|boosted)\s+(?:of\s+|by\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|"
     r"more\s+than\s+|nearly\s+|approximately\s+|roughly\s+|~\s?)?)$",
@@ -121,7 +122,7 @@ _COST_BEFORE = re.compile(
 )
 # "outperforming the best previous system of 0.392", "82.2% (vs 80.2%)", "(current SOTA is 0.86)"
 _PREVIOUS_BEFORE = re.compile(
-    r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
+    r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|(?<!new\s)\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
     r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at))\s*$",
     re.IGNORECASE,
 )
@@ -133,7 +134,7 @@ _BOUND_BEFORE = re.compile(
 )
 _COST_AFTER = re.compile(
     r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-.%]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
-    r"FLOPs?|MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
+    r"G?FLOPs?|G?MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
     r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence|operations|"
     r"multiply-adds?|actions|annotations|samples|data|time)\b",
     re.IGNORECASE,
@@ -476,6 +477,16 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if n.unit in ("ms",) and metric is None:
         return False
+    if _HUMAN_BEFORE.search(sentence[max(0, n.start - 50):n.start]):
+        return False  # "surpasses the human performance of 82.65": not the paper's result
+    setting = re.search(r"=\s*$", sentence[max(0, n.start - 3):n.start])
+    if setting and (metric is None or metric.end > n.start or not re.fullmatch(
+            r"\s*(?:score|value|rate)?\s*=\s*", sentence[metric.end:n.start])):
+        return False  # "a fixed =10" (a symbol lost with the LaTeX): a setting, not "F1 = 0.69"
+    if n.unit is None and (metric is None or metric.start < n.end):
+        word = re.match(r"\s([a-z][a-z\-]*)\b", sentence[n.end:n.end + 30])
+        if word and word.group(1) not in _WORDS_AFTER_RESULT:
+            return False  # "10 camera views", "1 place", "3 annotators": a count, not a result
     if re.search(r"[<>\u2264\u2265\u2248~]\s*$", sentence[max(0, n.start - 3):n.start]):
         return False  # ">90% accuracy": a bound
     if _COST_AFTER.match(sentence[n.end:n.end + 60]) and (metric is None or metric.start < n.start):
@@ -498,6 +509,19 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     return not (integer and abs(n.value) > 10000)  # "8,400 games": a count
 
 
+_HUMAN_BEFORE = re.compile(
+    r"\bhumans?(?:[- ]level)?\s+(?:performance|accuracy|agreement|baselines?|annotators?|experts?|raters?|"
+    r"scores?|level|judges?|subjects?)\b(?:[^.;)]|\.\d)*$|\bhuman[- ]level\b(?:[^.;)]|\.\d)*$",
+    re.IGNORECASE,
+)
+# Lowercase words that may follow a unitless result ("71.3 on COCO", "2.1 higher"); any other
+# lowercase word makes the number a count ("10 camera views"), unless a metric is written there.
+_WORDS_AFTER_RESULT = frozenset(
+    "on in for and or with at to vs versus compared over than which while when where whereas respectively "
+    "by from as of after under using without despite but the a an is was are were absolute relative higher "
+    "lower better worse improvement improvements gain gains increase decrease reduction points point average "
+    "mean overall respective across among against beyond while averaged rouge bleu score scores "
+    "pixels pixel px km cm m mm meters degrees bits nats bpc bpd db".split())
 _UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-]*[A-Z][A-Za-z0-9@\-]*\b")
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
@@ -505,6 +529,8 @@ _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\
 def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mention | None:
     after = [m for m in metrics if m.start >= n.end]
     before = [m for m in metrics if m.end <= n.start]
+    if after and re.fullmatch(r"\s?(?:\\?%)?\s?", sentence[n.end:after[0].start]):
+        return after[0]  # "an accuracy of 50.7 mAP": the metric written on the figure itself
     if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)\s*",
                                sentence[before[-1].end:n.start]):
         return before[-1]  # "an average precision of 0.8000 and mean IoU of 0.8100"
