@@ -516,12 +516,12 @@ _HUMAN_BEFORE = re.compile(
 )
 # Lowercase words that may follow a unitless result ("71.3 on COCO", "2.1 higher"); any other
 # lowercase word makes the number a count ("10 camera views"), unless a metric is written there.
-_WORDS_AFTER_RESULT = frozenset(
+_WORDS_AFTER_RESULT = frozenset(re.findall(r"\S+",
     "on in for and or with at to vs versus compared over than which while when where whereas respectively "
     "by from as of after under using without despite but the a an is was are were absolute relative higher "
     "lower better worse improvement improvements gain gains increase decrease reduction points point average "
     "mean overall respective across among against beyond while averaged rouge bleu score scores "
-    "pixels pixel px km cm m mm meters degrees bits nats bpc bpd db".split())
+    "pixels pixel px km cm m mm meters degrees bits nats bpc bpd db"))
 _UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-]*[A-Z][A-Za-z0-9@\-]*\b")
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
