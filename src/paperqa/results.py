@@ -559,6 +559,8 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
                  numbers: Sequence[_Number]) -> Mention | None:
     nxt = next((d for d in datasets if d.start >= n.end), None)
     prv = next((d for d in reversed(datasets) if d.end <= n.start), None)
+    if _other_target(sentence, n, datasets, numbers):
+        return None  # "by 2.0 ROUGE on a version of New York Times", "by 18.7% on the end joints of limbs"
     if prv is not None and re.fullmatch(r"\s*[(:]\s*", sentence[prv.end:n.start]):
         return prv  # "MIT Indoor67 (86.7%)", "USMLE: 60.2%"
     if nxt is not None:
@@ -594,6 +596,42 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
 
 
 _PARENS = re.compile(r"\([^()]*\)")
+_ON_TARGET = re.compile(r"\bon\s+(?:the\s+|a\s+|an\s+)?(?P<word>[\w\-@]+)")
+# Words after "on" that do not name what a figure was measured on ("on average", "on the test set")
+_NEUTRAL_TARGETS = frozenset(re.findall(r"\S+",
+    "average all both each these those this that it them its their our top test val validation dev standard "
+    "several multiple many most various two three four five six seven eight nine ten public benchmark "
+    "benchmarks dataset datasets data popular widely common commonly challenging large large-scale real "
+    "same held-out unseen seen different respective full official original recent well-known existing "
+    "recall precision accuracy mean par latter former other"))
+
+
+_DEVICE = re.compile(r"\b(?:GPUs?|CPUs?|TPUs?|NVIDIA|GTX|RTX|Titan|Tesla|[VAH]100|phones?|devices?|hardware|mobile|Pixel|iPhone|chips?|cores?|"
+                     r"test-\w+|clean|noisy|hard|easy|moderate|split|subset|sets?)\b", re.IGNORECASE)
+
+
+_LANGUAGE_OR_VERSION = re.compile(
+    r"[Vv]\d[\w.]*|English|Chinese|German|French|Spanish|Japanese|Korean|Russian|Arabic|Hindi|Test|Val\w*|Dev|"
+    r"Top-?\d+|Rank-?\d+|R@\d+|I|The|A|An")
+
+
+def _other_target(sentence: str, n: _Number, datasets: Sequence[Mention], numbers: Sequence[_Number]) -> bool:
+    """True when the figure is said to be "on" something that is not a dataset the lexicon knows."""
+    end = next((m.start for m in numbers if m.start >= n.end), len(sentence))
+    clause = re.search(r"[,;:()]", sentence[n.end:end])
+    end = min(end, n.end + 60, n.end + clause.start() if clause else len(sentence))
+    m = _ON_TARGET.search(sentence, n.end, end)
+    if m is None:
+        return False
+    word = m.group("word")
+    phrase = sentence[m.start():min(len(sentence), m.start() + 50)]
+    phrase = phrase[:re.search(r"[,;:()]|\band\b|\bwith\b|$", phrase).start()]
+    if any(m.start() <= d.start < m.start() + len(phrase) for d in datasets) or word.lower() in _NEUTRAL_TARGETS \
+            or _DEVICE.search(phrase):
+        return False  # "on the class-conditional ImageNet", "on a single GPU", "on the clean test set"
+    # only a name (a capitalised word) is another target: "on binary labels", "on fine-grained" qualify the dataset
+    return any(w not in _NOT_GENERIC and not _LANGUAGE_OR_VERSION.fullmatch(w)
+               for w in re.findall(r"\b[A-Z][\w\-]*", phrase[2:]))
 _UNKNOWN_NAME_IN_GAP = re.compile(
     r"\b(?:on|in|for)\s+(?:the\s+)?(?P<a>[A-Z][\w\-]*)|\b(?P<b>[A-Z][\w\-]*[A-Z0-9][\w\-]*)\s*\(\s*$"
 )
