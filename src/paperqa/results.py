@@ -738,6 +738,13 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     """"... on A, B and C ... 1.0, 2.0 and 3.0, respectively": pair numbers and datasets in order."""
     if not re.search(r"\brespective(?:ly)?\b", sentence) or len(datasets) < 2:
         return None
+    # "Top-1 and Top-5 by 4.4 and 7.9 respectively on Kinetics": the list pairs with metrics, on one dataset
+    on_one = re.search(r"\brespectively,?\s+(?:on|in)\s+(?:the\s+)?", sentence)
+    first = next((d for d in datasets if on_one and d.start == on_one.end()), None)
+    if first is not None:
+        second = next((d for d in datasets if d.start > first.end), None)
+        if second is None or not re.fullmatch(r"\s*(?:,|and|,\s*and|&)\s*", sentence[first.end:second.start]):
+            return None
     absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n) and not _is_baseline(sentence, n)]
     if len(absolute) == len(datasets):
         return {n.start: d for (n, _), d in zip(absolute, datasets, strict=True)}
