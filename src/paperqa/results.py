@@ -559,6 +559,11 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
                  numbers: Sequence[_Number]) -> Mention | None:
     nxt = next((d for d in datasets if d.start >= n.end), None)
     prv = next((d for d in reversed(datasets) if d.end <= n.start), None)
+    named = re.search(r"\b([A-Z][\w\-]*)\s*\(\s*$", sentence[max(0, n.start - 40):n.start])
+    if named and not (prv is not None and re.fullmatch(r"\s*\(\s*", sentence[prv.end:n.start])) \
+            and named.group(1) not in _NOT_GENERIC and named.group(1) not in _NOT_DATASET_NAMES \
+            and not re.fullmatch(r"(?i)(?:test|val|dev|minival)[\w\-]*", named.group(1)):
+        return None  # "UPLight (92.45%), ZJU (92.7%), and MCubeS (50.99%)": the figure of the name before it
     if _other_target(sentence, n, datasets, numbers):
         return None  # "by 2.0 ROUGE on a version of New York Times", "by 18.7% on the end joints of limbs"
     if prv is not None and re.fullmatch(r"\s*[(:]\s*", sentence[prv.end:n.start]):
