@@ -40,7 +40,7 @@ EXTRACTOR_VERSION = "rules-4"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
-    r"(?P<sign>[+\u00b1]|(?<![\w)\]])[-\u2212](?=\d))?"
+    r"(?P<sign>[+\u00b1](?:\s(?=\d))?|(?<![\w)\]])[-\u2212](?=\d))?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?P<unit>\s?\\?%|\s?percent\b|\s?(?:pp|p\.p\.)(?!\w)|\s?points?\b|\s?dB\b|\s?ms\b|\s?FPS\b|\s?fps\b|"
     r"\s?mm\b)?"
@@ -343,8 +343,9 @@ class RuleExtractor:
         numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in taken)]
         results = []
         for n in numbers:
-            if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets):
-                continue  # "SFEW 2.0": a version of the dataset name
+            if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets) and (
+                    "." not in n.text or (abs(n.value) < 10 and re.fullmatch(r"[+\-\u2212]?\d+\.\d", n.text))):
+                continue  # "SFEW 2.0": a version of the dataset name (not "Amazon-Google 79.28")
             metric = _metric_for(sentence, n, metrics)
             if n.unit in ("ms", "FPS"):  # "34.4% AP at 30ms": the 30 is a latency, not an AP
                 name = "Latency" if n.unit == "ms" else "FPS"
@@ -360,6 +361,9 @@ class RuleExtractor:
         respectively_failed = not assigned and len({d.name for d in datasets}) > 1 and bool(
             re.search(r"\brespectively\b", sentence))
         by_metric = _absolute_datasets_by_metric(sentence, results, datasets, assigned)
+        masked = sentence
+        for m in metrics:
+            masked = masked[:m.start] + "m" * (m.end - m.start) + masked[m.end:]
         baseline_of: dict[int, Mention | None] = {}
         rows = []
         result_numbers = [n for n, _ in results]
@@ -372,7 +376,8 @@ class RuleExtractor:
                 if dataset is None:
                     continue
             if dataset is None and datasets:
-                dataset = _dataset_for(sentence, n, datasets, result_numbers)
+                # metric names masked: "state-of-the-art AUC (0.424)" is not an unknown name's figure
+                dataset = _dataset_for(masked, n, datasets, result_numbers)
                 # "52.7 mIoU on ADE20K surpassing Swin by +2.7 mAP / +3 mIoU": a delta goes with the
                 # dataset this sentence reports the same metric on
                 if metric is not None and _is_delta(sentence, n) and by_metric.get(metric.name) \
@@ -387,7 +392,7 @@ class RuleExtractor:
             dataset = self._language_pair(sentence, n, dataset, result_numbers)
             if not datasets and metric is None and n.start not in assigned:
                 continue  # inherited dataset: only figures that name their metric (or listed "respectively")
-            baseline = _is_baseline(sentence, n) or _other_method_figure(sentence, n, datasets)
+            baseline = _is_baseline(sentence, n) or _other_method_figure(masked, n, datasets)
             if not baseline and i + 1 < len(results) and _is_baseline(sentence, results[i + 1][0]) and \
                     re.search(r"(?:vs\.?|versus|\()\s*$", sentence[n.end:results[i + 1][0].start]):
                 baseline_of[results[i + 1][0].start] = dataset  # "82.2% (vs 80.2%) on X": same dataset
