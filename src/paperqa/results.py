@@ -347,6 +347,10 @@ class RuleExtractor:
                     "." not in n.text or (abs(n.value) < 10 and re.fullmatch(r"[+\-\u2212]?\d+\.\d", n.text))):
                 continue  # "SFEW 2.0": a version of the dataset name (not "Amazon-Google 79.28")
             metric = _metric_for(sentence, n, metrics)
+            if metric is not None and metric.name == "Error Rate" and metric.surface.lower() in ("error", "errors") \
+                    and re.search(r"\b(?!(?:the|an?|of|in|its|our|their|lower|relative|absolute|classification)\b)"
+                                  r"[\w\-]+\s+$", sentence[max(0, metric.start - 25):metric.start]):
+                metric = None  # "the average L2 error", "velocity error": a measure the lexicon does not name
             if n.unit in ("ms", "FPS"):  # "34.4% AP at 30ms": the 30 is a latency, not an AP
                 name = "Latency" if n.unit == "ms" else "FPS"
                 metric = Mention(name, n.text, n.start, n.end) if metric is None or metric.name != name else metric
