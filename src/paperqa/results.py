@@ -750,8 +750,13 @@ def _list_with_unknown_names(sentence: str, datasets: Sequence[Mention], count: 
 def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
                   datasets: Sequence[Mention]) -> dict[int, Mention] | None:
     """"... on A, B and C ... 1.0, 2.0 and 3.0, respectively": pair numbers and datasets in order."""
-    if not re.search(r"\brespective(?:ly)?\b", sentence) or len(datasets) < 2:
+    if not re.search(r"\brespective(?:ly)?\b", sentence) or not datasets:
         return None
+    if len(datasets) == 1:
+        # "3.5% and 3.6% ... for Pancreas-CT and BTCV datasets, respectively": one name the lexicon knows
+        figures = [n for n, _ in results if not _is_baseline(sentence, n)]
+        listed = _list_with_unknown_names(sentence, datasets, len(figures)) if len(figures) >= 2 else None
+        return {n.start: d for n, d in zip(figures, listed, strict=True)} if listed else None
     # "Top-1 and Top-5 by 4.4 and 7.9 respectively on Kinetics": the list pairs with metrics, on one dataset
     on_one = re.search(r"\brespectively,?\s+(?:on|in)\s+(?:the\s+)?", sentence)
     first = next((d for d in datasets if on_one and d.start == on_one.end()), None)
@@ -768,6 +773,9 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     deltas = [n for n, _ in results if _is_delta(sentence, n)]
     if len(deltas) == len(datasets) and not absolute:
         return {n.start: d for n, d in zip(deltas, datasets, strict=True)}
+    listed = _list_with_unknown_names(sentence, datasets, len(deltas)) if deltas and not absolute else None
+    if listed:
+        return {n.start: d for n, d in zip(deltas, listed, strict=True)}
     groups: dict[str, list[_Number]] = {}
     for n, metric in absolute:
         groups.setdefault(metric.name if metric else "", []).append(n)
