@@ -40,7 +40,7 @@ EXTRACTOR_VERSION = "rules-4"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
-    r"(?P<sign>[+\u00b1](?:\s(?=\d))?|(?<![\w)\]])[-\u2212](?=\d))?"
+    r"(?P<sign>[+\u00b1](?:\s(?=\d))?|(?<![\w)\]%])[-\u2212](?=\d))?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?P<unit>\s?\\?%|\s?percent\b|\s?(?:pp|p\.p\.)(?!\w)|\s?points?\b|\s?dB\b|\s?ms\b|\s?FPS\b|\s?fps\b|"
     r"\s?mm\b)?"
@@ -97,7 +97,7 @@ _DELTA_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _DELTA_AFTER = re.compile(
-    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:[\w\-.%/]+\s+){0,3}?"
+    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:\((?:absolute|relative)\)\s*)?(?:[\w\-.%/]+\s+){0,3}?"
     r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
     r"reductions?|more|less|fewer|above|over\s+(?:the\s+)?(?:previous|prior|baseline|state|best|sota)|"
     r"relative|absolute)\b",
@@ -123,7 +123,9 @@ _COST_BEFORE = re.compile(
 # "outperforming the best previous system of 0.392", "82.2% (vs 80.2%)", "(current SOTA is 0.86)"
 _PREVIOUS_BEFORE = re.compile(
     r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|(?<!new\s)\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
-    r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at))\s*$",
+    r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at)|"
+    r"\b(?:existing|previous|prior|other|competing|baseline)\s+(?:[\w\-]+\s+){0,3}?(?:only\s+)?"
+    r"(?:achieve|obtain|reach|get|score)s?\s+(?:only\s+)?(?:an?\s+)?)\s*$",
     re.IGNORECASE,
 )
 _BOUND_BEFORE = re.compile(
@@ -133,7 +135,7 @@ _BOUND_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _COST_AFTER = re.compile(
-    r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-.%]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
+    r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-.%]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:both\s+)?(?:the\s+)?(?:number\s+of\s+)?(?:computation(?:al)?|compute|"
     r"G?FLOPs?|G?MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
     r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence|operations|"
     r"multiply-adds?|actions|annotations|samples|data|time)\b",
@@ -141,7 +143,7 @@ _COST_AFTER = re.compile(
 )
 _OVER_METHOD_AFTER = re.compile(r"^\s?(?:\\?%|points?|pp)?\s+(?:absolute\s+)?(?:over|above)\s+(?:the\s+)?[A-Z]")
 _NUMBER_LIST_BEFORE = re.compile(
-    r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:,\s*and|,|and|/)\s*)+$"
+    r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:[A-Za-z][\w\-@]*(?:\s+|(?=,))){0,4}?(?:,\s*and|,|and|/)\s*)+$"
 )
 # "on ACE2004, ACE2005, and NNE": a list of names, some unknown to the lexicon
 _NAME_LIST = re.compile(
@@ -459,9 +461,9 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
     for m in _NUMBER.finditer(sentence):
         start = m.start()
         before = sentence[max(0, start - 1):start]
-        if before == "/" and re.search(r"(?:\d|%)\s?/$", sentence[max(0, start - 3):start]):
+        if before == "/" and re.search(r"(?:\d\.\d+|%)\s?/$", sentence[max(0, start - 8):start]):
             pass  # "2.1%/4.6%": the second figure of a pair
-        elif before and (before.isalnum() or before in "-_./^~@#$" and not m.group("sign")):
+        elif before and (before.isalnum() or before in "'\u2019" or before in "-_./^~@#$" and not m.group("sign")):
             continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1", "ViT-B/16"
         unit = (m.group("unit") or "").strip().lstrip("\\")
         after = sentence[m.end():]
