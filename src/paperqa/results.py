@@ -502,7 +502,8 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
         return False  # ">90% accuracy": a bound
     if _COST_AFTER.match(sentence[n.end:n.end + 60]) and (metric is None or metric.start < n.start):
         return False  # "a reduction of 28% in computational demand": cost, not a result
-    if _BOUND_BEFORE.search(sentence[max(0, n.start - 30):n.start]):
+    if _BOUND_BEFORE.search(sentence[max(0, n.start - 30):n.start]) and not re.search(
+            r"\bby\s+(?:more than|over|at least)\s*$", sentence[max(0, n.start - 30):n.start], re.IGNORECASE):
         return False  # "the first model exceeding 87% accuracy": a threshold, not a result
     before = sentence[max(0, n.start - 60):n.start]
     if _INDEX_BEFORE.search(before) or _COST_BEFORE.search(before):
