@@ -345,3 +345,20 @@ def test_pearson_is_not_spearman():
     lexicon = get_lexicon()
     assert lexicon.resolve_metric("Pearson correlation") == "Pearson Correlation"
     assert lexicon.resolve_metric("SROCC") == "Spearman Correlation"
+
+
+def test_a_list_of_figures_pairs_with_the_datasets_the_sentence_before_listed():
+    text = ("MCN outperforms state-of-the-art approaches on UCF101 and HMDB51 datasets. To be more specific, "
+            "MCN achieves Top-1 accuracies of 84.8% and 54.5% for video action recognition.")
+    assert triples(text) == [("UCF101", "Top-1 Accuracy", 84.8), ("HMDB51", "Top-1 Accuracy", 54.5)]
+
+
+def test_names_ranges_and_settings_with_percent_are_not_results():
+    rows = rows_of("The NDA-based SNN achieves accuracy gain on CIFAR10-DVS and N-Caltech 101 by 10.1% and 13.7%, "
+                   "respectively.")
+    assert 101 not in [r.value for r in rows]
+    rows = rows_of("On CIFAR-10-C we obtain a mean corruption error of 13.50% even in the presence of an 80% noise "
+                   "ratio.")
+    assert 80 not in [r.value for r in rows]
+    rows = rows_of("Our models reach ImageNet top-1 accuracies ranging from 76.5% to 80.9%.")
+    assert [r.value for r in rows] == []

@@ -112,7 +112,7 @@ _INDEX_BEFORE = re.compile(
 )
 # "90% of the full performance": a share, not a result; "between 0.5% and 2.7%": a range
 _SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\s+of\s+(?:the|its|their|our|all)\b", re.IGNORECASE)
-_RANGE = re.compile(r"\bbetween\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
+_RANGE = re.compile(r"\bbetween\s*$|\branging\s+from\s*$|\branging\s+from\s+\S+\s+to\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
 # "reduce the size of the pre-trained Swin-B transformer by 48%": a cost, not a result
 _COST_BEFORE = re.compile(
     r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computation(?:al)?|cost|costs|time|footprint|"
@@ -356,6 +356,8 @@ class RuleExtractor:
             if n.unit in ("ms", "FPS"):  # "34.4% AP at 30ms": the 30 is a latency, not an AP
                 name = "Latency" if n.unit == "ms" else "FPS"
                 metric = Mention(name, n.text, n.start, n.end) if metric is None or metric.name != name else metric
+            if metric is not None and metric.name in ("FPS", "Latency") and n.unit == "%":
+                metric = None  # "27.63 FPS ... with a Hmean of 81.0%": a share is not a speed
             if not _is_result(sentence, n, metric):
                 continue
             results.append((n, metric))
@@ -495,10 +497,13 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if setting and (metric is None or metric.end > n.start or not re.fullmatch(
             r"\s*(?:score|value|rate)?\s*=\s*", sentence[metric.end:n.start])):
         return False  # "a fixed =10" (a symbol lost with the LaTeX): a setting, not "F1 = 0.69"
-    if n.unit is None and (metric is None or metric.start < n.end):
+    if n.unit in (None, "%") and (metric is None or metric.start < n.end):
         word = re.match(r"\s([a-z][a-z\-]*)\b", sentence[n.end:n.end + 30])
-        if word and word.group(1) not in _WORDS_AFTER_RESULT:
-            return False  # "10 camera views", "1 place", "3 annotators": a count, not a result
+        if word and (word.group(1) not in _WORDS_AFTER_RESULT if n.unit is None else word.group(1) in _SETTING_NOUNS):
+            return False  # "10 camera views", "1 place", "an 80% noise ratio": a count or a setting
+    if n.unit is None and "." not in n.text and re.search(r"\b[A-Z][\w\-]*\s$", sentence[max(0, n.start - 30):n.start]) \
+            and (metric is None or metric.end < n.start - 1):
+        return False  # "N-Caltech 101", "Track 5": part of a name
     if re.search(r"[<>\u2264\u2265\u2248~]\s*$", sentence[max(0, n.start - 3):n.start]):
         return False  # ">90% accuracy": a bound
     if _COST_AFTER.match(sentence[n.end:n.end + 60]) and (metric is None or metric.start < n.start):
@@ -510,7 +515,7 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if _INDEX_BEFORE.search(before) or _COST_BEFORE.search(before):
         return False  # "class 1", "a factor of 4", "the gap from 14%", "reduce the size by 48%"
     after = sentence[n.end:n.end + 30]
-    if _SHARE_AFTER.match(after) or _RANGE.search(before[-12:]) or _RANGE.match(after):
+    if _SHARE_AFTER.match(after) or _RANGE.search(before[-30:]) or _RANGE.match(after):
         return False
     if "." not in n.text and n.unit is None and after.startswith(")"):
         return False  # "(1)", "3)": an enumeration
@@ -535,6 +540,11 @@ _WORDS_AFTER_RESULT = frozenset(re.findall(r"\S+",
     "lower better worse improvement improvements gain gains increase decrease reduction points point average "
     "mean overall respective across among against beyond while averaged rouge bleu score scores "
     "pixels pixel px km cm m mm meters degrees bits nats bpc bpd db"))
+# What an "80% noise ratio" or "10% labels" is: a setting of the experiment, not a result
+_SETTING_NOUNS = frozenset(re.findall(r"\S+",
+    "noise noisy sparsity sparse pruning pruned masking mask masked labels label labeled labelled annotations "
+    "annotated data training subset budget missing occlusion dropout compression quantization fewer less smaller "
+    "faster cheaper lighter memory corruption corrupted outliers outlier poisoning poisoned"))
 _UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-]*[A-Z][A-Za-z0-9@\-]*\b")
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
