@@ -90,32 +90,35 @@ _DELTA_BEFORE = re.compile(
     r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative)\s+)?(?:margin\s+of\s+)?"
     r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
     r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?|"
-    r"\bmargin\s*\(\s*|"
+    r"\bmargin\s*\(\s*|\bimprov(?:es|ed|ing)\s+|\bimprov(?:es|ed|ing)\s+(?:upon|on|over)\s+(?:[\w\-]+\s+){0,4}?with\s+|"
     r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
     r"improved|increased|reduced|boosted)\s+(?:of\s+|by\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|"
     r"more\s+than\s+|nearly\s+|approximately\s+|roughly\s+|~\s?)?)$",
     re.IGNORECASE,
 )
 _DELTA_AFTER = re.compile(
-    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:\((?:absolute|relative)\)\s*)?(?:[\w\-.%/]+\s+){0,3}?"
+    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:\((?:absolute|relative)\)\s*)?(?:(?!with\b)[\w\-.%/]+\s+){0,3}?"
     r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
-    r"reductions?|more|less|fewer|above|over\s+(?:the\s+)?(?:previous|prior|baseline|state|best|sota)|"
+    r"reductions?|(?-i:losses|loss|drops?|degradation|decreases?)|more|less|fewer|above|"
+    r"over\s+(?:the\s+)?(?:[\w\-]+\s+)?(?:previous|prior|baseline|state|best|sota)|"
     r"relative|absolute)\b",
     re.IGNORECASE,
 )
 _INDEX_BEFORE = re.compile(
     r"(?:\b(?:class|task|phase|stage|step|version|type|level|layer|block|split|fold|round|epoch|day|track|"
     r"subtask|setting|scenario|section|table|figure|fig\.|eq\.|factor of|gap from|gap of|gap to|protocol|"
-    r"RTX|GTX|Titan|Tesla|out of)|\bbetween)\s*$"
+    r"RTX|GTX|Titan|Tesla|out of|factor)|\bbetween)\s*$"
     r"|\bgap\b[^.;,]{0,30}$",
     re.IGNORECASE,
 )
 # "90% of the full performance": a share, not a result; "between 0.5% and 2.7%": a range
-_SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\s+of\s+(?:the|its|their|our|all)\b", re.IGNORECASE)
+_SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\)?\s+(?:of\s+(?:the|its|their|our|all|unlabell?ed|labell?ed|training|"
+                          r"data|images|samples|parameters)\b|(?:labell?ed|unlabell?ed)\s+data\b)", re.IGNORECASE)
 _RANGE = re.compile(r"\bbetween\s*$|\branging\s+from\s*$|\branging\s+from\s+\S+\s+to\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
 # "reduce the size of the pre-trained Swin-B transformer by 48%": a cost, not a result
 _COST_BEFORE = re.compile(
-    r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computation(?:al)?|cost|costs|time|footprint|"
+    r"\bspeed-?ups?\s*\((?:e\.g\.,?\s*)?$|"
+    r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computations?|computational|cost|costs|time|footprint|speed|"
     r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+)?$"
     r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$",
     re.IGNORECASE,
@@ -129,7 +132,7 @@ _PREVIOUS_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _BOUND_BEFORE = re.compile(
-    r"\b(?:exceed(?:s|ing)?|surpass(?:es|ing)?|above|below|under|over|beyond|than|at least|at most|"
+    r"\bcross\w*\s+(?:the\s+)?\w+\s+$|\b(?:exceed(?:s|ed|ing)?|surpass(?:es|ing)?|above|below|under|over|beyond|than|at least|at most|"
     r"less than|more than|down to|threshold of|cross(?:es|ing)?|break(?:s|ing)?|"
     r"only|just|merely|random(?:ly)?|chance(?: level)?|human|humans|baseline(?:s)? (?:of|at))\s*(?:the\s+)?$",
     re.IGNORECASE,
@@ -489,6 +492,9 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
 
 
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
+    if re.match(r"^\s*(?:faster|slower|speed-?ups?|quicker)\b|^\s?%?\s*(?:[\w\-]+\s+){0,2}thresholds?\b",
+                sentence[n.end:n.end + 40], re.IGNORECASE):
+        return False  # "12 ms faster", "the 96% accuracy threshold"
     if n.unit in ("ms",) and metric is None:
         return False
     if _HUMAN_BEFORE.search(sentence[max(0, n.start - 50):n.start]):
