@@ -1,6 +1,7 @@
 # Two entry points, each doing its own set-up (idempotent):
 #   make demo   install, then answer a question about the bundled papers with citations
-#   make test   install (with test extras), then run the whole test suite
+#   make test   install (with test extras), lint (ruff, mypy), then run the whole test suite
+#   make lint   ruff and mypy only
 # On a GPU host see the README ("Generated answers with vLLM") for the `gpu` extra instead.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: demo test install ui benchmark clean
+.PHONY: demo test lint install ui benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +28,13 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/paperqa ask "$(QUESTION)"
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q
+
+# ruff (rules in pyproject.toml) and mypy on the package; a new finding fails `make test`.
+lint: install
+	$(BIN)/ruff check src tests eval benchmarks
+	$(BIN)/mypy
 
 ui: install
 	$(BIN)/paperqa ui

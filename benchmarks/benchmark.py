@@ -28,7 +28,7 @@ from rich.table import Table
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from paperqa.api import PaperQA  # noqa: E402
+from paperqa.api import PaperQA
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-abstracts" / "ml_abstracts.jsonl"
 console = Console()
@@ -47,8 +47,7 @@ def _limited_copy(data: Path, limit: int | None, folder: Path) -> Path:
         return data
     target = folder / data.name
     with open(data, encoding="utf-8") as src, open(target, "w", encoding="utf-8") as dst:
-        for _, line in zip(range(limit), src):
-            dst.write(line)
+        dst.writelines(line for _, line in zip(range(limit), src, strict=False))
     return target
 
 

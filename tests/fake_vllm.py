@@ -9,6 +9,16 @@ transfer encoding; errors use vLLM's bodies (``{"object": "error", ...}`` or the
 ``{"error": {...}}``); a prompt plus ``max_tokens`` over the model length is refused with HTTP 400
 (its token count is a rough word-and-punctuation count: the stand-in has no tokenizer).
 
+Structured outputs: a request with ``response_format={"type": "json_schema", "json_schema":
+{"schema": ...}}`` is checked the way vLLM checks it (the ``json_schema`` field must be there and the
+schema must be a valid JSON schema, else HTTP 400), and the reply conforms to the schema, as
+constrained decoding guarantees: the default responder writes a schema-shaped answer, and a
+scripted reply that does not conform is refused with HTTP 500 (unless it is cut, or marked
+``unconstrained`` to play a server that ignores the schema). A schema that does not compile is
+refused as vLLM 0.32 does: HTTP 400 for a plain request, and for a streamed one HTTP 200 with an
+error event carrying ``code: 400`` (observed on the real server). ``server.structured_outputs =
+False`` plays a server without structured outputs (refused the same way).
+
 It is NOT a language model. Tests script it: ``server.queue(Reply(...), ...)`` sets what the next
 chat completions return (text, HTTP errors, malformed JSON, empty content, streams cut mid-way,
 delays), and ``server.responder`` decides when the queue is empty. Every request is recorded in
@@ -37,6 +47,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+
+import jsonschema
 
 DEFAULT_MODEL = "fake/qwen-stand-in"
 
@@ -68,6 +80,11 @@ class Reply:
     usage: bool = True
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # A request with a JSON schema (response_format json_schema) gets replies that conform to it, as
+    # vLLM's constrained decoding guarantees: a scripted reply that does not is refused with HTTP 500
+    # (a broken test script), unless it is cut (finish_reason "length", cut_after) or marked
+    # ``unconstrained`` (a server that ignores the schema).
+    unconstrained: bool = False
 
 
 @dataclass
@@ -91,7 +108,8 @@ class RecordedRequest:
 
 Responder = Callable[[dict[str, Any]], Reply]
 
-_PASSAGE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.+?)(?=\n\s*\n|\Z)", re.MULTILINE | re.DOTALL)
+# paperqa's fenced passage blocks: <passage key="N" fence="F">, a "[N] Title: ..." line, the text, </passage ...>.
+_PASSAGE_RE = re.compile(r'<passage key="(\d+)" fence="[^"]*">\n[^\n]*\n(.+?)\n</passage fence=', re.DOTALL)
 _SENTENCE_RE = re.compile(r"(.+?[.!?])(?:\s|$)", re.DOTALL)
 
 
@@ -111,16 +129,23 @@ def _first_sentence(text: str) -> str:
     return (match.group(1) if match else text.strip()).strip()
 
 
+def _is_answer_schema(schema: dict[str, Any]) -> bool:
+    """paperqa's json answer format (paperqa.answer_json): alternatives with ``sentences`` and ``refused``."""
+    return any("sentences" in (alt.get("properties") or {}) for alt in schema.get("anyOf", []) if isinstance(alt, dict))
+
+
 def cite_passages_responder(body: dict[str, Any]) -> Reply:
     """Default behaviour: recognise the kind of prompt and answer it deterministically."""
     system = _system_text(body).lower()
     user = _last_user_text(body)
+    schema = structured_schema(body)
+    if schema is not None and _is_answer_schema(schema):
+        return cite_passages_json(body)
     if "standalone question" in system:
         follow_up = re.search(r"Follow-up question:\s*(.+?)\s*(?:\n|$)", user)
         return Reply(content=follow_up.group(1) if follow_up else user.strip())
     if "judge" in system and "relevant" in system:
         return Reply(content='{"relevant": true, "figure": null}')
-    schema = structured_schema(body)
     if schema is not None:  # a stand-in has nothing to extract: the smallest answer the schema allows
         return Reply(content=json.dumps({key: [] for key in schema.get("required", [])}))
     passages = {int(n): text.strip() for n, text in _PASSAGE_RE.findall(user)}
@@ -133,6 +158,15 @@ def cite_passages_responder(body: dict[str, Any]) -> Reply:
         body, end = (sentence[:-1], sentence[-1]) if sentence[-1:] in ".!?" else (sentence, ".")
         parts.append(f"{body} [{key}]{end}")
     return Reply(content=" ".join(parts))
+
+
+def cite_passages_json(body: dict[str, Any]) -> Reply:
+    """The JSON answer format: the first sentence of passages [1] and [2], each citing its passage."""
+    passages = {int(n): text.strip() for n, text in _PASSAGE_RE.findall(_last_user_text(body))}
+    if not passages:
+        return Reply(content=json.dumps({"sentences": [], "refused": True}))
+    sentences = [{"text": _first_sentence(passages[key]), "citations": [key]} for key in sorted(passages)[:2]]
+    return Reply(content=json.dumps({"sentences": sentences, "refused": False}))
 
 
 class FakeVLLM:
@@ -156,6 +190,8 @@ class FakeVLLM:
         self.requests: list[RecordedRequest] = []
         self.responder: Responder = cite_passages_responder
         self.models_reply: Reply | None = None
+        # False: refuse response_format json_schema with HTTP 400, as a server without structured outputs.
+        self.structured_outputs = True
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -228,6 +264,7 @@ class FakeVLLM:
             self._queue.clear()
         self.responder = cite_passages_responder
         self.models_reply = None
+        self.structured_outputs = True
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -282,12 +319,40 @@ def _approx_tokens(text: str) -> int:
     return max(1, len(re.findall(r"\w+|[^\w\s]", text)))
 
 
+def _check_response_format(body: dict[str, Any], supported: bool) -> str | None:
+    """What vLLM's structured-output backend refuses in a well-formed request: a schema it cannot compile."""
+    schema = structured_schema(body)
+    if schema is None:
+        return None
+    if not supported:
+        return "Structured outputs are not supported by this server."
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return f"Grammar error: {exc.message}"  # vLLM's wording for a schema its backend cannot compile
+    return None
+
+
+def _reply_violates_schema(body: dict[str, Any], reply: Reply) -> str | None:
+    """Why a scripted reply could not have come from constrained decoding with this schema; else None."""
+    schema = structured_schema(body)
+    if (schema is None or reply.unconstrained or reply.status != 200 or reply.raw_body is not None
+            or reply.finish_reason == "length" or reply.cut_after is not None or reply.error_after is not None):
+        return None
+    try:
+        jsonschema.validate(json.loads(reply.content), schema)
+    except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
+        message = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
+        return f"fake_vllm: the scripted reply does not conform to the request's JSON schema: {message}"
+    return None
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeVLLM
     protocol_version = "HTTP/1.1"
     server_version = "fake-vllm/0.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read ``requests`` instead of a log."""
 
     def setup(self) -> None:
@@ -300,7 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
 
     # -- routing --------------------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self.fake.record(RecordedRequest("GET", self.path, dict(self.headers), None))
         if self.path.rstrip("/") == "/v1/models":
             self._models()
@@ -309,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, _error_body(Reply(status=404, message=f"no route {self.path}")))
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
@@ -356,8 +421,21 @@ class _Handler(BaseHTTPRequestHandler):
         if problem is not None:  # vLLM answers a malformed response_format / structured_outputs with 400
             self._send_json(400, _error_body(Reply(status=400, message=problem)))
             return
+        schema_problem = _check_response_format(body, self.fake.structured_outputs)
+        if schema_problem is not None:
+            if body.get("stream"):
+                # vLLM 0.32 (observed): a streamed request whose schema fails to compile gets HTTP 200 and
+                # an error event with code 400, then [DONE].
+                self._stream_error(Reply(status=400, message=schema_problem, error_style="openai"))
+            else:
+                self._send_json(400, _error_body(Reply(status=400, message=schema_problem)))
+            return
         reply = self.fake.next_reply(body)
         if self._special(reply):
+            return
+        violation = _reply_violates_schema(body, reply)
+        if violation is not None:
+            self._send_json(500, _error_body(Reply(status=500, message=violation)))
             return
         prompt_tokens = reply.prompt_tokens or measured
         completion_tokens = reply.completion_tokens or _approx_tokens(reply.content)
@@ -431,6 +509,17 @@ class _Handler(BaseHTTPRequestHandler):
         if usage is not None:
             self._event({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                          "choices": [], "usage": usage})
+        self._write_chunk(b"data: [DONE]\n\n")
+        self._write_chunk(b"")
+
+    def _stream_error(self, reply: Reply) -> None:
+        """A stream that carries only an error event (``{"error": {...}}``) and ``[DONE]``."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        body = _error_body(reply)
+        self._event(body)
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
 

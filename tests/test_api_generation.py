@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fake_vllm import FakeVLLM, Reply
 from hit_factory import PASSAGES
+
 from paperqa.api import PaperQA
 from paperqa.embedding import Embedder
 from paperqa.generation import LLMUnavailableError
 from paperqa.models import Answer
-
 
 _EMBEDDER: list[Embedder] = []  # one embedding model for the module: loading it is the slow part
 

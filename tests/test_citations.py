@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from hit_factory import sample_hits
+
 from paperqa.citations import (
     KeyMap,
     StreamRewriter,

@@ -129,3 +129,32 @@ def test_generated_answers_through_fake_vllm(tiny, fake_vllm, reports):
     assert row["judge"].startswith("LLM judge")
     assert "LLM judge" in (folder / "report.md").read_text()
     assert len(fake_vllm.requests) >= 3
+
+
+def test_text_and_json_formats_compared(tiny, fake_vllm, reports):
+    """--compare answer.format=text,json: citation measures, prompt versions and first-text time per format."""
+    from paperqa.prompting import load_prompts
+
+    variants = build_variants(compare=["answer.format=text,json"],
+                              fixed=[f"llm.base_url={fake_vllm.base_url}", f"llm.model={fake_vllm.models[0]}",
+                                     "mode=hybrid"])
+    options = RunOptions(qa_corpus=[tiny["beir"] / "corpus.jsonl"], progress=False, out_dir=tiny["out"],
+                         cache_dir=tiny["cache"])
+    folder = run_eval([tiny["qa"]], variants, options)[0]
+    data = json.loads((folder / "report.json").read_text())
+    prompts = load_prompts()
+    assert data["meta"]["prompts"] == {name: p.version for name, p in prompts.items()}
+    rows = {r["config_name"]: r for r in data["qa"]}
+    for fmt in ("text", "json"):
+        row = rows[f"format={fmt}"]
+        assert {i["answer_format"] for i in row["per_item"] if not i["refused"]} == {fmt}
+        assert row["prompt_versions"] == [prompts[f"answer_{fmt}"].label]
+        mt = row["metrics"]
+        # the stand-in cites passages [1] and [2] in both formats: every sentence carries a citation
+        assert mt["generated_answers"] == 3 and mt["generated_sentences"] >= 4
+        assert mt["cited_sentence_share"] == 1.0 and mt["invalid_citations_per_answer"] == 0
+        assert "ask.first_text" in row["latency"] and "ask.first_token" in row["latency"]
+    md = (folder / "report.md").read_text()
+    assert "### Generated answers: citations and time per answer" in md
+    assert f"| format=json | json / {prompts['answer_json'].label} | 3 of 3 |" in md
+    assert "| 0 of 1 | 0 of 2 |" in md  # the stand-in answers the unanswerable question too

@@ -79,7 +79,7 @@ def test_answer_is_the_final_streamed_object(fake_vllm: FakeVLLM) -> None:
 def test_invented_citations_are_removed_and_reported(fake_vllm: FakeVLLM) -> None:
     fake_vllm.queue(Reply(content="ConvNeXt uses only ConvNet modules [2][7]. EfficientNet is convolutional [9]."))
     deltas, answer = run(generator(fake_vllm))
-    assert answer.text == "ConvNeXt uses only ConvNet modules [1]. EfficientNet is convolutional."
+    assert answer.text == "ConvNeXt uses only ConvNet modules [1]."  # uncited: dropped (answer.keep_uncited false)
     assert answer.invalid_citations == ["[7]", "[9]"]
     assert [c.paper_id for c in answer.citations] == ["paper-2"]
     assert answer.uncited_sentences == ["EfficientNet is convolutional."]
@@ -88,7 +88,7 @@ def test_invented_citations_are_removed_and_reported(fake_vllm: FakeVLLM) -> Non
 
 def test_answer_without_citations_lists_uncited_sentences(fake_vllm: FakeVLLM) -> None:
     fake_vllm.queue(Reply(content="ConvNeXt is a pure ConvNet. EfficientNet is too."))
-    _, answer = run(generator(fake_vllm))
+    _, answer = run(with_answer(generator(fake_vllm), keep_uncited=True))
     assert answer.citations == [] and not answer.refused
     assert answer.uncited_sentences == ["ConvNeXt is a pure ConvNet.", "EfficientNet is too."]
 
@@ -173,7 +173,8 @@ def test_fit_drops_lowest_ranked_passages_whole() -> None:
     assert [h.rank for h in fitted.hits] == [1, 2] and fitted.dropped == 2
     assert fitted.prompt_tokens <= fitted.budget == window - 100
     prompt = fitted.messages[1]["content"]
-    assert passage_block(1, hits[0]) in prompt and passage_block(2, hits[1]) in prompt
+    assert passage_block(1, hits[0], fence=fitted.fence) in prompt
+    assert passage_block(2, hits[1], fence=fitted.fence) in prompt
     assert hits[2].text not in prompt and hits[3].title not in prompt
 
 

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED
 
 from paperqa.api import PaperQA
 from paperqa.index_store import IndexMismatchError, IndexStore
 from paperqa.sources import bundled_corpus_paths
-
-from conftest import SHARED
 
 
 def _write_jsonl(path: Path, records: list[dict]) -> Path:
@@ -31,7 +30,7 @@ def _ml_sample(path: Path, n: int, offset: int = 0) -> Path:
     if not source.exists():
         pytest.skip("../shared/data/ml-abstracts is not beside the checkout")
     with open(source, encoding="utf-8") as handle:
-        lines = [line for _, line in zip(range(offset + n), handle)][offset:]
+        lines = [line for _, line in zip(range(offset + n), handle, strict=False)][offset:]
     path.write_text("".join(lines), encoding="utf-8")
     return path
 

@@ -162,7 +162,7 @@ def test_stream_cut_mid_answer_raises_at_once(fake_vllm: FakeVLLM) -> None:
     seen: list[str] = []
     with pytest.raises(LLMUnavailableError, match="stream broke after 12 characters"):
         for item in client(fake_vllm.base_url).stream_chat(MESSAGES):
-            seen.append(item)  # type: ignore[arg-type]
+            seen.append(item)  # type: ignore[arg-type]  # noqa: PERF402 (collects up to the error)
     assert "".join(seen) == "This answer "
     assert len(fake_vllm.chat_requests) == 1  # text was shown: no silent retry
 
@@ -179,7 +179,7 @@ def test_stream_stalling_mid_answer_times_out(fake_vllm: FakeVLLM) -> None:
 
 def test_stream_error_status_is_retried(fake_vllm: FakeVLLM) -> None:
     fake_vllm.queue(Reply(status=500, message="boom"), Reply(content="ok then."))
-    deltas, final = _drain(client(fake_vllm.base_url))
+    _, final = _drain(client(fake_vllm.base_url))
     assert final.text == "ok then." and final.attempts == 2
 
 

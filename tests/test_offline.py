@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
 from fake_vllm import cite_passages_responder
 from hit_factory import sample_hits
+
 from paperqa.config import load_config
 from paperqa.llm import LLMUnavailableError
 from paperqa.offline import OfflineGenerator
+from paperqa.prompting import fit_answer_prompt
 
 
 @dataclass
@@ -70,8 +71,11 @@ def test_answer_batch_sends_one_batch_and_checks_every_answer() -> None:
 
 def test_answer_batch_fits_each_prompt_to_the_context_window() -> None:
     engine = ResponderEngine()
-    gen = OfflineGenerator(settings(context_window=256 + 330, max_tokens=256), engine=engine, sampling_params=object())
+    refusal = settings().answer.refusal_text
+    two = fit_answer_prompt("Which are convnets?", sample_hits(2), refusal, context_window=100_000, max_tokens=256)
+    # Room for the prompt with two passages, not three.
+    window = two.prompt_tokens + 256 + 5
+    gen = OfflineGenerator(settings(context_window=window, max_tokens=256), engine=engine, sampling_params=object())
     (answer,) = gen.answer_batch(["Which are convnets?"], [sample_hits(4)])
-    # Room for the prompt with two passages (~310 tokens), not three (~350).
     assert answer.stats.settings["passages_in_prompt"] == 2 and answer.stats.settings["passages_dropped"] == 2
     assert sample_hits(4)[2].text not in engine.batches[0][0][1]["content"]

@@ -84,7 +84,8 @@ def test_a_failing_server_falls_back_to_the_rules_with_a_warning(fake_vllm):
 
 
 def test_malformed_json_from_the_model_skips_the_batch(fake_vllm):
-    fake_vllm.queue(Reply(content="Sure! Here are the results: 52.7"))
+    # A server that ignores the schema (constrained decoding could not write this): see fake_vllm.Reply.unconstrained
+    fake_vllm.queue(Reply(content="Sure! Here are the results: 52.7", unconstrained=True))
     extractor = LLMExtractor(settings(fake_vllm), get_lexicon())
     rows, failed = extractor.extract_many(PAPERS)
     assert rows == [] and failed == {"p1", "p2"}

@@ -101,3 +101,27 @@ def test_with_settings_shares_the_loaded_index_and_model(bundled_qa):
     assert bm25_view.embedder is bundled_qa.embedder
     assert len(bm25_view.search(ADE20K_QUESTION)) == 3
     assert all(h.dense_rank is None for h in bm25_view.search(ADE20K_QUESTION))
+
+
+def test_distinct_papers_returns_k_different_papers(bundled_qa):
+    question = "Which papers report ADE20K mIoU?"
+    passages = bundled_qa.search(question, k=10)
+    papers = bundled_qa.search(question, k=10, distinct_papers=True)
+    assert len(papers) == 10
+    assert len({h.paper_id for h in papers}) == 10
+    assert [h.rank for h in papers] == list(range(1, 11))
+    # each paper keeps its best passage, in the order of the passage ranking
+    assert [h.paper_id for h in papers[:3]] == [h.paper_id for h in dedupe_by_paper(passages)][:3]
+
+
+def test_names_heavy_questions_lean_on_bm25():
+    from paperqa.config import load_config
+    from paperqa.retrieval import fusion_weights, names_share
+
+    assert names_share("Which papers report mIoU on ADE20K?") == 1.0
+    assert names_share("how do vision transformers scale with data") == 0.0
+    cfg = load_config(overrides={"retrieval.names_bm25_boost": 2.0}).retrieval
+    assert fusion_weights("Which papers report mIoU on ADE20K?", cfg) == {"dense": 1.0, "bm25": 3.0}
+    assert fusion_weights("how do vision transformers scale", cfg) == {"dense": 1.0, "bm25": 1.0}
+    off = load_config().retrieval
+    assert fusion_weights("mIoU on ADE20K", off)["bm25"] == off.bm25_weight

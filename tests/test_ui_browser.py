@@ -112,6 +112,14 @@ def test_example_question_answers_with_sources_and_markers_jump_to_them(page, ur
                      return Math.abs(c.top - p.top - 8) < 6 || atEnd; }""",
         arg=card_id,
     )
+    # the page scrolls smoothly too (the answer table and chart sit above the panel): wait for it
+    page.wait_for_function(
+        """(id) => { const card = document.getElementById(id).getBoundingClientRect();
+                     const panel = document.getElementById('sources').getBoundingClientRect();
+                     const top = Math.max(0, panel.top), bottom = Math.min(window.innerHeight, panel.bottom);
+                     return card.top >= top - 1 && card.top < bottom - 20; }""",
+        arg=card_id,
+    )
     assert in_sources_view(page, card_id)
     assert len(page.context.pages) == 1  # the marker scrolled the panel; it did not open a tab
     assert page.locator(".pq-focus").count() == 1
@@ -206,7 +214,9 @@ def test_generated_answer_shows_the_model_and_can_be_stopped(
     with serve(qa) as address:
         open_app(page, address)
         assert f"Generated answers · {DEFAULT_MODEL}" in page.inner_text("#pq-header")
-        page.click("#example-0")
+        # (not example 0: the ADE20K question is a cross-paper question, answered from the results table)
+        field(page, "question").fill("How does MOAT combine mobile convolution and attention?")
+        field(page, "question").press("Enter")
         page.wait_for_selector("#chatbot .bot-row :text('MOAT attains')")  # tokens stream in
         page.click("#stop-btn")
         page.wait_for_selector("#answer-status #answer-stopped")
@@ -223,3 +233,49 @@ def test_generated_answer_shows_the_model_and_can_be_stopped(
         assert page.locator("#sources .pq-src").count() >= 1
         assert "THE-END" not in page.locator("#chatbot .bot-row").first.inner_text()  # stopped mid-answer
         shot(page, "09-generated-answer")
+
+
+def test_cross_paper_answer_shows_a_sortable_cited_table_and_a_chart(page, url: str) -> None:
+    open_app(page, url)
+    field(page, "question").fill("Which papers report ADE20K mIoU?")
+    field(page, "question").press("Enter")
+    page.wait_for_selector("#answer-table tbody tr")
+    values = page.eval_on_selector_all("#answer-table tbody tr td.pq-value", "tds => tds.map(t => t.dataset.sort)")
+    figures = [float(v) for v in values if v]
+    assert figures[:3] == [57.6, 55.6, 55.2] and figures == sorted(figures, reverse=True)
+    assert page.locator("#answer-table td.pq-nofig").count() >= 1  # "evaluated, no figure in the abstract"
+    page.wait_for_selector("#answer-chart canvas, #answer-chart svg")
+    shot(page, "10-table-answer")
+
+    page.click("#answer-table th:has-text('mIoU')")  # first click: descending; second: ascending
+    page.click("#answer-table th:has-text('mIoU')")
+    first = page.eval_on_selector("#answer-table tbody tr td.pq-value", "td => td.dataset.sort")
+    assert float(first) == min(figures)
+
+    link = page.locator("#answer-table a.pq-cite").first
+    card_id = link.get_attribute("href").split("#")[-1]
+    link.click()
+    page.wait_for_selector(f"#{card_id}.pq-focus")
+    assert page.locator(f"#{card_id} mark").count() == 1  # the row's sentence, highlighted in its passage
+    assert len(page.context.pages) == 1
+    shot(page, "11-table-citation-clicked")
+
+
+def test_results_tab_browses_the_table_by_dataset_and_metric(page, url: str) -> None:
+    open_app(page, url)
+    page.get_by_role("tab", name="Results").click()
+    dataset = field(page, "results-dataset")
+    dataset.click()
+    dataset.fill("ADE20K")
+    page.get_by_role("option", name="ADE20K", exact=False).first.click()
+    page.wait_for_selector("#results-table tbody tr")
+    metric = field(page, "results-metric")
+    metric.click()
+    page.get_by_role("option", name="mIoU", exact=False).first.click()
+    page.wait_for_function("document.querySelector('#results-count') && "
+                           "[...document.querySelectorAll('#results-table td.pq-value')].length >= 6 && "
+                           "[...document.querySelectorAll('#results-table tbody tr')].every("
+                           "r => r.children[3].textContent === 'mIoU')")
+    assert "57.6%" in page.inner_text("#results-table")
+    page.wait_for_selector("#results-csv", state="visible")
+    shot(page, "12-results-tab")

@@ -18,8 +18,8 @@ def test_render_module_does_not_import_gradio() -> None:
 def test_chat_messages_escape_the_question_and_mark_a_stop() -> None:
     turns = [{"question": "<img src=x>?", "text": "See [1].", "answer": None, "stopped": True}]
     user, assistant = render.chat_messages(turns)
-    assert user["content"] == "&lt;img src=x&gt;?"
-    assert "[1]" in assistant["content"] and "pq-cite" not in assistant["content"]  # no answer: no links
+    assert user["content"] == "&lt;img src\\=x&gt;\\?"  # HTML and Markdown escaped (issue 11.4)
+    assert "\\[1\\]" in assistant["content"] and "pq-cite" not in assistant["content"]  # no answer: no links
     assert "Stopped before the answer was finished" in assistant["content"]
 
 
@@ -49,7 +49,8 @@ def test_handlers_return_only_what_they_change() -> None:
 
     with gr.Blocks():
         view = handlers.ChatView(chatbot=gr.Chatbot(), turns=gr.State([]), sources=gr.HTML(), status=gr.HTML(),
-                                 question=gr.Textbox(), examples=gr.Row(), answer_json=gr.JSON())
+                                 question=gr.Textbox(), examples=gr.Row(), answer_json=gr.JSON(),
+                                 table=gr.HTML(), chart=gr.BarPlot())
     session = handlers.Session(qa=None)  # type: ignore[arg-type]  # stop() only needs the stop registry
     assert handlers.stop(session, view, [], "k") == {}
     turns = [{"question": "q", "text": "partial", "answer": None}]

@@ -8,13 +8,7 @@ gradio) until a name is used.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("paperqa")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0"
 
 if TYPE_CHECKING:
     from .api import PaperQA
@@ -36,27 +30,80 @@ if TYPE_CHECKING:
     from .models import Answer, AnswerStats, AnswerStream, Citation, Hit, IndexInfo, IngestReport, Paper, ResultRow
     from .retrieval import SearchFilters, SearchResult
 
+# Public name -> the module that defines it (imported on first use).
 _LAZY_IMPORTS: dict[str, str] = {
     "PaperQA": "api",
     "Settings": "config",
     "load_config": "config",
     "SearchFilters": "retrieval",
     "SearchResult": "retrieval",
-    **dict.fromkeys(
-        ["Answer", "AnswerStats", "AnswerStream", "Citation", "Hit", "IndexInfo", "IngestReport", "Paper", "ResultRow"], "models"
-    ),
-    **dict.fromkeys(
-        ["PaperQAError", "ConfigError", "DatasetError", "EmbeddingModelError", "IndexCorruptError", "IndexFormatError",
-         "IndexMismatchError", "IndexNotFoundError", "LLMUnavailableError", "ModelNotServedError", "QuestionError",
-         "SourceError"],
-        "errors",
-    ),
+    "Answer": "models",
+    "AnswerStats": "models",
+    "AnswerStream": "models",
+    "Citation": "models",
+    "Hit": "models",
+    "IndexInfo": "models",
+    "IngestReport": "models",
+    "Paper": "models",
+    "ResultRow": "models",
+    "PaperQAError": "errors",
+    "ConfigError": "errors",
+    "DatasetError": "errors",
+    "EmbeddingModelError": "errors",
+    "IndexCorruptError": "errors",
+    "IndexFormatError": "errors",
+    "IndexMismatchError": "errors",
+    "IndexNotFoundError": "errors",
+    "LLMUnavailableError": "errors",
+    "ModelNotServedError": "errors",
+    "QuestionError": "errors",
+    "SourceError": "errors",
 }
 
-__all__ = ["__version__", *sorted(_LAZY_IMPORTS)]
+__all__ = [
+    "Answer",
+    "AnswerStats",
+    "AnswerStream",
+    "Citation",
+    "ConfigError",
+    "DatasetError",
+    "EmbeddingModelError",
+    "Hit",
+    "IndexCorruptError",
+    "IndexFormatError",
+    "IndexInfo",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IngestReport",
+    "LLMUnavailableError",
+    "ModelNotServedError",
+    "Paper",
+    "PaperQA",
+    "PaperQAError",
+    "QuestionError",
+    "ResultRow",
+    "SearchFilters",
+    "SearchResult",
+    "Settings",
+    "SourceError",
+    "__version__",
+    "load_config",
+]
+
+def _version() -> str:
+    # Looked up on first use: importlib.metadata costs a cold start about 0.1 s.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("paperqa")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0.0.0"
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     module = _LAZY_IMPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

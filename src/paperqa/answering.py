@@ -17,7 +17,7 @@ import numpy as np
 from .chunking import sentence_spans
 from .config import AnswerConfig, RetrievalConfig
 from .embedding import Embedder
-from .models import Answer, Citation, Hit
+from .models import Answer, Chunk, Citation, Hit
 from .tokenization import tokenize_words
 
 EXTRACTIVE_NOTICE = (
@@ -26,13 +26,18 @@ EXTRACTIVE_NOTICE = (
 )
 
 
+# A chunk's stored sentences: (spans (n, 2), vectors (n, d)), or None when the index has none.
+SentenceLookup = Callable[[Chunk], "tuple[np.ndarray, np.ndarray] | None"]
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A sentence of a retrieved passage, with its place in the passage."""
+    """A sentence of a retrieved passage, with its place in the passage (and its stored vector)."""
 
     hit: Hit
     start: int
     end: int
+    vector: np.ndarray | None = None
 
     @property
     def text(self) -> str:
@@ -42,13 +47,17 @@ class Candidate:
 def extractive_answer(
     question: str, hits: list[Hit], embedder: Embedder, answer_cfg: AnswerConfig, retrieval_cfg: RetrievalConfig,
     passages: list[Hit] | None = None, term_weights: Callable[[list[str]], np.ndarray] | None = None,
+    stored_sentences: SentenceLookup | None = None,
 ) -> Answer:
     """Quote the best sentences, each with a numbered citation; or refuse.
 
     ``passages`` (default: ``hits``) are where quotes may come from, e.g. the hits plus the
     other passages of the same papers; ``hits`` is what the answer reports as retrieved.
+    ``stored_sentences`` gives the sentence spans and vectors the index stored at ingest; without
+    it (or for chunks it lacks) sentences are split and encoded now, which is most of the time an
+    extractive answer takes.
     """
-    candidates = _candidates(passages if passages is not None else hits)
+    candidates = _candidates(passages if passages is not None else hits, stored_sentences)
     if not candidates:
         return refusal(question, hits, answer_cfg)
     if answer_cfg.require_named_terms:
@@ -57,7 +66,8 @@ def extractive_answer(
             reason = f"The retrieved passages never mention {', '.join(missing)}."
             return refusal(question, hits, answer_cfg, reason=reason)
     relevance = sentence_relevance(
-        question, [c.text for c in candidates], embedder, answer_cfg, retrieval_cfg, term_weights
+        question, [c.text for c in candidates], embedder, answer_cfg, retrieval_cfg, term_weights,
+        vectors=[c.vector for c in candidates],
     )
     chosen = _choose(candidates, relevance, answer_cfg)
     if not chosen:
@@ -119,18 +129,36 @@ def missing_named_terms(question: str, passages: list[str]) -> list[str]:
 
 def sentence_relevance(
     question: str, sentences: list[str], embedder: Embedder, answer_cfg: AnswerConfig, retrieval_cfg: RetrievalConfig,
-    term_weights: Callable[[list[str]], np.ndarray] | None = None,
+    term_weights: Callable[[list[str]], np.ndarray] | None = None, vectors: list[np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """Blend of semantic similarity and keyword coverage.
 
     Similarity alone misses "which papers report ADE20K mIoU" (the embedding barely knows the
-    dataset's name); keywords alone quote any sentence that repeats a common word.
+    dataset's name); keywords alone quote any sentence that repeats a common word. ``vectors``
+    (stored at ingest) shortlist ``answer.rescore_sentences`` candidates so that only those are
+    encoded now; without them (or with a NaN among them) every sentence is encoded.
     """
     question_vector = embedder.embed_query(question)
-    similarity = embedder.embed_texts(sentences) @ question_vector
     coverage = _keyword_coverage(question, sentences, retrieval_cfg, term_weights)
     w = answer_cfg.keyword_weight
-    return (1 - w) * similarity + w * coverage
+    stored = vectors is not None and all(v is not None and not np.isnan(v[0]) for v in vectors)
+    shortlist_size = answer_cfg.rescore_sentences
+    if not stored or shortlist_size >= len(sentences):
+        similarity = embedder.embed_texts(sentences, query_time=True) @ question_vector
+        return (1 - w) * similarity + w * coverage
+    assert vectors is not None
+    approximate = (1 - w) * (np.stack(vectors).astype(np.float32) @ question_vector) + w * coverage
+    if shortlist_size == 0:
+        return approximate
+    # Stored vectors are pooled from the passage's tokens, so they carry the passage's context:
+    # good for ranking candidates, not exact enough to quote from. The shortlist they rank is
+    # re-scored with each sentence encoded on its own, as every sentence used to be; the rest
+    # cannot be quoted (relevance -1, below any threshold).
+    shortlist = np.argsort(-approximate, kind="stable")[:shortlist_size]
+    exact = embedder.embed_texts([sentences[i] for i in shortlist], query_time=True) @ question_vector
+    relevance = np.full(len(sentences), -1.0, dtype=np.float32)
+    relevance[shortlist] = (1 - w) * exact + w * coverage[shortlist]
+    return relevance
 
 
 def _keyword_coverage(
@@ -147,20 +175,26 @@ def _keyword_coverage(
     coverage = []
     for tokens in tokenised[1:]:
         present = set(tokens)
-        coverage.append(sum(w for kw, w in zip(keywords, weights) if kw in present) / total)
+        coverage.append(sum(w for kw, w in zip(keywords, weights, strict=True) if kw in present) / total)
     return np.array(coverage, dtype=np.float32)
 
 
-def _candidates(hits: list[Hit]) -> list[Candidate]:
+def _candidates(hits: list[Hit], stored: SentenceLookup | None = None) -> list[Candidate]:
     """Every sentence of every hit once: overlapping chunks repeat sentences of one paper."""
     seen: set[tuple[str, str]] = set()
     candidates = []
     for hit in hits:
-        for start, end in sentence_spans(hit.chunk.text):
+        found = stored(hit.chunk) if stored is not None else None
+        if found is not None:
+            spans, vectors = found
+            pairs = zip(spans.tolist(), vectors, strict=True)
+        else:
+            pairs = ((span, None) for span in sentence_spans(hit.chunk.text))
+        for (start, end), vector in pairs:
             key = (hit.paper_id, hit.chunk.text[start:end])
             if key not in seen:
                 seen.add(key)
-                candidates.append(Candidate(hit, start, end))
+                candidates.append(Candidate(hit, start, end, vector))
     return candidates
 
 
@@ -170,7 +204,7 @@ def _choose(candidates: list[Candidate], relevance: np.ndarray, cfg: AnswerConfi
         return []
     floor = max(cfg.min_relevance, cfg.relative_threshold * best)
     per_paper: dict[str, int] = {}
-    chosen = []
+    chosen: list[Candidate] = []
     for index in np.argsort(-relevance, kind="stable"):
         if relevance[index] < floor or len(chosen) == cfg.max_sentences:
             break

@@ -8,23 +8,33 @@ swaps it in; searches that already started keep the version they began with.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .answering import extractive_answer, refusal
-from .chunking import chunk_papers, indexed_text
+from .chunking import chunk_papers, indexed_text, sentence_spans, text_offset
 from .config import Settings, load_config
+from .crosspaper import (
+    QualifierJudge,
+    TableQuery,
+    parse_question,
+    table_answer,
+    table_rows,
+)
 from .embedding import Embedder
-from .errors import IndexNotFoundError, QuestionError
-from .generation import AnswerGenerator, LLMUnavailableError
-from .index_store import IndexStore, ResultsUpdate, index_cache_key, writer_lock
+from .errors import IndexNotFoundError, LLMUnavailableError, QuestionError
+from .index_store import IndexStore, ResultsUpdate, SentenceVectors, index_cache_key, writer_lock
 from .lexicon import Lexicon, get_lexicon
 from .models import (
     Answer,
     AnswerStream,
+    Chunk,
     Hit,
     IndexInfo,
     IngestReport,
@@ -37,9 +47,10 @@ from .results_table import ResultsStoreError, ResultsTable, read_meta
 from .retrieval import Retriever, SearchFilters
 from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .generation import AnswerGenerator
+
 History = list[dict[str, str]]
-
-
 def default_index_dir(settings: Settings, model_id: str) -> Path:
     """The bundled corpus's index: one folder per index identity and build settings, built on first use."""
     digest = index_cache_key(settings, model_id, corpus="bundled")
@@ -236,7 +247,8 @@ class PaperQA:
         chunks = chunk_papers(new, self.settings.chunking)
         report.timings_s["chunk"] = time.perf_counter() - t
         t = time.perf_counter()
-        vectors = self.embedder.embed_texts([indexed_text(c, self.settings.chunking) for c in chunks], progress)
+        vectors, sentences = self._embed_chunks(chunks, with_sentences=store is None or store.sentences is not None,
+                                                progress=progress)
         report.timings_s["embed"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
         t = time.perf_counter()
@@ -245,34 +257,68 @@ class PaperQA:
         report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
         report.timings_s["results"] = time.perf_counter() - t
         t = time.perf_counter()
+        dtype = self.embedder.dtype
         if store is None:
             result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
-                                       results=results)
+                                       results=results, sentences=sentences, embedding_dtype=dtype)
         else:
-            result = store.add(updated + new, chunks, vectors, self.settings, results=results)
+            result = store.add(updated + new, chunks, vectors, self.settings, results=results, sentences=sentences,
+                               embedding_dtype=dtype)
         report.timings_s["index"] = time.perf_counter() - t
         return result
+
+    def _embed_chunks(
+        self, chunks: list[Chunk], with_sentences: bool, progress: bool
+    ) -> tuple[np.ndarray, SentenceVectors | None]:
+        """Passage vectors, and the sentence vectors extractive answers quote from (embedding.sentence_vectors)."""
+        chunking = self.settings.chunking
+        texts = [indexed_text(c, chunking) for c in chunks]
+        mode = self.settings.embedding.sentence_vectors if with_sentences else "none"
+        if mode == "none":
+            return self.embedder.embed_texts(texts, progress), None
+        spans = [[(int(a), int(b)) for a, b in sentence_spans(c.text)] for c in chunks]
+        if mode == "pooled":
+            shifted = [[(a + text_offset(c, chunking), b + text_offset(c, chunking)) for a, b in s]
+                       for c, s in zip(chunks, spans, strict=True)]
+            embedded = self.embedder.embed_passages(texts, shifted, progress)
+            per_chunk = embedded.sentences or []
+            vectors = embedded.passages
+        else:  # encoded: every sentence on its own, as the answer would at question time
+            vectors = self.embedder.embed_texts(texts, progress)
+            flat = self.embedder.embed_texts([c.text[a:b] for c, s in zip(chunks, spans, strict=True) for a, b in s])
+            bounds = np.cumsum([0] + [len(s) for s in spans])
+            per_chunk = [flat[bounds[i] : bounds[i + 1]] for i in range(len(chunks))]
+        return vectors, SentenceVectors.build(spans, per_chunk, vectors.shape[1])
 
     # ----- search and answers ------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
+        distinct_papers: bool | None = None,
     ) -> list[Hit]:
-        """The top-k passages for ``query`` (hybrid by default), best first."""
-        return self.search_timed(query, k, mode, filters)[0]
+        """The top-k passages for ``query`` (hybrid by default), best first.
+
+        ``distinct_papers=True`` returns the best passage of each of the top-k papers instead
+        (default: ``retrieval.distinct_papers``).
+        """
+        return self.search_timed(query, k, mode, filters, distinct_papers)[0]
 
     def search_timed(
-        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None
+        self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
+        distinct_papers: bool | None = None,
     ) -> tuple[list[Hit], dict[str, float]]:
         """Like :meth:`search`, with seconds spent per stage (embed_query, dense, bm25, fuse, total)."""
         query = self._check_question(query)
-        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters)
+        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters, distinct_papers=distinct_papers)
         return result.hits, result.timings
 
     @property
     def generator(self) -> AnswerGenerator:
         """The LLM answer path (vLLM's OpenAI server); built on first use, no network until asked."""
         if self._generator is None:
+            # The LLM client (openai) is imported only for generated answers.
+            from .generation import AnswerGenerator
+
             self._generator = AnswerGenerator(self.settings)
         return self._generator
 
@@ -313,6 +359,13 @@ class PaperQA:
                 search_question = self.generator.standalone_question(question, history)
             except LLMUnavailableError as exc:
                 failure = self._unavailable(exc)
+        table_query = self.table_query(search_question)
+        if table_query is not None:  # a cross-paper question: answered from the whole results table
+            answer = self._table_answer(table_query, filters)
+            if answer.table:  # else no paper names the dataset: the passage path answers, or refuses
+                yield from answer.text.splitlines(keepends=True)
+                answer.stats.total_s = time.perf_counter() - started
+                return answer
         hits, timings = self.search_timed(search_question, k, mode, filters)
         answer = None
         if not hits:
@@ -325,6 +378,38 @@ class PaperQA:
                 answer.notice = failure
         answer.stats.retrieval_s = timings.get("total")
         answer.stats.total_s = time.perf_counter() - started
+        return answer
+
+    # ----- cross-paper questions ----------------------------------------------------------------
+
+    def table_query(self, question: str) -> TableQuery | None:
+        """The results-table query a cross-paper question asks ("which papers report mIoU on ADE20K?"),
+        or None for any other question (``answer.table_questions: false`` turns the path off)."""
+        if not self.settings.answer.table_questions:
+            return None
+        return parse_question(question, self.lexicon)
+
+    def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None) -> Answer:
+        """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
+        papers = self.papers
+        rows, mentions = table_rows(query, self.results_table, papers)
+        if filters is not None and not filters.is_empty():
+            allowed = {pid for pid, paper in papers.items() if filters.matches(paper)}
+            rows = [r for r in rows if r.paper_id in allowed]
+            mentions = [r for r in mentions if r.paper_id in allowed]
+        judge = None
+        if query.qualifier and self.answer_mode() == "generated":
+            from .llm import LLMClient
+
+            llm = self.settings.llm
+            judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
+        answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
+                              total_papers=len(papers))
+        if judge is not None and judge.failure:
+            answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
+                             f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")
+        elif judge is not None:
+            answer.stats.model = llm.model
         return answer
 
     def _generate_stream(
@@ -352,6 +437,7 @@ class PaperQA:
         return extractive_answer(
             question, hits, self.embedder, self.settings.answer, self.settings.retrieval,
             passages=retriever.with_sibling_passages(hits), term_weights=retriever.term_weights,
+            stored_sentences=retriever.store.sentences_of,
         )
 
     def _extract_stream(self, question: str, hits: list[Hit]) -> Generator[str, None, Answer]:
@@ -363,6 +449,9 @@ class PaperQA:
         question = (question or "").strip()
         if not question:
             raise QuestionError("the question is empty")
+        if re.search("[\ud800-\udfff]", question):
+            raise QuestionError("the question holds a lone surrogate (e.g. \\ud800), which is not valid "
+                                    "Unicode text; retype it")
         limit = self.settings.answer.max_question_chars
         if len(question) > limit:
             raise QuestionError(

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import cache
-
-from llama_index.core import Document
-from llama_index.core.node_parser import SentenceSplitter
-from llama_index.core.utils import get_tokenizer
+from typing import TYPE_CHECKING
 
 from .config import ChunkingConfig
 from .models import Chunk, Paper
 
+if TYPE_CHECKING:  # pragma: no cover
+    from llama_index.core.node_parser import SentenceSplitter
+
+# llama-index is imported inside the functions that use it: importing llama_index.core takes
+# seconds, and `paperqa search` / `info` never chunk.
+
 
 def token_counter() -> Callable[[str], list]:
     """The cl100k_base encoder used everywhere paperqa counts tokens."""
+    from llama_index.core.utils import get_tokenizer
+
     return get_tokenizer()
 
 
@@ -29,6 +34,8 @@ def count_tokens(text: str) -> int:
 
 @cache
 def _splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
+    from llama_index.core.node_parser import SentenceSplitter
+
     return SentenceSplitter(
         chunk_size=chunk_size,
         chunk_overlap=min(chunk_overlap, chunk_size // 2),
@@ -40,10 +47,14 @@ def _splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
 
 def chunk_paper(paper: Paper, cfg: ChunkingConfig) -> list[Chunk]:
     """Passages of one abstract with character offsets into it, so citations can highlight them."""
+    from llama_index.core import Document
+    from llama_index.core.schema import TextNode
+
     splitter = _splitter(cfg.chunk_size, cfg.chunk_overlap)
     nodes = splitter.get_nodes_from_documents([Document(text=paper.abstract, id_=paper.paper_id)])
     chunks = []
     for position, node in enumerate(nodes):
+        assert isinstance(node, TextNode)  # SentenceSplitter makes text nodes, with character offsets
         start, end = _offsets(paper.abstract, node.get_content(), node.start_char_idx, node.end_char_idx)
         chunks.append(
             Chunk(
@@ -66,6 +77,11 @@ def chunk_papers(papers: Iterable[Paper], cfg: ChunkingConfig) -> list[Chunk]:
 def indexed_text(chunk: Chunk, cfg: ChunkingConfig) -> str:
     """What the retrievers see: the title gives a passage from the middle of an abstract its topic."""
     return f"{chunk.title}\n{chunk.text}" if cfg.title_in_chunk else chunk.text
+
+
+def text_offset(chunk: Chunk, cfg: ChunkingConfig) -> int:
+    """Where ``chunk.text`` starts inside :func:`indexed_text`."""
+    return len(chunk.title) + 1 if cfg.title_in_chunk else 0
 
 
 def _offsets(abstract: str, text: str, start: int | None, end: int | None) -> tuple[int, int]:

@@ -6,6 +6,10 @@
   match, so ``[1]`` in the answer is ``citations[0]``.
 * For each cited passage, the passage sentence most like the answer sentence(s) citing it is
   located (lexical overlap) and returned with its offsets, so a UI can highlight it.
+* Each cited sentence is checked against the passages it cites (:func:`support`): every number it
+  states must appear in one of them, and enough of its words must (``answer.min_citation_support``).
+  A sentence that fails is dropped and listed in ``unsupported_sentences``; its citations stand
+  only if another, supported sentence cites the same passage.
 * Sentences with no citation are listed (and dropped when ``answer.keep_uncited`` is false).
 * The fixed refusal sentence is recognised (case, spacing and end punctuation aside).
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from paperqa.models import Citation, Hit
 
@@ -161,6 +166,39 @@ def _terms(text: str) -> set[str]:
     return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOPWORDS}
 
 
+# A number as written in prose: 87.8, 1,024, 0.5, .5 (a digit run inside a name such as "B7" counts too:
+# "EfficientNet-B7" citing a passage about B5 is not supported).
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?|\.\d+")
+# "1." / "2)" / "- " at the start of a line: list markers, not claims.
+_LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers ``text`` states, normalised (``1,024`` -> ``1024``, ``87.80`` -> ``87.8``); citation marks aside."""
+    text = _LIST_MARKER.sub("", _GROUP.sub(" ", text))
+    return {format(Decimal(m.group().replace(",", "")).normalize(), "f") for m in _NUMBER.finditer(text)}
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well the passages a sentence cites back it."""
+
+    overlap: float  # share of the sentence's content words found in the cited passages (1.0: all)
+    missing_numbers: tuple[str, ...]  # numbers the sentence states that no cited passage contains
+
+    def ok(self, min_overlap: float) -> bool:
+        return not self.missing_numbers and self.overlap >= min_overlap
+
+
+def support(sentence: str, passages: list[str]) -> Support:
+    """Containment of ``sentence``'s content words and numbers in the union of the cited ``passages``."""
+    claim = _terms(_LIST_MARKER.sub("", sentence))
+    cited_terms: set[str] = set().union(*(_terms(p) for p in passages)) if passages else set()
+    cited_numbers: set[str] = set().union(*(numbers(p) for p in passages)) if passages else set()
+    overlap = len(claim & cited_terms) / len(claim) if claim else 1.0
+    return Support(overlap, tuple(sorted(numbers(sentence) - cited_numbers)))
+
+
 def locate_quote(passage: str, claims: list[str]) -> tuple[int, int]:
     """Offsets of the passage sentence sharing the most words with any claim (Dice overlap; first wins ties)."""
     spans = passage_sentences(passage) or [(0, len(passage))]
@@ -183,6 +221,7 @@ class CheckedAnswer:
     invalid_citations: list[str] = field(default_factory=list)
     uncited_sentences: list[str] = field(default_factory=list)
     refused: bool = False
+    unsupported_sentences: list[str] = field(default_factory=list)
 
 
 def make_citation(key: int, hit: Hit, claims: list[str]) -> Citation:
@@ -195,26 +234,53 @@ def make_citation(key: int, hit: Hit, claims: list[str]) -> Citation:
     )
 
 
-def check_answer(text: str, passages: list[Hit], refusal_text: str, keep_uncited: bool = True) -> CheckedAnswer:
-    """Validate, renumber and locate the citations of ``text``; ``passages[i]`` is the prompt's ``[i+1]``."""
+def check_answer(
+    text: str, passages: list[Hit], refusal_text: str, keep_uncited: bool = True, min_support: float = 0.0,
+) -> CheckedAnswer:
+    """Validate, renumber, verify and locate the citations of ``text``; ``passages[i]`` is the prompt's ``[i+1]``.
+
+    A cited sentence whose numbers are not all in its cited passages, or whose content words are
+    less than ``min_support`` contained in them, is dropped and listed as unsupported. When
+    nothing supported is left, the answer is the refusal.
+    """
     keymap = KeyMap(len(passages))
     rewritten = [_tidy(keymap.rewrite(s)) for s in split_answer_sentences(text)]
     if is_refusal(text, refusal_text) and not keymap.mapping:
         return CheckedAnswer(refusal_text, invalid_citations=keymap.invalid, refused=True)
+    by_dense = {dense: passages[original - 1] for original, dense in keymap.mapping.items()}
     claims: dict[int, list[str]] = {}
-    kept, uncited = [], []
+    kept, uncited, unsupported = [], [], []
     for sentence in rewritten:
         keys = cited_keys(sentence)
         if not keys and re.search(r"\w", sentence):
             uncited.append(sentence)
             if not keep_uncited:
                 continue
+        if keys and not support(sentence, [by_dense[k].text for k in keys]).ok(min_support):
+            unsupported.append(_tidy(_GROUP.sub("", sentence)))  # its marks would name no source
+            continue
         for key in keys:
             claims.setdefault(key, []).append(sentence)
         kept.append(sentence)
-    by_dense = {dense: passages[original - 1] for original, dense in keymap.mapping.items()}
-    citations = [make_citation(key, by_dense[key], claims[key]) for key in sorted(by_dense)]
-    return CheckedAnswer(_join(kept, text), citations, keymap.invalid, uncited)
+    if (unsupported or (uncited and not keep_uncited)) and not any(cited_keys(s) for s in kept):
+        return CheckedAnswer(refusal_text, invalid_citations=keymap.invalid, uncited_sentences=uncited,
+                             refused=True, unsupported_sentences=unsupported)
+    # Passages only unsupported sentences cited are not sources; the rest are renumbered densely again.
+    renumber = {old: new for new, old in enumerate(sorted(claims), start=1)}
+    if any(old != new for old, new in renumber.items()):
+        kept = [_renumber(sentence, renumber) for sentence in kept]
+    citations = [make_citation(new, by_dense[old], claims[old]) for old, new in renumber.items()]
+    return CheckedAnswer(_join(kept, text), citations, keymap.invalid, uncited, False, unsupported)
+
+
+def _renumber(sentence: str, mapping: dict[int, int]) -> str:
+    out, pos = [], 0
+    for start, end, keys in _runs(sentence):
+        out.append(sentence[pos:start])
+        out.append(f" [{', '.join(str(mapping[k]) for k in keys)}]")
+        pos = end
+    out.append(sentence[pos:])
+    return "".join(out)
 
 
 def _join(sentences: list[str], original: str) -> str:

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .errors import PaperQAError
-from .models import Answer, Hit
+from .models import Answer, Hit, ResultRow
 from .retrieval import SearchFilters
 from .sources import FORMATS
 
@@ -32,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long its paths
 
 IndexDirOpt = Annotated[
     Path | None, typer.Option("--index-dir", help="Index folder (default: the bundled corpus's index).")
@@ -102,9 +102,9 @@ def ingest(
 
 def _print_ingest_report(report, index_dir: Path) -> None:
     for problem in report.warnings:
-        err.print(f"[yellow]skipped[/] {problem}")
+        err.print(f"[yellow]skipped[/] {escape(str(problem))}")
     for problem in report.errors:
-        err.print(f"[red]rejected[/] {problem}")
+        err.print(f"[red]rejected[/] {escape(str(problem))}")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings_s.items())
     out.print(
         f"[bold]{report.added}[/] papers added ({report.chunks_added} passages), {report.skipped} already indexed "
@@ -155,7 +155,8 @@ def _print_hits(hits: list[Hit]) -> None:
     for hit in hits:
         year = f" ({hit.paper.year})" if hit.paper.year else ""
         ranks = f"dense #{hit.dense_rank or '-'} · bm25 #{hit.bm25_rank or '-'}"
-        out.print(f"[bold]{hit.rank:>2}. {hit.title}[/]{year}  [dim]{hit.score:.4f}  {ranks}  {hit.paper_id}[/]",
+        out.print(f"[bold]{hit.rank:>2}. {escape(hit.title)}[/]{year}  [dim]{hit.score:.4f}  {ranks}  "
+                  f"{escape(hit.paper_id)}[/]",
                   highlight=False)
         passage = hit.text if len(hit.text) <= 320 else hit.text[:320].rsplit(" ", 1)[0] + " ..."
         out.print(f"    {passage}", highlight=False, markup=False)
@@ -181,7 +182,7 @@ def ask(
         qa = _open(index_dir, config, use_index_settings)
         shown: list[str] = []
         stream = qa.stream(question, k=k, mode=mode, filters=_filters(year_min, year_max, source, title))
-        live = not as_json and qa.answer_mode() == "generated"
+        live = not as_json and qa.answer_mode() == "generated" and qa.table_query(question) is None
         for delta in stream.deltas():
             if live:
                 out.print(delta, end="", markup=False, highlight=False, soft_wrap=True)
@@ -200,27 +201,123 @@ def ask(
     _run(action)
 
 
+def _answer_text(answer: Answer) -> Text:
+    """The answer as plain rich Text (never Markdown or console markup: titles and quotes are data).
+
+    An extractive answer is laid out from its citations, one paper per line with its title in bold.
+    """
+    if answer.mode != "extractive" or not answer.citations or answer.refused:
+        return Text(answer.text)
+    text = Text()
+    by_paper: dict[str, list] = {}
+    for citation in answer.citations:
+        by_paper.setdefault(citation.paper_id, []).append(citation)
+    for group in by_paper.values():
+        text.append("\u2022 ")
+        text.append(group[0].title, style="bold")
+        text.append(": " + " ".join(f"\u201c{c.quote}\u201d [{c.key}]" for c in group) + "\n")
+    text.rstrip()
+    return text
+
+
 def _print_answer(answer: Answer, already_streamed: bool) -> None:
-    if already_streamed and answer.mode == "generated":
+    if answer.table:
+        _print_table_answer(answer)
+    elif already_streamed and answer.mode == "generated":
         out.print()
     else:
-        out.print(Markdown(answer.text))
+        out.print(_answer_text(answer))
     if answer.notice:
-        out.print(f"\n[italic yellow]{answer.notice}[/]")
+        out.print(f"\n[italic yellow]{escape(answer.notice)}[/]")
     if answer.citations:
         out.print("\n[bold]Sources[/]")
     for c in answer.citations:
         where = " ".join(x for x in (str(c.year) if c.year else "", c.url or c.paper_id) if x)
-        out.print(f"[bold][{c.key}][/] {c.title} [dim]{where}[/]")
-        out.print(f"    [dim]\u201c{c.quote}\u201d[/]", highlight=False)
+        out.print(f"[bold]\\[{c.key}][/] {escape(c.title)} [dim]{escape(where)}[/]")
+        out.print(f"    [dim]\u201c{escape(c.quote)}\u201d[/]", highlight=False)
     if answer.invalid_citations:
         out.print(f"[yellow]Removed citations to passages that do not exist: {', '.join(answer.invalid_citations)}[/]")
     if answer.uncited_sentences:
         kept = all(sentence in answer.text for sentence in answer.uncited_sentences)
         note = "cite no passage" if kept else "cited no passage and were removed (answer.keep_uncited)"
         out.print(f"[yellow]{len(answer.uncited_sentences)} sentence(s) {note}[/]")
+    if answer.unsupported_sentences:
+        out.print(f"[yellow]{len(answer.unsupported_sentences)} sentence(s) removed: the passages they cite do not "
+                  "support them (a number, or too many words, not in the passage)[/]")
     if answer.stats.model:
-        out.print(f"[dim]model {answer.stats.model}, {answer.stats.total_s:.1f}s[/]")
+        out.print(f"[dim]model {escape(answer.stats.model)}, {answer.stats.total_s:.1f}s[/]")
+
+
+def _rich_table(rows: list[ResultRow]) -> Table:
+    """The answer's table as a rich Table; cells are Text, so nothing from a paper is read as markup."""
+    from .crosspaper import table_view
+
+    columns, cells = table_view(rows)
+    table = Table(show_lines=False, header_style="bold")
+    for column in columns:
+        if column in ("#", "Source"):
+            table.add_column(column, no_wrap=True, justify="right")
+        elif column == columns[3]:  # the figure: "57.6%" never breaks, "evaluated, no figure ..." may
+            table.add_column(column, min_width=9, ratio=1, overflow="fold")
+        else:
+            table.add_column(column, overflow="fold", ratio=3 if column in ("Paper", "Qualifier evidence") else 1)
+    for line in cells:
+        table.add_row(*[Text(cell) for cell in line])
+    return table
+
+
+def _print_table_answer(answer: Answer) -> None:
+    from rich.markdown import Markdown  # markdown-it loads only when a table answer is printed
+
+    out.print(Markdown(answer.text.split("\n\n", 1)[0]))  # the summary paragraph, escaped Markdown
+    out.print(_rich_table(answer.table))
+
+
+@app.command()
+def results(
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset, any spelling the lexicon knows "
+                                                "(ADE20K, ade-20k).")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="Metric (mIoU, top-1, FID...).")] = None,
+    min_value: Annotated[float | None, typer.Option("--min", help="Only values >= this.")] = None,
+    max_value: Annotated[float | None, typer.Option("--max", help="Only values <= this.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the rows to this CSV file.")] = None,
+    index_dir: IndexDirOpt = None,
+    config: ConfigOpt = None,
+    use_index_settings: UseIndexSettingsOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Browse and export the results table: every figure extracted from the abstracts."""
+
+    def action() -> None:
+        qa = _open(index_dir, config, use_index_settings)
+        rows = qa.results(dataset=dataset, metric=metric, min_value=min_value, max_value=max_value)
+        if csv_path is not None:
+            from .crosspaper import results_csv
+
+            csv_path.write_text(results_csv(rows), encoding="utf-8", newline="")
+            err.print(f"{len(rows)} rows -> {csv_path}")
+        if as_json:
+            _print_json([r.model_dump(exclude={"citation"}) for r in rows])
+        elif csv_path is None:
+            if not rows:
+                out.print("No results match.")
+                return
+            out.print(_results_table(rows))
+            out.print(f"[dim]{len(rows)} rows from {len({r.paper_id for r in rows})} papers[/]")
+
+    _run(action)
+
+
+def _results_table(rows: list[ResultRow]) -> Table:
+    from .crosspaper import format_value
+
+    table = Table(header_style="bold")
+    for column in ("Paper", "Model", "Dataset", "Metric", "Value", "Details", "Sentence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*[Text(x) for x in (row.title or row.paper_id, row.model or "", row.dataset, row.metric or "",
+                                          format_value(row), ", ".join(row.qualifiers), row.sentence)])
+    return table
 
 
 @app.command()
@@ -264,6 +361,9 @@ def ui(
     port: PortOpt = None,
     auth: AuthOpt = None,
     use_index_settings: UseIndexSettingsOpt = False,
+    insecure_no_auth: Annotated[bool, typer.Option(
+        "--insecure-no-auth", help="Serve a non-loopback --host without a login (refused otherwise; uploads "
+                                   "stay off unless ui.allow_upload is true).")] = False,
 ) -> None:
     """Open the web app: chat with the papers, search them, add files (local only unless --host)."""
 
@@ -272,7 +372,8 @@ def ui(
             ui as web,  # gradio is slow to import: only this command pays for it
         )
 
-        web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth)
+        web.launch(_open(index_dir, config, use_index_settings), host=host, port=port, auth=auth,
+                   insecure_no_auth=insecure_no_auth)
 
     _run(action)
 

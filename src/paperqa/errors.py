@@ -47,6 +47,10 @@ class IndexMismatchError(PaperQAError, ValueError):
     """The index was built with settings the current config contradicts."""
 
 
+class IndexTypeError(PaperQAError, ValueError):
+    """An index type that cannot be built for this corpus or model (e.g. ivfpq_m not dividing the dimension)."""
+
+
 class IndexFormatError(PaperQAError):
     """The index was written in a format version this paperqa does not read; says what to do."""
 
@@ -70,12 +74,26 @@ class LLMUnavailableError(PaperQAError, RuntimeError):
     exit_code = 1
 
 
+class RequestRejectedError(LLMUnavailableError):
+    """The server refused the request itself (HTTP 4xx other than 404), e.g. a JSON schema it cannot compile.
+
+    ``status`` and ``server_message`` are the server's, so a caller can retry without the part
+    the server refused (the JSON answer format falls back to text) and say why.
+    """
+
+    def __init__(self, message: str, status: int = 400, server_message: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.server_message = server_message or message
+
+
 class ModelNotServedError(LLMUnavailableError):
     """``llm.model`` is not among the models the server lists, or it is ambiguous."""
 
 
 __all__ = [
     "ConfigError", "DatasetError", "EmbeddingModelError", "IndexCorruptError", "IndexFormatError", "IndexMismatchError",
-    "IndexNotFoundError", "LLMUnavailableError", "ModelNotServedError", "PaperQAError", "QuestionError",
+    "IndexNotFoundError", "IndexTypeError", "LLMUnavailableError", "ModelNotServedError", "PaperQAError",
+    "QuestionError", "RequestRejectedError",
     "SourceError",
 ]

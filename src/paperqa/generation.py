@@ -14,16 +14,26 @@ import json
 import re
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from paperqa.answer_json import JsonAnswerReader, JsonSentence, render_sentence, response_format
 from paperqa.citations import StreamRewriter, check_answer
 from paperqa.config import Settings
-from paperqa.llm import ChatResult, LLMClient, LLMUnavailableError, ModelNotServedError, ServerInfo
-from paperqa.models import Answer, AnswerStats, AnswerStream, Hit
+from paperqa.llm import (
+    ChatResult,
+    LLMClient,
+    LLMUnavailableError,
+    ModelNotServedError,
+    RequestRejectedError,
+    ServerInfo,
+)
+from paperqa.models import Answer, AnswerStats, AnswerStream, GenerationInfo, Hit
 from paperqa.prompting import (
     EVIDENCE_MAX_TOKENS,
+    AnswerFormat,
+    FittedPrompt,
     count_message_tokens,
     count_tokens,
     evidence_messages,
@@ -160,13 +170,36 @@ class AnswerGenerator:
         if not evidence.relevant:
             why = "no passage was retrieved" if not hits else "the evidence step judged no passage relevant"
             return self._refusal(question, hits, info, usage, settings, started, why)
-        fitted = fit_answer_prompt(standalone, evidence.relevant, self.settings.answer.refusal_text,
-                                   self.context_window(), self.settings.llm.max_tokens, evidence.figures)
+        fmt = self.settings.answer.format
+        fitted = self._fit(standalone, evidence, fmt)
         settings.update(passages_in_prompt=len(fitted.hits), passages_dropped=fitted.dropped,
                         prompt_budget_tokens=fitted.budget, prompt_tokens_estimated=fitted.prompt_tokens)
         if not fitted.hits:
             why = f"not one passage fits the context window of {self.context_window()} tokens"
             return self._refusal(question, hits, info, usage, settings, started, why)
+        if fmt == "json":
+            try:
+                return (yield from self._stream_json(question, hits, fitted, info, usage, settings, started))
+            except RequestRejectedError as exc:
+                # Raised when the request is made, before any text was shown: ask again in text format.
+                notice = (f"The server refused the JSON answer format (HTTP {exc.status}: {exc.server_message}); "
+                          "the answer was written in the text format and its citations checked afterwards.")
+                settings["json_rejected"] = exc.server_message
+                fitted = self._fit(standalone, evidence, "text")
+                settings.update(passages_in_prompt=len(fitted.hits), passages_dropped=fitted.dropped,
+                                prompt_budget_tokens=fitted.budget, prompt_tokens_estimated=fitted.prompt_tokens)
+                answer = yield from self._stream_text(question, hits, fitted, info, usage, settings, started)
+                answer.notice = f"{notice} {answer.notice}" if answer.notice else notice
+                return answer
+        return (yield from self._stream_text(question, hits, fitted, info, usage, settings, started))
+
+    def _fit(self, question: str, evidence: Evidence, fmt: AnswerFormat) -> FittedPrompt:
+        return fit_answer_prompt(question, evidence.relevant, self.settings.answer.refusal_text,
+                                 self.context_window(), self.settings.llm.max_tokens, evidence.figures, fmt)
+
+    def _stream_text(self, question: str, hits: list[Hit], fitted: FittedPrompt, info: ServerInfo, usage: _Usage,
+                     settings: dict, started: float) -> Generator[str, None, Answer]:
+        """The free-text format: deltas with their marks renumbered as they arrive; returns the checked Answer."""
         rewriter = StreamRewriter(len(fitted.hits))
         first_token_s: float | None = None
         result: ChatResult | None = None
@@ -178,16 +211,97 @@ class AnswerGenerator:
                 first_token_s = time.monotonic() - started
             shown = rewriter.feed(item)
             if shown:
+                _first_text(settings, started)
                 yield shown
         tail = rewriter.flush()
         if tail:
+            _first_text(settings, started)
             yield tail
         if result is None:  # stream_chat always ends with a ChatResult or raises
             raise LLMUnavailableError(f"LLM server at {self.llm.base_url}: the stream ended without a result")
         usage.add(result, fitted.messages)
         settings["attempts"] = result.attempts
         settings["finish_reason"] = result.finish_reason
-        return self._answer(question, hits, fitted.hits, result.text, info, usage, settings, started, first_token_s)
+        return self._answer(question, hits, fitted, result.text, info, usage, settings, started, first_token_s,
+                            "text")
+
+    def _stream_json(self, question: str, hits: list[Hit], fitted: FittedPrompt, info: ServerInfo, usage: _Usage,
+                     settings: dict, started: float) -> Generator[str, None, Answer]:
+        """The JSON format: each sentence is shown, with its marks, once its object is complete."""
+        reader = JsonAnswerReader()
+        rewriter = StreamRewriter(len(fitted.hits))
+        rendered: list[str] = []
+        first_token_s: float | None = None
+        result: ChatResult | None = None
+        refusal_shown = False
+
+        def show(sentences: list[JsonSentence]) -> Iterator[str]:
+            nonlocal refusal_shown
+            if reader.refused and not refusal_shown and not rendered:
+                refusal_shown = True
+                _first_text(settings, started)
+                yield self.settings.answer.refusal_text
+            if reader.refused:
+                return
+            for sentence in sentences:
+                text = render_sentence(sentence)
+                if not text:
+                    continue
+                shown = rewriter.feed((" " if rendered else "") + text)
+                rendered.append(text)
+                if shown:
+                    _first_text(settings, started)
+                    yield shown
+
+        stream = self.llm.stream_chat(fitted.messages, response_format=response_format(len(fitted.hits)))
+        raw = ""
+        for item in stream:
+            if isinstance(item, ChatResult):
+                result = item
+                break
+            if first_token_s is None:
+                first_token_s = time.monotonic() - started
+            raw += item
+            yield from show(reader.feed(item))
+            if reader.degenerate:  # padding whitespace until max_tokens: stop generating (closes the request)
+                stream.close()
+                result = ChatResult(raw, finish_reason="degenerate", model=info.model)
+                break
+        yield from show(reader.close())
+        tail = rewriter.flush()
+        if tail:
+            yield tail
+        if result is None:  # stream_chat always ends with a ChatResult or raises
+            raise LLMUnavailableError(f"LLM server at {self.llm.base_url}: the stream ended without a result")
+        usage.add(result, fitted.messages)
+        settings.update(attempts=result.attempts, finish_reason=result.finish_reason,
+                        json_sentences=len(reader.sentences), json_error=reader.error)
+        notice = None
+        if reader.refused:
+            text = self.settings.answer.refusal_text
+        elif rendered:
+            text = " ".join(rendered)
+            if reader.degenerate:
+                notice = (f"The model's JSON answer turned into padding after {len(reader.sentences)} sentence(s) "
+                          "and was stopped; the complete sentences are shown.")
+            elif reader.error and result.finish_reason != "length":
+                notice = (f"The model's JSON answer broke off after {len(reader.sentences)} sentence(s) "
+                          f"({reader.error}); the complete sentences are shown.")
+        elif reader.error and not result.text.lstrip().startswith("{"):
+            # The server ignored the schema (not vLLM, or structured outputs off): read the reply as text.
+            text = result.text
+            notice = ("The server did not constrain the reply to the JSON schema (the reply is not JSON); "
+                      "it was checked as free text.")
+        else:
+            cut = {"length": " (cut at llm.max_tokens)",
+                   "degenerate": " (stopped: the model padded it with whitespace)"}.get(result.finish_reason or "", "")
+            raise LLMUnavailableError(
+                f"LLM server at {self.llm.base_url}: the model's JSON answer has no complete sentence{cut}"
+                + (f": {reader.error}" if reader.error else ""))
+        answer = self._answer(question, hits, fitted, text, info, usage, settings, started, first_token_s, "json")
+        if notice:
+            answer.notice = f"{notice} {answer.notice}" if answer.notice else notice
+        return answer
 
     def _evidence(self, question: str, hits: list[Hit], usage: _Usage, settings: dict) -> Evidence:
         """The passages the answer prompt may use: all of them, or those the evidence step keeps."""
@@ -220,7 +334,8 @@ class AnswerGenerator:
         return settings
 
     def _stats(self, info: ServerInfo, usage: _Usage, settings: dict, started: float,
-               first_token_s: float | None) -> AnswerStats:
+               first_token_s: float | None, prompt_version: str | None = None,
+               answer_format: AnswerFormat | None = None) -> AnswerStats:
         settings = {**settings, "llm_calls": usage.calls,
                     "token_counts": "estimated (cl100k_base)" if usage.estimated else "server usage"}
         return AnswerStats(
@@ -229,7 +344,9 @@ class AnswerGenerator:
             completion_tokens=usage.completion if usage.calls else 0,
             time_to_first_token_s=first_token_s,
             total_s=time.monotonic() - started,
-            settings=settings,
+            prompt_version=prompt_version,
+            answer_format=answer_format,
+            settings=GenerationInfo.model_validate(settings),
         )
 
     def _refusal(self, question: str, hits: list[Hit], info: ServerInfo, usage: _Usage, settings: dict,
@@ -239,20 +356,29 @@ class AnswerGenerator:
         return Answer(question=question, text=self.settings.answer.refusal_text, refused=True, mode="generated",
                       hits=list(hits), stats=self._stats(info, usage, settings, started, None))
 
-    def _answer(self, question: str, hits: list[Hit], prompt_hits: list[Hit], text: str, info: ServerInfo,
-                usage: _Usage, settings: dict, started: float, first_token_s: float | None) -> Answer:
-        stats = self._stats(info, usage, settings, started, first_token_s)
-        answer = checked_answer(self.settings, question, hits, prompt_hits, text, stats)
+    def _answer(self, question: str, hits: list[Hit], fitted: FittedPrompt, text: str, info: ServerInfo,
+                usage: _Usage, settings: dict, started: float, first_token_s: float | None,
+                answer_format: AnswerFormat) -> Answer:
+        """The model's text (for JSON: its sentences rendered with marks) through the one citation checker."""
+        stats = self._stats(info, usage, settings, started, first_token_s, fitted.prompt_version, answer_format)
+        answer = checked_answer(self.settings, question, hits, fitted.hits, text, stats)
         if settings.get("finish_reason") == "length":
             answer.notice = (f"The model's answer reached llm.max_tokens ({self.settings.llm.max_tokens} tokens) "
                              "and was cut short.")
         return answer
 
 
+def _first_text(settings: dict, started: float) -> None:
+    """Record when the user first saw text (read by paperqa eval as ``ask.first_text``)."""
+    settings["timings_s"].setdefault("first_text", time.monotonic() - started)
+
+
 def checked_answer(settings: Settings, question: str, hits: list[Hit], prompt_hits: list[Hit], text: str,
                    stats: AnswerStats) -> Answer:
     """The model's raw ``text`` checked against the passages it was shown (``prompt_hits[i]`` is ``[i+1]``)."""
-    checked = check_answer(text, prompt_hits, settings.answer.refusal_text, keep_uncited=settings.answer.keep_uncited)
+    checked = check_answer(text, prompt_hits, settings.answer.refusal_text, keep_uncited=settings.answer.keep_uncited,
+                           min_support=settings.answer.min_citation_support)
+    stats.unsupported_citations = len(checked.unsupported_sentences)
     return Answer(
         question=question,
         text=checked.text,
@@ -261,6 +387,7 @@ def checked_answer(settings: Settings, question: str, hits: list[Hit], prompt_hi
         mode="generated",
         invalid_citations=checked.invalid_citations,
         uncited_sentences=checked.uncited_sentences,
+        unsupported_sentences=checked.unsupported_sentences,
         hits=list(hits),
         stats=stats,
     )

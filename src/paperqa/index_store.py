@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -30,17 +33,46 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from . import __version__
 from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
-from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError
+from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError, IndexTypeError, PaperQAError
 from .models import Chunk, IndexInfo, Paper, ResultRow
 from .results_table import RESULTS_FILE, count_results, write_results
 from .tokenization import bm25_tokenize
 
 FORMAT_VERSION = 1
+# Vectors handed to an index: one array, or an iterable of arrays (batches, in chunk order).
+Vectors = np.ndarray | Iterable[np.ndarray]
+_BATCH = 65_536  # rows reconstructed at a time when auto rebuilds an index as a bigger type
 _CURRENT = "CURRENT"
 _VERSIONS = "versions"
+
+
+class IndexPointerError(IndexCorruptError):
+    """Version folders exist but ``CURRENT`` is missing or names none of them.
+
+    paperqa refuses such a folder instead of guessing: starting a new index there would prune the
+    old versions, the only copy of their papers. The message lists the versions and how to recover.
+    """
+
+
+class IndexLocationError(PaperQAError):
+    """The index path cannot hold an index (it is a file, say)."""
+
+
+class IndexWriteError(PaperQAError, OSError):
+    """The operating system refused a write (read-only folder, full disk); the live version is unchanged.
+
+    Still an ``OSError`` for callers that caught the raw error before it was wrapped.
+    """
+
+    exit_code = 1
+
+
+def _write_error(root: Path, exc: OSError) -> IndexWriteError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return IndexWriteError(f"cannot write the index at {root}: {exc.strerror or exc}{where}; "
+                           "the index is unchanged")
 
 
 class IndexIdentity(BaseModel):
@@ -59,11 +91,12 @@ class IndexIdentity(BaseModel):
     index_type: str
 
     @classmethod
-    def of(cls, settings: Settings, embedding_model: str) -> IndexIdentity:
+    def of(cls, settings: Settings, embedding_model: str, index_type: str | None = None) -> IndexIdentity:
+        """``index_type``: the concrete type built, when it differs from ``index.type`` (auto)."""
         c = settings.chunking
         return cls(embedding_model=embedding_model, text_prefix=settings.embedding.text_prefix,
                    chunk_size=c.chunk_size, chunk_overlap=c.chunk_overlap, title_in_chunk=c.title_in_chunk,
-                   index_type=settings.index.type)
+                   index_type=index_type or settings.index.type)
 
     def identity(self) -> IndexIdentity:
         """Just the identity (a :class:`Manifest` is one plus counts and dates)."""
@@ -87,6 +120,12 @@ class IndexIdentity(BaseModel):
         }
 
 
+def _paperqa_version() -> str:
+    from . import __version__  # looked up on first use (see paperqa/__init__.py)
+
+    return __version__
+
+
 def index_cache_key(settings: Settings, embedding_model: str, **content: object) -> str:
     """A short hash naming an index built from these settings and this ``content`` (the corpus):
     its identity, plus what changes the content without changing compatibility (the index's build
@@ -94,9 +133,11 @@ def index_cache_key(settings: Settings, embedding_model: str, **content: object)
     data = {
         "identity": IndexIdentity.of(settings, embedding_model).model_dump(mode="json"),
         "build": {"hnsw_m": settings.index.hnsw_m, "ivf_nlist": settings.index.ivf_nlist,
+                  "ivfpq_nlist": settings.index.ivfpq_nlist, "ivfpq_m": settings.index.ivfpq_m,
+                  "auto_hnsw_from": settings.index.auto_hnsw_from, "auto_ivfpq_from": settings.index.auto_ivfpq_from,
                   "max_length": settings.embedding.max_length},
         "ingest": settings.ingest.model_dump(mode="json"),
-        "paperqa_version": __version__,
+        "paperqa_version": _paperqa_version(),
         "content": content,
     }
     return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -115,6 +156,60 @@ class Manifest(IndexIdentity):
     chunks: int
     created_at: str
     updated_at: str
+    # For information only: vectors of every dtype are interchangeable, so none is refused.
+    embedding_dtype: str | None = None
+    # How the stored sentence vectors were made (pooled | encoded); "none": none stored.
+    sentence_vectors: str = "none"
+
+
+_SENTENCE_FILES = ("sentence_offsets.npy", "sentence_spans.npy", "sentence_vectors.npy")
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """One vector per sentence of every chunk, for extractive answers without a second encoder pass.
+
+    Chunk ``i``'s sentences are rows ``offsets[i]:offsets[i + 1]``; ``spans`` are character spans
+    in ``chunk.text``. Vectors are stored as float16 (normalised, so half precision changes a
+    cosine by ~1e-3); a NaN row is a sentence the model never read (cut by ``max_length``).
+    """
+
+    offsets: np.ndarray
+    spans: np.ndarray
+    vectors: np.ndarray
+
+    @classmethod
+    def build(cls, spans: list[list[tuple[int, int]]], vectors: list[np.ndarray], dimension: int) -> SentenceVectors:
+        counts = np.array([len(s) for s in spans], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        flat_spans = np.array([span for chunk in spans for span in chunk], dtype=np.int32).reshape(-1, 2)
+        flat = np.concatenate(vectors).astype(np.float16) if vectors else np.zeros((0, dimension), np.float16)
+        return cls(offsets, flat_spans, flat.reshape(-1, dimension))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def of_chunk(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(spans, vectors)`` of the chunk at ``row``."""
+        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
+        return self.spans[start:end], self.vectors[start:end]
+
+    def concat(self, other: SentenceVectors) -> SentenceVectors:
+        offsets = np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]])
+        return SentenceVectors(offsets, np.concatenate([self.spans, other.spans]),
+                               np.concatenate([self.vectors, other.vectors]))
+
+    def save(self, folder: Path) -> None:
+        for name, array in zip(_SENTENCE_FILES, (self.offsets, self.spans, self.vectors), strict=True):
+            np.save(folder / name, array, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> SentenceVectors | None:
+        """Memory-mapped: opening is instant, and the pages stay readable if a later ingest prunes the folder."""
+        if not (folder / _SENTENCE_FILES[0]).is_file():
+            return None
+        arrays = [np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in _SENTENCE_FILES]
+        return cls(*arrays)
 
 
 class IndexStore:
@@ -129,6 +224,7 @@ class IndexStore:
         vectors: faiss.Index,
         bm25: bm25s.BM25,
         version_dir: Path | None = None,
+        sentences: SentenceVectors | None = None,
     ) -> None:
         self.root = root
         self.version_dir = version_dir
@@ -137,12 +233,33 @@ class IndexStore:
         self.chunks = chunks
         self.vectors = vectors
         self.bm25 = bm25
+        self.sentences = sentences
+
+    @cached_property
+    def chunk_rows(self) -> dict[str, int]:
+        """Row (FAISS id) of each chunk id."""
+        return {chunk.chunk_id: row for row, chunk in enumerate(self.chunks)}
+
+    def sentences_of(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray] | None:
+        """The stored ``(spans, vectors)`` of a chunk's sentences, or None when the index has none."""
+        row = self.chunk_rows.get(chunk.chunk_id) if self.sentences is not None else None
+        if row is None or self.sentences is None:
+            return None
+        return self.sentences.of_chunk(row)
 
     # ----- reading -------------------------------------------------------------------------
 
     @staticmethod
     def exists(root: Path) -> bool:
-        return (root / _CURRENT).is_file()
+        """True when ``root`` holds an index: a CURRENT pointer, or version folders without one.
+
+        The second case is not an empty folder: :meth:`open` refuses it with recovery
+        instructions, so that nothing starts a fresh index over the old versions.
+        """
+        if root.exists() and not root.is_dir():
+            raise IndexLocationError(f"{root} is a file, not an index folder: give --index-dir a folder "
+                                     "(a new or existing paperqa index)")
+        return (root / _CURRENT).is_file() or bool(_version_names(root))
 
     @classmethod
     def open(cls, root: Path) -> IndexStore:
@@ -154,15 +271,26 @@ class IndexStore:
             chunks = list(_read_jsonl(version_dir / "chunks.jsonl", Chunk))
             vectors = faiss.read_index(str(version_dir / "faiss.index"))
             bm25 = bm25s.BM25.load(str(version_dir / "bm25"), show_progress=False, verbosity=0)
+            sentences = SentenceVectors.load(version_dir)
         except (OSError, ValueError, RuntimeError) as exc:
             raise IndexCorruptError(f"cannot read index version {version_dir}: {exc}") from exc
+        if vectors.d != manifest.dimension:
+            raise IndexCorruptError(
+                f"index version {version_dir} is inconsistent: manifest.json says dimension {manifest.dimension}, "
+                f"faiss.index holds {vectors.d}-dimensional vectors; restore the folder from a backup or re-ingest"
+            )
         if not (len(chunks) == vectors.ntotal == manifest.chunks and len(papers) == manifest.papers):
             raise IndexCorruptError(
                 f"index version {version_dir} is inconsistent: manifest says {manifest.chunks} chunks / "
                 f"{manifest.papers} papers, files hold {len(chunks)} chunks, {vectors.ntotal} vectors, "
                 f"{len(papers)} papers"
             )
-        return cls(root, manifest, papers, chunks, vectors, bm25, version_dir)
+        if sentences is not None and (len(sentences) != len(chunks) or len(sentences.spans) != len(sentences.vectors)):
+            raise IndexCorruptError(
+                f"index version {version_dir} is inconsistent: sentence vectors cover {len(sentences)} chunks, "
+                f"the index holds {len(chunks)}"
+            )
+        return cls(root, manifest, papers, chunks, vectors, bm25, version_dir, sentences)
 
     @property
     def results_path(self) -> Path | None:
@@ -174,7 +302,9 @@ class IndexStore:
 
     def check_compatible(self, settings: Settings, embedding_model: str) -> None:
         """Refuse to mix vectors of two models, or chunks of two chunkings, in one index."""
-        differences = self.manifest.differences(IndexIdentity.of(settings, embedding_model))
+        # index.type auto accepts whatever concrete type the index was built as.
+        built = self.manifest.index_type if settings.index.type == "auto" else None
+        differences = self.manifest.differences(IndexIdentity.of(settings, embedding_model, index_type=built))
         if differences:
             raise IndexMismatchError(
                 f"the index at {self.root} was built with " + "; ".join(differences) + ". Either re-ingest "
@@ -210,28 +340,55 @@ class IndexStore:
 
     # ----- writing -------------------------------------------------------------------------
 
-    def add(self, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
-            results: ResultsUpdate | None = None) -> IndexStore:
-        """Write a new version holding this one plus the given papers; return it loaded."""
+    def add(
+        self, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
+        results: ResultsUpdate | None = None, sentences: SentenceVectors | None = None,
+        embedding_dtype: str | None = None,
+    ) -> IndexStore:
+        """Write a new version holding this one plus the given papers; return it loaded.
+
+        ``vectors`` is one array, or batches in chunk order (consumed once, never held together).
+        Sentence vectors are kept only when both this version and the new chunks have them (an
+        index made without them stays without: the answer then encodes sentences when asked).
+        """
         merged_papers = dict(self.papers)
         merged_papers.update((p.paper_id, p) for p in papers)
         all_chunks = self.chunks + chunks
-        index = faiss.clone_index(self.vectors)
-        _add_vectors(index, vectors)
+        kind = self.manifest.index_type
+        grown = resolve_index_type(settings.index, len(all_chunks))
+        if settings.index.type == "auto" and _TYPE_RANK.get(grown, 0) > _TYPE_RANK.get(kind, 0) and kind in (
+            "flat", "hnsw"
+        ):
+            # index.type auto and the corpus crossed a threshold: rebuild from the stored vectors (flat
+            # and HNSW hold them exactly), so nothing is re-embedded.
+            kind = grown
+            old = self.vectors
+            stored = (old.reconstruct_n(i, min(_BATCH, old.ntotal - i)) for i in range(0, old.ntotal, _BATCH))
+            index = build_faiss_index(itertools.chain(stored, _batches(vectors)), len(all_chunks), kind,
+                                      settings.index)
+        else:
+            index = faiss.clone_index(self.vectors)
+            for batch in _batches(vectors):
+                _add_vectors(index, batch)
+        merged_sentences = self.sentences.concat(sentences) if self.sentences and sentences else None
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
-                              self.manifest.embedding_model, results)
+                              self.manifest.embedding_model, kind, results, merged_sentences, embedding_dtype,
+                              self.manifest.sentence_vectors if merged_sentences else "none")
 
     @classmethod
     def create(
-        cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: np.ndarray, settings: Settings,
-        embedding_model: str, results: ResultsUpdate | None = None,
+        cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
+        embedding_model: str, results: ResultsUpdate | None = None, sentences: SentenceVectors | None = None,
+        embedding_dtype: str | None = None,
     ) -> IndexStore:
-        index = new_faiss_index(vectors.shape[1], len(vectors), settings.index)
-        if not index.is_trained:
-            index.train(vectors)
-        _add_vectors(index, vectors)
+        """Write the first version; ``vectors`` as in :meth:`add` (one row per chunk, in order)."""
+        if _version_names(root):  # never start afresh beside versions CURRENT lost track of
+            raise _pointer_error(root, f"{root / _CURRENT} is missing")
+        kind = resolve_index_type(settings.index, len(chunks))
+        index = build_faiss_index(_batches(vectors), len(chunks), kind, settings.index)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
-                              embedding_model, results)
+                              embedding_model, kind, results, sentences, embedding_dtype,
+                              settings.embedding.sentence_vectors if sentences else "none")
 
     def with_bm25(self, retrieval: RetrievalConfig, chunking: ChunkingConfig) -> IndexStore:
         """This version with BM25 rebuilt in memory when the config tokenises differently."""
@@ -241,7 +398,8 @@ class IndexStore:
         bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
         manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
                                         "bm25_stopwords": retrieval.bm25_stopwords})
-        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir)
+        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir,
+                          self.sentences)
 
 
 class ResultsUpdate(BaseModel):
@@ -259,16 +417,95 @@ def _count_results(path: Path | None) -> int | None:
 # ----- FAISS and BM25 construction ---------------------------------------------------------
 
 
-def new_faiss_index(dimension: int, expected_vectors: int, cfg: IndexConfig) -> faiss.Index:
+# Order in which index.type auto moves up as a corpus grows; it never moves down.
+_TYPE_RANK = {"flat": 0, "hnsw": 1, "ivf": 2, "ivfpq": 2}
+
+
+def resolve_index_type(cfg: IndexConfig, total_vectors: int) -> str:
+    """The concrete layout for ``index.type``; ``auto`` picks by corpus size (thresholds: docs/scale.md)."""
+    if cfg.type != "auto":
+        return cfg.type
+    if total_vectors >= cfg.auto_ivfpq_from:
+        return "ivfpq"
+    if total_vectors >= cfg.auto_hnsw_from:
+        return "hnsw"
+    return "flat"
+
+
+def build_faiss_index(batches: Iterable[np.ndarray], total: int, kind: str, cfg: IndexConfig) -> faiss.Index:
+    """Add ``total`` vectors batch by batch, so no more than a batch (plus a training sample) is held.
+
+    IVF layouts train first: on the first ``_train_size`` vectors, buffered, then added in order.
+    """
+    index: faiss.Index | None = None
+    pending: list[np.ndarray] = []
+    buffered = 0
+    for batch in batches:
+        if index is None:
+            index = new_faiss_index(batch.shape[1], total, cfg, kind)
+        if not len(batch):
+            continue
+        if index.is_trained:
+            _add_vectors(index, batch)
+            continue
+        pending.append(np.asarray(batch, dtype=np.float32))
+        buffered += len(batch)
+        if buffered >= _train_size(index, total):
+            _train_and_flush(index, pending)
+            pending = []
+    if index is None:
+        raise ValueError("no vectors to index")
+    if pending:
+        _train_and_flush(index, pending)
+    return index
+
+
+def _train_size(index: faiss.Index, total: int) -> int:
+    """64 points per inverted list (FAISS wants >= 39), at least 65,536 for the PQ codebooks."""
+    nlist = faiss.extract_index_ivf(index).nlist
+    return min(total, max(64 * nlist, 65_536))
+
+
+def _train_and_flush(index: faiss.Index, pending: list[np.ndarray]) -> None:
+    sample = np.concatenate(pending)
+    index.train(sample)
+    _add_vectors(index, sample)
+
+
+def new_faiss_index(dimension: int, expected_vectors: int, cfg: IndexConfig, kind: str | None = None) -> faiss.Index:
     """Inner product on normalised vectors (cosine); approximate types for large corpora."""
-    if cfg.type == "flat":
+    kind = kind or resolve_index_type(cfg, expected_vectors)
+    if kind == "flat":
         return faiss.IndexFlatIP(dimension)
-    if cfg.type == "hnsw":
+    if kind == "hnsw":
         return faiss.IndexHNSWFlat(dimension, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    if kind == "ivfpq":
+        return _new_ivfpq(dimension, expected_vectors, cfg)
     # IVF needs ~39 training points per list; fewer lists on a small first ingest.
     nlist = max(1, min(cfg.ivf_nlist, expected_vectors // 39))
     quantizer = faiss.IndexFlatIP(dimension)
     return faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+
+
+def _new_ivfpq(dimension: int, expected_vectors: int, cfg: IndexConfig) -> faiss.Index:
+    """FAISS's own IVF-PQ ("IVF{nlist},PQ{m}"): ivfpq_m bytes a vector instead of 4 x dimension."""
+    if dimension % cfg.ivfpq_m:
+        raise IndexTypeError(
+            f"index.ivfpq_m={cfg.ivfpq_m} does not divide the embedding dimension {dimension}; choose a divisor "
+            f"of {dimension} (e.g. {dimension // 8}) or another index.type"
+        )
+    # 8-bit codes need 256 training points per sub-quantizer; below that FAISS cannot train.
+    if expected_vectors < 256:
+        raise IndexTypeError(
+            f"index.type ivfpq needs at least 256 passages in the first ingest, got {expected_vectors}; "
+            "use index.type auto or flat for small corpora"
+        )
+    nlist = max(1, min(cfg.ivfpq_nlist, expected_vectors // 39))
+    return faiss.index_factory(dimension, f"IVF{nlist},PQ{cfg.ivfpq_m}", faiss.METRIC_INNER_PRODUCT)
+
+
+def _batches(vectors: Vectors) -> Iterable[np.ndarray]:
+    return [vectors] if isinstance(vectors, np.ndarray) else vectors
 
 
 def _add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
@@ -288,8 +525,12 @@ def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
 @contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
     """Serialise writers (two ingests, or the UI and the CLI) on one index folder."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = open(root / ".lock", "w")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as exc:
+        raise _write_error(root, exc) from exc
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -315,24 +556,66 @@ def _read_manifest(version_dir: Path) -> Manifest:
 def _live_version_dir(root: Path) -> Path:
     try:
         name = (root / _CURRENT).read_text("utf-8").strip()
+    except FileNotFoundError as exc:
+        if _version_names(root):
+            raise _pointer_error(root, f"{root / _CURRENT} is missing") from None
+        raise IndexCorruptError(f"no index at {root}: {exc}") from exc
     except OSError as exc:
         raise IndexCorruptError(f"no index at {root}: {exc}") from exc
     version_dir = root / _VERSIONS / name
-    if not name or not version_dir.is_dir():
-        raise IndexCorruptError(f"{root / _CURRENT} names {name!r}, which is not a version folder")
+    if not name or not version_dir.is_dir() or name.startswith("."):
+        raise _pointer_error(root, f"{root / _CURRENT} names {name!r}, which is not a version folder")
     return version_dir
+
+
+def _version_names(root: Path) -> list[str]:
+    """The committed version folders (``v000001`` ...), oldest first; temporary folders excluded."""
+    try:
+        return sorted(p.name for p in (root / _VERSIONS).iterdir()
+                      if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _pointer_error(root: Path, problem: str) -> IndexPointerError:
+    """Refusal with recovery instructions; recovering is the user's explicit step, never a guess.
+
+    The newest version folder is the one to restore in the usual case (CURRENT deleted or lost in a
+    copy); a version is listed as complete when its manifest reads and its file counts agree.
+    """
+    names = _version_names(root)
+    if not names:
+        return IndexPointerError(f"{problem}, and {root / _VERSIONS} holds no version: this is not a usable "
+                                 "index; ingest into a new folder")
+    complete = [n for n in names if _version_complete(root / _VERSIONS / n)]
+    listed = ", ".join(f"{n}{'' if n in complete else ' (incomplete)'}" for n in names)
+    advice = (f"to recover the newest complete version, run: echo {complete[-1]} > {root / _CURRENT}"
+              if complete else "none of them is complete: restore the folder from a backup")
+    return IndexPointerError(f"{problem}; the index holds versions {listed}. paperqa will not guess which one "
+                             f"is live nor start a new index over them; {advice}")
+
+
+def _version_complete(folder: Path) -> bool:
+    try:
+        manifest = Manifest.model_validate_json((folder / "manifest.json").read_text("utf-8"))
+        with open(folder / "chunks.jsonl", "rb") as handle:
+            chunks = sum(1 for line in handle if line.strip())
+        return chunks == manifest.chunks and (folder / "faiss.index").is_file() and (folder / "bm25").is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _write_version(
     root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
-    settings: Settings, embedding_model: str, results: ResultsUpdate | None = None,
+    settings: Settings, embedding_model: str, index_type: str, results: ResultsUpdate | None = None,
+    sentences: SentenceVectors | None = None, embedding_dtype: str | None = None, sentence_mode: str = "none",
 ) -> IndexStore:
+    from . import __version__
+
     versions = root / _VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
     manifest = Manifest(
-        **IndexIdentity.of(settings, embedding_model).model_dump(),
+        **IndexIdentity.of(settings, embedding_model, index_type).model_dump(),
         paperqa_version=__version__,
         dimension=index.d,
         bm25_stemmer=settings.retrieval.bm25_stemmer,
@@ -341,13 +624,19 @@ def _write_version(
         chunks=len(chunks),
         created_at=created_at,
         updated_at=_now(),
+        embedding_dtype=embedding_dtype,
+        sentence_vectors=sentence_mode,
     )
     bm25 = build_bm25([indexed_text(c, settings.chunking) for c in chunks], settings.retrieval)
     try:
+        versions.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
         _write_jsonl(tmp / "papers.jsonl", papers.values())
         _write_jsonl(tmp / "chunks.jsonl", chunks)
-        faiss.write_index(index, str(tmp / "faiss.index"))
+        _faiss_write(index, tmp / "faiss.index")
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        if sentences is not None:
+            sentences.save(tmp)
         if results is not None:  # before the swap, so the table is atomic with the version
             write_results(tmp / RESULTS_FILE, results.rows, base=results.base, meta=results.meta)
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), "utf-8")
@@ -355,11 +644,22 @@ def _write_version(
         final = versions / _next_version_name(versions)
         os.rename(tmp, final)
         _replace_current(root, final.name)
+    except OSError as exc:  # read-only folder, full disk: the old version stays live, the leftover goes
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(root, exc) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
-    return IndexStore(root, manifest, papers, chunks, index, bm25, final)
+    return IndexStore(root, manifest, papers, chunks, index, bm25, final, sentences)
+
+
+def _faiss_write(index: faiss.Index, path: Path) -> None:
+    """faiss reports a failed write (full disk) as RuntimeError; it is an OSError like the others."""
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:
+        raise OSError(f"faiss could not write the vectors: {str(exc).strip().splitlines()[-1]}") from exc
 
 
 def _replace_current(root: Path, name: str) -> None:

@@ -27,7 +27,7 @@ import openai
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from paperqa.config import LLMConfig
-from paperqa.errors import ConfigError, LLMUnavailableError, ModelNotServedError
+from paperqa.errors import ConfigError, LLMUnavailableError, ModelNotServedError, RequestRejectedError
 
 Message = dict[str, str]
 
@@ -85,7 +85,7 @@ class LLMClient:
             self._client = openai.OpenAI(
                 base_url=self.base_url,
                 # vLLM without --api-key accepts anything; "EMPTY" is its documented placeholder.
-                api_key=self.cfg.api_key or "EMPTY",
+                api_key=self.cfg.api_key.get_secret_value() if self.cfg.api_key else "EMPTY",
                 timeout=timeout,
                 max_retries=0,
             )
@@ -153,7 +153,8 @@ class LLMClient:
             "max_tokens": max_tokens or self.cfg.max_tokens,
             "temperature": self.cfg.temperature,
         }
-        if response_format is not None:  # vLLM structured output, e.g. {"type": "json_schema", ...}
+        if response_format is not None:
+            # vLLM turns {"type": "json_schema", ...} into structured outputs (constrained decoding).
             request["response_format"] = response_format
         if stream:
             request["stream"] = True
@@ -172,13 +173,16 @@ class LLMClient:
         result.attempts = attempts
         return result
 
-    def stream_chat(self, messages: list[Message], max_tokens: int | None = None) -> Iterator[str | ChatResult]:
+    def stream_chat(self, messages: list[Message], max_tokens: int | None = None,
+                    response_format: dict[str, Any] | None = None) -> Iterator[str | ChatResult]:
         """Text deltas as they arrive, then one :class:`ChatResult`.
 
         Failures before the first delta are retried; a stream that breaks after text was yielded
         raises :class:`LLMUnavailableError` at once (the caller has already shown that text).
+        ``response_format`` (OpenAI API shape) asks the server to constrain the reply, e.g. to a JSON
+        schema; a server that refuses it raises :class:`RequestRejectedError`.
         """
-        request = self._request(messages, max_tokens, stream=True)
+        request = self._request(messages, max_tokens, stream=True, response_format=response_format)
         attempts = 0
         try:
             for attempt in self._retrying():
@@ -274,11 +278,21 @@ def _server_message(exc: openai.APIStatusError) -> str:
     """The error text from vLLM's body, old (``{"object": "error", "message"}``) or new (``{"error": {...}}``)."""
     body = exc.body
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        error = body.get("error")
+        inner: dict[str, Any] = error if isinstance(error, dict) else body
         message = inner.get("message")
         if message:
             return str(message)
     return exc.message
+
+
+def _error_event_code(exc: openai.APIError) -> int | None:
+    """The HTTP-like ``code`` of an error event inside a stream (``{"error": {"code": 400, ...}}``), if any."""
+    body = exc.body
+    code = body.get("code") if isinstance(body, dict) else None
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return code if isinstance(code, int) else None
 
 
 def _translate(fn: Any, base_url: str) -> Any:
@@ -296,10 +310,17 @@ def _translate(fn: Any, base_url: str) -> Any:
         message = f"HTTP {exc.status_code}: {_server_message(exc)}"
         if exc.status_code == 429 or exc.status_code >= 500:
             raise _Transient(message) from exc
-        raise LLMUnavailableError(f"LLM server at {base_url} refused the request: {message}") from exc
+        raise RequestRejectedError(f"LLM server at {base_url} refused the request: {message}",
+                                   exc.status_code, _server_message(exc)) from exc
     except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
         raise _Transient(f"malformed response ({exc})") from exc
     except openai.APIError as exc:  # e.g. an error event inside a stream
+        code = _error_event_code(exc)
+        if code is not None and 400 <= code < 500 and code != 429:
+            # vLLM refuses a streamed request it cannot serve (e.g. "Grammar error: ..." for a JSON schema
+            # its backend cannot compile) with HTTP 200 and an error event carrying code 400.
+            raise RequestRejectedError(f"LLM server at {base_url} refused the request: HTTP {code}: {exc.message}",
+                                       code, exc.message) from exc
         raise _Transient(f"server error: {exc.message}") from exc
     except httpx.TimeoutException as exc:
         raise _Transient("no data within llm.timeout") from exc

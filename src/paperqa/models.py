@@ -104,6 +104,11 @@ class ResultRow(BaseModel):
     value_text: str = Field(default="", description="the value as written, e.g. 84.7\\%")
     extractor: str = Field(default="rules", description="rules | llm")
     citation: Citation | None = Field(default=None, description="filled when the row is part of an answer")
+    qualifier_evidence: str | None = Field(
+        default=None, description="in an answer with a qualitative part: the paper's sentence that matches it best")
+    qualifier_match: float | None = Field(default=None, description="share of the qualifier's terms that sentence holds")
+    qualifier_verdict: Literal["yes", "no", "unclear"] | None = Field(
+        default=None, description="the LLM's judgement of the qualifier, when an LLM is configured")
 
 
 class GenerationInfo(BaseModel):
@@ -141,6 +146,11 @@ class GenerationInfo(BaseModel):
     batch_size: int | None = None
     total_s_is: str | None = None
     timings_s: dict[str, float] = Field(default_factory=dict, description="seconds per stage, e.g. evidence")
+    json_sentences: int | None = Field(default=None, description="answer.format json: sentences the model finished")
+    json_error: str | None = Field(default=None, description="answer.format json: why the JSON reply ended early")
+    json_rejected: str | None = Field(
+        default=None, description="answer.format json: the server's message when it refused the schema (text used)")
+    answer_format_note: str | None = None
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -162,6 +172,13 @@ class AnswerStats(BaseModel):
     time_to_first_token_s: float | None = None
     retrieval_s: float | None = None
     total_s: float | None = None
+    unsupported_citations: int = Field(
+        default=0, description="cited sentences dropped because the cited passages do not back them"
+    )
+    prompt_version: str | None = Field(
+        default=None, description="the answer prompt used, as name@version from paperqa/data/prompts.yaml")
+    answer_format: Literal["text", "json"] | None = Field(
+        default=None, description="how the model was asked to answer: free text, or JSON constrained by a schema")
     settings: GenerationInfo = Field(default_factory=GenerationInfo)
 
 
@@ -176,6 +193,9 @@ class Answer(BaseModel):
     notice: str | None = Field(default=None, description="shown to the user: extractive, model down, ...")
     invalid_citations: list[str] = Field(default_factory=list)
     uncited_sentences: list[str] = Field(default_factory=list)
+    unsupported_sentences: list[str] = Field(
+        default_factory=list, description="cited sentences dropped: a number or too many words not in the cited passage"
+    )
     hits: list[Hit] = Field(default_factory=list, description="everything retrieved, cited or not")
     table: list[ResultRow] = Field(
         default_factory=list, description="cross-paper answers: every paper reporting the asked result"

@@ -17,7 +17,7 @@ from typing import Any
 from paperqa.config import ConfigError, Settings
 from paperqa.generation import checked_answer
 from paperqa.llm import LLMUnavailableError
-from paperqa.models import Answer, AnswerStats, Hit
+from paperqa.models import Answer, AnswerStats, GenerationInfo, Hit
 from paperqa.prompting import FittedPrompt, fit_answer_prompt
 
 
@@ -81,14 +81,20 @@ class OfflineGenerator:
                     "passages_retrieved": len(hits), "passages_in_prompt": len(fitted.hits),
                     "passages_dropped": fitted.dropped, "prompt_budget_tokens": fitted.budget,
                     "batch_size": batch_size, "total_s_is": "the whole batch's time"}
+        if cfg.answer.format != "text":
+            # Not built: per-prompt schemas would need one SamplingParams(structured_outputs=...) per prompt.
+            settings["answer_format_note"] = "answer.format json is not supported in-process; the text format was used"
         if output is None:
             settings["refusal_reason"] = "no passage was retrieved or none fits the context window"
             stats = AnswerStats(model=cfg.llm.model, prompt_tokens=0, completion_tokens=0, total_s=batch_s,
-                                settings=settings)
+                                prompt_version=fitted.prompt_version, answer_format="text",
+                                settings=GenerationInfo.model_validate(settings))
             return Answer(question=question, text=cfg.answer.refusal_text, refused=True, mode="generated",
                           hits=list(hits), stats=stats)
         completion = output.outputs[0]
         settings["finish_reason"] = completion.finish_reason
         stats = AnswerStats(model=cfg.llm.model, prompt_tokens=len(output.prompt_token_ids or []),
-                            completion_tokens=len(completion.token_ids), total_s=batch_s, settings=settings)
+                            completion_tokens=len(completion.token_ids), total_s=batch_s,
+                            prompt_version=fitted.prompt_version, answer_format="text",
+                                settings=GenerationInfo.model_validate(settings))
         return checked_answer(cfg, question, hits, fitted.hits, completion.text, stats)

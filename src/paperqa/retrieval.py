@@ -16,6 +16,7 @@ retriever so that filtering never empties a result list.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from .config import IndexConfig, RetrievalConfig, Settings
 from .embedding import Embedder
 from .errors import ConfigError, QuestionError
 from .index_store import IndexStore
-from .models import Hit, Paper
+from .models import Chunk, Hit, Paper
 from .tokenization import tokenize_query
 
 MODES = ("hybrid", "dense", "bm25")
@@ -76,7 +77,7 @@ class Ranked:
 
     def positions(self) -> dict[int, tuple[int, float]]:
         """row -> (1-based rank, score)."""
-        return {int(row): (i + 1, float(score)) for i, (row, score) in enumerate(zip(self.rows, self.scores))}
+        return {int(row): (i + 1, float(score)) for i, (row, score) in enumerate(zip(self.rows, self.scores, strict=True))}
 
 
 @dataclass
@@ -96,7 +97,8 @@ def place_for_search(index: faiss.Index, cfg: IndexConfig) -> faiss.Index:
             "index.device is 'gpu' but FAISS sees no GPU: install the GPU build (pip install -e '.[gpu]', "
             "without faiss-cpu) on a CUDA host, or set index.device to auto or cpu"
         )
-    if cfg.device != "cpu" and gpus > 0 and cfg.type != "hnsw":  # FAISS has no GPU HNSW
+    # FAISS has no GPU HNSW; the index itself says what it is (index.type may be auto).
+    if cfg.device != "cpu" and gpus > 0 and not isinstance(index, faiss.IndexHNSW):
         return faiss.index_cpu_to_all_gpus(index)
     return index
 
@@ -107,6 +109,9 @@ class DenseRetriever:
     def __init__(self, vectors: faiss.Index, cfg: IndexConfig) -> None:
         self.cfg = cfg
         self.size = int(vectors.ntotal)
+        # What was built, not index.type (which may be auto): HNSW, an IVF family (ivf, ivfpq) or flat.
+        self.is_hnsw = isinstance(vectors, faiss.IndexHNSW)
+        self.is_ivf = faiss.try_extract_index_ivf(vectors) is not None
         self.index = place_for_search(vectors, cfg)
         self.on_gpu = self.index is not vectors
 
@@ -123,10 +128,10 @@ class DenseRetriever:
     def _search_params(self, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
         """Approximate-search knobs from config, and an IDSelector so filters never starve k."""
         selector = faiss.IDSelectorBatch(allowed) if allowed is not None else None
-        if self.cfg.type == "hnsw":
-            params = faiss.SearchParametersHNSW()
+        if self.is_hnsw:
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # in FAISS, not its stubs
             params.efSearch = self.cfg.hnsw_ef_search
-        elif self.cfg.type == "ivf":
+        elif self.is_ivf:
             params = faiss.SearchParametersIVF()
             params.nprobe = self.cfg.ivf_nprobe
         elif selector is None:
@@ -216,10 +221,39 @@ def relative_score(rankings: dict[str, Ranked], weights: dict[str, float]) -> di
             continue
         low, high = float(ranked.scores.min()), float(ranked.scores.max())
         spread = high - low
-        for row, score in zip(ranked.rows.tolist(), ranked.scores.tolist()):
+        for row, score in zip(ranked.rows.tolist(), ranked.scores.tolist(), strict=True):
             normalised = (score - low) / spread if spread > 0 else 1.0
             fused[row] = fused.get(row, 0.0) + weights[name] * normalised / total
     return fused
+
+
+# Passages fetched per wanted paper when search returns distinct papers (abstracts of the corpora
+# measured here split into 1-3 passages; fusion then keeps each paper's best).
+PASSAGES_PER_PAPER = 3
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+\-]*")
+_STOP_TEXT = ("which what who how papers paper models model methods method report reports reported "
+              "the a an of on in for and or to with by is are do does that")
+_STOP = frozenset(_STOP_TEXT.split())
+
+
+def names_share(query: str) -> float:
+    """Share of the question's content words that look like names: ADE20K, mIoU, COCO, ImageNet, F1.
+
+    A name has a digit, or a capital letter after its first character; dense embeddings of such
+    tokens carry little of their identity, which is why names-heavy questions lean on BM25.
+    """
+    words = [w for w in _WORD.findall(query) if w.casefold() not in _STOP]
+    if not words:
+        return 0.0
+    names = sum(any(c.isdigit() for c in w) or any(c.isupper() for c in w[1:]) for w in words)
+    return names / len(words)
+
+
+def fusion_weights(query: str, cfg: RetrievalConfig) -> dict[str, float]:
+    """The configured weights, with BM25's raised by ``names_bm25_boost`` times the names share."""
+    boost = 1.0 + cfg.names_bm25_boost * names_share(query) if cfg.names_bm25_boost else 1.0
+    return {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight * boost}
 
 
 class Retriever:
@@ -246,16 +280,20 @@ class Retriever:
 
     def search(
         self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
-        query_vector: np.ndarray | None = None,
+        query_vector: np.ndarray | None = None, distinct_papers: bool | None = None,
     ) -> list[Hit]:
         """Top-k passages (see :meth:`retrieve` for the timings too)."""
-        return self.retrieve(query, k, mode, filters, query_vector).hits
+        return self.retrieve(query, k, mode, filters, query_vector, distinct_papers).hits
 
     def retrieve(
         self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
-        query_vector: np.ndarray | None = None,
+        query_vector: np.ndarray | None = None, distinct_papers: bool | None = None,
     ) -> SearchResult:
-        """Top-k passages and the seconds per stage; ``query_vector`` skips embedding the query."""
+        """Top-k passages and the seconds per stage; ``query_vector`` skips embedding the query.
+
+        With ``distinct_papers`` (default ``retrieval.distinct_papers``), the best passage of each of
+        the top-k papers instead of the top-k passages (which may come from fewer papers).
+        """
         cfg = self.settings.retrieval
         k = k or cfg.k
         mode = mode or cfg.mode
@@ -263,10 +301,12 @@ class Retriever:
             raise QuestionError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
         if k < 1:
             raise QuestionError(f"k must be at least 1, not {k}")
+        distinct = cfg.distinct_papers if distinct_papers is None else distinct_papers
         timings: dict[str, float] = {}
         start = time.perf_counter()
         allowed = self.allowed_rows(filters)
-        depth = max(k, cfg.candidates)
+        # A paper has several passages: look deeper so that k distinct papers survive deduplication.
+        depth = max(k * (PASSAGES_PER_PAPER if distinct else 1), cfg.candidates)
         rankings: dict[str, Ranked] = {}
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
@@ -280,14 +320,20 @@ class Retriever:
             rankings["bm25"] = self.bm25.search(query, depth, allowed)
             timings["bm25"] = time.perf_counter() - t
         t = time.perf_counter()
-        fused = fuse(rankings, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight}, k, cfg.fusion, cfg.rrf_k)
+        fused = fuse(rankings, fusion_weights(query, cfg), depth if distinct else k, cfg.fusion, cfg.rrf_k)
         hits = self._hits(fused, rankings)
+        if distinct:
+            hits = [hit.model_copy(update={"rank": rank}) for rank, hit in enumerate(dedupe_by_paper(hits)[:k], 1)]
         timings["fuse"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - start
         return SearchResult(hits, timings)
 
     def term_weights(self, tokens: list[str]) -> np.ndarray:
         return self.bm25.term_weights(tokens)
+
+    def chunks_of_paper(self, paper_id: str) -> list[Chunk]:
+        """The passages of one paper, in order (a results-table row is cited inside one of them)."""
+        return [self.store.chunks[row] for row in self._rows_of_paper.get(paper_id, [])]
 
     def with_sibling_passages(self, hits: list[Hit]) -> list[Hit]:
         """The hits plus the other passages of the same papers, each ranked with its paper's best hit.

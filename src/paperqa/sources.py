@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
@@ -71,9 +72,9 @@ def title_key(title: str) -> str:
 
 _NEW_ARXIV = re.compile(r"(?P<yy>\d{2})(?P<mm>0[1-9]|1[0-2])\.\d{4,5}")
 _OLD_ARXIV = re.compile(r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/(?P<yy>\d{2})(?P<mm>0[1-9]|1[0-2])\d{3}")
-_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.I)
+_ARXIV_PREFIX = re.compile(r"^arxiv:\s*", re.IGNORECASE)
 _VERSION = re.compile(r"v\d+$")
-_ARXIV_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<id>.+?)(?:\.pdf)?/?$", re.I)
+_ARXIV_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<id>.+?)(?:\.pdf)?/?$", re.IGNORECASE)
 
 
 def normalize_arxiv_id(value: Any) -> str | None:
@@ -214,6 +215,9 @@ class _Context:
         self.warnings.append(SourceProblem(path=str(self.path), line=line, message=message))
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _make_paper(
     ctx: _Context,
     line: int,
@@ -223,7 +227,38 @@ def _make_paper(
     explicit_id: Any = None,
     id_candidates: Sequence[Any] = (),
 ) -> Paper | None:
-    """Validate title and abstract, derive id/year/url; ``None`` (with a warning) for a bad record."""
+    """Validate title and abstract, derive id/year/url; ``None`` (with a warning) for a bad record.
+
+    One bad record never rejects its file (docs/data-formats.md): a field of a type no rule expects
+    is caught here and reported as that record's ``file:line`` warning.
+    """
+    try:
+        paper = _build_paper(ctx, line, title, abstract, meta, explicit_id, id_candidates)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        ctx.warn(line, f"record cannot be read ({type(exc).__name__}: {str(exc)[:200]}); skipped")
+        return None
+    if paper is not None and _has_surrogate(paper):
+        # JSON escapes such as "\ud800" decode to lone surrogates: not text, cannot be embedded or saved
+        ctx.warn(line, "record holds a lone surrogate escape (e.g. \\ud800), which is not valid Unicode "
+                       "text; skipped")
+        return None
+    return paper
+
+
+def _has_surrogate(paper: Paper) -> bool:
+    values = [paper.paper_id, paper.title, paper.abstract, paper.url or "", *paper.authors, *paper.categories]
+    return any(_SURROGATES.search(value) for value in values)
+
+
+def _build_paper(
+    ctx: _Context,
+    line: int,
+    title: Any,
+    abstract: Any,
+    meta: dict[str, Any],
+    explicit_id: Any,
+    id_candidates: Sequence[Any],
+) -> Paper | None:
     if not isinstance(title, str) or not title.strip():
         ctx.warn(line, "record has no title; skipped")
         return None
@@ -240,6 +275,10 @@ def _make_paper(
                        f"{ctx.cfg.min_abstract_chars}; skipped")
         return None
     title = _clean(title)
+    if len(title) > ctx.cfg.max_title_chars:
+        ctx.warn(line, f"title is {len(title):,} characters, over ingest.max_title_chars="
+                       f"{ctx.cfg.max_title_chars:,}; skipped")
+        return None
     if explicit_id is not None:
         paper_id = str(explicit_id).strip()
         arxiv_id = None
@@ -325,8 +364,9 @@ def detect_format(path: Path) -> str:
 
 def _detect(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix in EXTENSIONS and EXTENSIONS[suffix] is not None:
-        return EXTENSIONS[suffix]
+    known = EXTENSIONS.get(suffix)
+    if known is not None:
+        return known
     head = _head_lines(path)
     if not head:
         raise _FileProblem(path, "file is empty")
@@ -364,7 +404,7 @@ def _sniff_json(head: list[str]) -> str | None:
     for line in head:
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
         return _json_format(record)
     return None
@@ -388,7 +428,7 @@ def _csv_header(line: str, delimiter: str) -> set[str]:
 
 def _sniff_hf_dump(head: list[str]) -> str | None:
     """A feed dump has a long prose line right after a short one (title, then abstract)."""
-    for previous, line in zip(head, head[1:]):
+    for previous, line in itertools.pairwise(head):
         if _is_long_abstract(line) and not _is_long_abstract(previous):
             return "hf-dump"
     return None
@@ -405,7 +445,7 @@ _CHROME = re.compile(
     rf"^(?:new|subscribe|daily papers|get trending papers in your email inbox!?|by\s*ak and the research community"
     rf"|submitted by .*|upvote|\d+|{_MONTH}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
     rf"|\d{{4}}-\d{{2}}-\d{{2}})$",
-    re.I,
+    re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[.!?)\]]$")
 
@@ -486,6 +526,9 @@ def _json_records(ctx: _Context) -> Iterator[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as exc:
             ctx.warn(number, f"malformed JSON ({exc.msg} at column {exc.colno}); skipped")
             continue
+        except RecursionError:  # json's C decoder recurses once per nesting level
+            ctx.warn(number, "JSON nested too deeply to be a paper record; skipped")
+            continue
         if not isinstance(record, dict):
             ctx.warn(number, f"expected a JSON object per line, got {type(record).__name__}; skipped")
             continue
@@ -512,7 +555,8 @@ def _read_beir(ctx: _Context) -> Iterator[Paper]:
         if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool) or not str(doc_id).strip():
             ctx.warn(number, "BEIR record has no '_id'; skipped")
             continue
-        meta = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+        metadata = record.get("metadata")
+        meta: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
         paper = _make_paper(ctx, number, record.get("title"), record.get("text"), meta, explicit_id=doc_id)
         if paper is not None:
             yield paper

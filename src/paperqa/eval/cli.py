@@ -27,6 +27,9 @@ def eval_command(
     split: str = typer.Option("test", help="BEIR qrels split: qrels/<split>.tsv or qrels_<split>.tsv"),
     limit: int | None = typer.Option(None, help="only the first N queries / questions (quick checks)"),
     qa_corpus: list[Path] = typer.Option(None, "--qa-corpus", help="corpus of the QA sets (default: bundled)"),
+    index_dir: Path | None = typer.Option(None, "--index-dir", help="use this existing index (opened read-only) "
+                                          "instead of building one per corpus; e.g. for cross-paper question sets"),
+    search_k: int = typer.Option(50, "--search-k", help="papers per search for cross-paper question sets"),
     latency_corpus: list[Path] = typer.Option(None, "--latency-corpus",
                                               help="also time single questions against this corpus"),
     latency_queries: Path | None = typer.Option(None, help="questions for --latency-corpus (BEIR folder or QA set)"),
@@ -48,7 +51,7 @@ def eval_command(
         variants = build_variants(config, compare, config_files or None, fixed)
         options = RunOptions(split=split, limit=limit, qa_corpus=qa_corpus or [], latency_corpus=latency_corpus or [],
                              latency_queries=latency_queries, judge=judge, progress=not quiet, out_dir=out,
-                             cache_dir=cache_dir, command="paperqa eval " + " ".join(sys.argv[2:]))
+                             cache_dir=cache_dir, index_dir=index_dir, search_k=search_k, command="paperqa eval " + " ".join(sys.argv[2:]))
         written = run_eval(paths, variants, options)
     except PaperQAError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -5,6 +5,11 @@ the passages handed to the answer, and among the cited passages; citation precis
 papers that are gold); key-fact match in the answer text; refusal; invalid citations.
 Unanswerable questions count only toward the refusal rate; the other measures are over the
 answerable ones (a refusal of an answerable question is a false refusal).
+
+Generated answers (``answer.mode`` generated, not an extractive fallback) also get the citation
+measures of ``answer.format``: the share of their sentences that carry a valid citation (pooled
+over all of them) and invalid citations per answer, with the answer format and prompt version
+that produced them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from ..citations import cited_keys, split_answer_sentences
 from . import metrics as m
 from .datasets import QADataset, QAItem
 from .latency import LatencySummary, StageTimes
@@ -23,6 +29,7 @@ from .retrieval_eval import doc_ranking
 
 if TYPE_CHECKING:
     from ..api import PaperQA
+    from ..models import Answer
     from .judge import LLMJudge
 
 
@@ -40,10 +47,28 @@ class QAItemResult(BaseModel):
     fact_recall: float | None
     refused: bool
     invalid_citations: int
+    unsupported_citations: int = 0
     answer_mode: str
     answer: str
     judge_correct: bool | None = None
     timings_s: dict[str, float]
+    answer_format: str | None = None
+    prompt_version: str | None = None
+    sentences: int = 0
+    cited_sentences: int = 0
+    notice: str | None = None
+
+
+def sentence_counts(answer: Answer) -> tuple[int, int]:
+    """(sentences, sentences with a valid citation) of a generated answer; a refusal has none.
+
+    Sentences removed by the checker for lacking a citation (``keep_uncited: false``) still count:
+    ``uncited_sentences`` lists every uncited sentence, kept in the text or not.
+    """
+    if answer.refused or answer.mode != "generated":
+        return 0, 0
+    cited = sum(1 for s in split_answer_sentences(answer.text) if cited_keys(s))
+    return cited + len(answer.uncited_sentences), cited
 
 
 class QAResult(BaseModel):
@@ -59,6 +84,7 @@ class QAResult(BaseModel):
     throughput_qps: float
     wall_s: float
     per_item: list[QAItemResult]
+    prompt_versions: list[str] = []
 
 
 def _one(qa: PaperQA, item: QAItem, recall_k: int, judge: LLMJudge | None) -> QAItemResult:
@@ -78,6 +104,7 @@ def _one(qa: PaperQA, item: QAItem, recall_k: int, judge: LLMJudge | None) -> QA
         timings["ask.first_token"] = answer.stats.time_to_first_token_s
     for stage, seconds in (answer.stats.settings.timings_s).items():
         timings[f"ask.{stage}"] = seconds
+    n_sentences, n_cited = sentence_counts(answer)
     verdict = judge.judge(item, answer.text) if judge is not None and item.answerable and not answer.refused else None
     return QAItemResult(
         id=item.id,
@@ -93,10 +120,16 @@ def _one(qa: PaperQA, item: QAItem, recall_k: int, judge: LLMJudge | None) -> QA
         fact_recall=m.fact_recall(item.key_facts, answer.text) if item.answerable else None,
         refused=answer.refused,
         invalid_citations=len(answer.invalid_citations),
+        unsupported_citations=answer.stats.unsupported_citations,
         answer_mode=answer.mode,
         answer=answer.text,
         judge_correct=verdict,
         timings_s=timings,
+        answer_format=answer.stats.answer_format,
+        prompt_version=answer.stats.prompt_version,
+        sentences=n_sentences,
+        cited_sentences=n_cited,
+        notice=answer.notice,
     )
 
 
@@ -105,6 +138,10 @@ def aggregate(items: list[QAItemResult]) -> dict[str, float | int | None]:
     answerable = [r for r in items if r.type != "unanswerable"]
     unanswerable = [r for r in items if r.type == "unanswerable"]
     judged = [r.judge_correct for r in answerable if r.judge_correct is not None]
+    generated = [r for r in items if r.answer_mode == "generated"]
+    generated_sentences = sum(r.sentences for r in generated)
+    gen_answerable = [r for r in generated if r.type != "unanswerable"]
+    gen_unanswerable = [r for r in generated if r.type == "unanswerable"]
     return {
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
@@ -116,7 +153,19 @@ def aggregate(items: list[QAItemResult]) -> dict[str, float | int | None]:
         "refusal_rate_unanswerable": (sum(r.refused for r in unanswerable) / len(unanswerable)) if unanswerable else None,
         "false_refusal_rate": (sum(r.refused for r in answerable) / len(answerable)) if answerable else None,
         "invalid_citations": sum(r.invalid_citations for r in items),
+        "unsupported_citations": sum(r.unsupported_citations for r in items),
         "judge_correct": (sum(judged) / len(judged)) if judged else None,
+        "generated_answers": len(generated),
+        "generated_sentences": generated_sentences,
+        "cited_sentence_share": (sum(r.cited_sentences for r in generated) / generated_sentences
+                                 if generated_sentences else None),
+        "invalid_citations_per_answer": (sum(r.invalid_citations for r in generated) / len(generated)
+                                         if generated else None),
+        "generated_refused_unanswerable": sum(r.refused for r in gen_unanswerable),
+        "generated_unanswerable": len(gen_unanswerable),
+        "generated_false_refusals": sum(r.refused for r in gen_answerable),
+        "generated_answerable": len(gen_answerable),
+        "generated_key_fact_match": m.mean_defined(r.fact_recall for r in gen_answerable),
     }
 
 
@@ -156,4 +205,5 @@ def evaluate_qa(
         throughput_qps=len(results) / wall if wall > 0 else 0.0,
         wall_s=wall,
         per_item=results,
+        prompt_versions=sorted({r.prompt_version for r in results if r.prompt_version}),
     )

@@ -18,6 +18,8 @@ matplotlib.use("Agg")  # no display on servers / CI
 import matplotlib.pyplot as plt
 from pydantic import BaseModel, Field
 
+from ..markup import escape_markdown as md
+from .aggregate_eval import AggregateResult, aggregate_table
 from .qa_eval import QAResult
 from .retrieval_eval import RetrievalResult
 
@@ -45,6 +47,7 @@ class EvalReport(BaseModel):
     retrieval: list[RetrievalResult] = Field(default_factory=list)
     qa: list[QAResult] = Field(default_factory=list)
     latency: list[LatencyRun] = Field(default_factory=list)
+    aggregate: list[AggregateResult] = Field(default_factory=list)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -85,7 +88,7 @@ def qa_table(results: list[QAResult]) -> str:
     k = results[0].recall_k
     judged = any(r.judge for r in results)
     head = ["config", f"gold R@{k}", "gold in passages", "gold cited", "citation precision", "key facts",
-            "refused (unanswerable)", "false refusals", "invalid citations", "ask p50 ms", "ask p95 ms", "q/s"]
+            "refused (unanswerable)", "false refusals", "invalid citations", "unsupported citations", "ask p50 ms", "ask p95 ms", "q/s"]
     if judged:
         head.insert(6, "LLM judge: correct")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -94,10 +97,35 @@ def qa_table(results: list[QAResult]) -> str:
         row = [r.config_name, _fmt(mt["gold_recall@k"]), _fmt(mt["gold_recall_passages"]),
                _fmt(mt["gold_recall_cited"]), _fmt(mt["citation_precision"]), _fmt(mt["key_fact_match"]),
                _fmt(mt["refusal_rate_unanswerable"]), _fmt(mt["false_refusal_rate"]),
-               _fmt(mt["invalid_citations"]), _ms(r.latency, "ask.total", "p50_ms"),
+               _fmt(mt["invalid_citations"]), _fmt(mt.get("unsupported_citations")),
+               _ms(r.latency, "ask.total", "p50_ms"),
                _ms(r.latency, "ask.total", "p95_ms"), f"{r.throughput_qps:.2f}"]
         if judged:
             row.insert(6, _fmt(mt["judge_correct"]))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def generated_table(results: list[QAResult]) -> str:
+    """Citation measures of generated answers (answer.format text vs json), with their latency."""
+    rows = [r for r in results if r.metrics.get("generated_answers")]
+    if not rows:
+        return ""
+    head = ["config", "format / prompt", "generated answers", "sentences", "sentences with a valid citation",
+            "invalid citations per answer", "unanswerable refused", "answerable refused", "key facts",
+            "first token p50 / p95 ms", "first text p50 ms", "answer p50 / p95 ms"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        mt = r.metrics
+        formats = sorted({i.answer_format for i in r.per_item if i.answer_format})
+        row = [r.config_name, ", ".join(formats) + " / " + ", ".join(r.prompt_versions),
+               f"{mt['generated_answers']} of {r.n_questions}", str(mt["generated_sentences"]),
+               _fmt(mt["cited_sentence_share"]), _fmt(mt["invalid_citations_per_answer"], 2),
+               f"{mt['generated_refused_unanswerable']} of {mt['generated_unanswerable']}",
+               f"{mt['generated_false_refusals']} of {mt['generated_answerable']}", _fmt(mt["generated_key_fact_match"]),
+               f"{_ms(r.latency, 'ask.first_token', 'p50_ms')} / {_ms(r.latency, 'ask.first_token', 'p95_ms')}",
+               _ms(r.latency, "ask.first_text", "p50_ms"),
+               f"{_ms(r.latency, 'ask.total', 'p50_ms')} / {_ms(r.latency, 'ask.total', 'p95_ms')}"]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -121,6 +149,7 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
         f"- git commit: `{meta.get('git_commit')}`{' (with uncommitted changes)' if meta.get('git_dirty') else ''}  ",
         f"- machine: {meta.get('machine')}  ",
         f"- command: `{meta.get('command')}`  ",
+        f"- prompts: {', '.join(f'{k}@{v}' for k, v in (meta.get('prompts') or {}).items()) or '–'}  ",
         f"- dataset: {json.dumps(report.dataset_info)}",
         "",
     ]
@@ -134,18 +163,36 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
                   "Means over answerable questions; refusal rate over unanswerable ones. "
                   "Key facts: literal match after normalising case and numbers."
                   + (f" **LLM judge** column: verdicts of {judge}, an opinion, not a measurement." if judge else ""),
-                  "", qa_table(report.qa), "", "### By question type", ""]
+                  "", qa_table(report.qa), ""]
+        generated = generated_table(report.qa)
+        if generated:
+            explained = ("Over the answers the model wrote (not extractive fallbacks; the table above counts "
+                         "every answer). A sentence counts as cited when it keeps at least one citation after "
+                         "checking; invalid citations are keys that name no passage in the prompt. First token: the "
+                         "model's first streamed token; first text: the first text shown (a whole sentence in the "
+                         "json format).")
+            parts += ["### Generated answers: citations and time per answer", "", explained, "", generated, ""]
+        parts += ["### By question type", ""]
         for r in report.qa:
             for qtype, mt in r.by_type.items():
-                parts.append(f"- {r.config_name} / {qtype}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in mt.items()
+                parts.append(f"- {r.config_name} / {md(qtype)}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in mt.items()
                                                                         if v is not None))
         failures = [(r.config_name, i) for r in report.qa for i in r.per_item
                     if (i.type != "unanswerable" and (i.gold_recall_at_k or 0) < 1) or
                     (i.type == "unanswerable" and not i.refused)]
         if failures:
             parts += ["", "### Misses (gold paper not in the top k, or an unanswerable question answered)", ""]
-            parts += [f"- {name} / {i.id} ({i.type}): {i.question}" for name, i in failures]
+            # questions, ids and types come from dataset files: shown as text, never rendered
+            parts += [f"- {name} / {md(i.id)} ({md(i.type)}): {md(i.question)}" for name, i in failures]
         parts += ["", "![latency](latency_qa.png)", ""]
+    if report.aggregate:
+        explain = ("search: `qa.search(question, k, distinct_papers=True)`; passages: k passages reduced to "
+                   "their papers (how search worked before); answer: the papers `qa.ask` lists (the rows of "
+                   "`answer.table` when the results table answered, else the cited papers). P@10 = gold papers "
+                   "among the first 10 / min(10, gold papers); listed P@10 divides by the papers listed among "
+                   "the first 10; recall over the whole list.")
+        parts += ["## Cross-paper questions (per distinct paper)", "", explain, "",
+                  aggregate_table(report.aggregate), ""]
     if report.latency:
         parts += ["## Single-question latency", ""]
         for run in report.latency:
@@ -153,6 +200,7 @@ def markdown(report: EvalReport, recall_ks: list[int]) -> str:
                          f"({run.papers} papers, {run.chunks} chunks), {run.throughput_qps:.1f} q/s")
         parts += ["", latency_table([(r.config_name, r.latency) for r in report.latency]), ""]
     stage_rows = [(r.config_name, r.latency) for r in report.retrieval] + [(r.config_name, r.latency) for r in report.qa]
+    stage_rows += [(r.config_name, r.latency) for r in report.aggregate]
     if stage_rows:
         parts += ["## Latency per stage", "", latency_table(stage_rows), ""]
     parts += ["## Configurations", ""]
@@ -204,6 +252,10 @@ def write_report(report: EvalReport, out_dir: Path, recall_ks: list[int], copy_f
     if report.qa:
         plot_latency([(r.config_name, r.latency_raw_s.get("ask.total", [])) for r in report.qa],
                      out_dir / "latency_qa.png", "Time to answer per question")
+    if report.aggregate:
+        plot_latency([(f"{r.config_name} {stage}", values) for r in report.aggregate
+                      for stage, values in sorted(r.latency_raw_s.items())],
+                     out_dir / "latency_aggregate.png", "Cross-paper questions: time per question")
     if report.latency:
         plot_latency([(f"{r.config_name} {stage}", values) for r in report.latency
                       for stage, values in sorted(r.latency_raw_s.items())],

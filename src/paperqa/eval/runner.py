@@ -21,7 +21,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from ..config import ConfigError, Settings, load_config
+from ..config import ConfigError, Settings, load_config, redact_command, redact_overrides
+from ..prompting import load_prompts
+from .aggregate_eval import (
+    AggregateDataset,
+    evaluate_aggregate,
+    is_aggregate_set,
+    load_aggregate,
+)
 from .datasets import (
     BeirDataset,
     DatasetError,
@@ -109,7 +116,7 @@ class Variant(BaseModel):
         return self._settings
 
     def describe(self) -> dict[str, Any]:
-        return {"config": str(self.config) if self.config else None, "overrides": self.overrides}
+        return {"config": str(self.config) if self.config else None, "overrides": redact_overrides(self.overrides)}
 
 
 def canonical_key(key: str) -> str:
@@ -188,15 +195,22 @@ def query_time_overrides(settings: Settings) -> dict[str, Any]:
 class IndexPool:
     """One opened ``PaperQA`` per (corpus, index key); configurations are views on it."""
 
-    def __init__(self, cache_dir: Path, progress: bool) -> None:
+    def __init__(self, cache_dir: Path, progress: bool, index_dir: Path | None = None) -> None:
         self.cache_dir = cache_dir
         self.progress = progress
+        self.index_dir = index_dir
         self._open: dict[str, Any] = {}
 
     def get(self, variant: Variant, corpus_paths: list[Path], fmt: str | None):
         from ..api import PaperQA
 
         settings = variant.settings()
+        if self.index_dir is not None:  # an index built beforehand (--index-dir): opened, never written
+            if "given" not in self._open:
+                if not _has_index(self.index_dir):
+                    raise DatasetError(f"{self.index_dir}: no paperqa index there (--index-dir)")
+                self._open["given"] = PaperQA(index_dir=self.index_dir, settings=settings)
+            return self._open["given"].with_settings(query_time_overrides(settings))
         key = f"{corpus_label(corpus_paths)}-{index_key(settings, corpus_paths)}"
         if key not in self._open:
             index_dir = self.cache_dir / key
@@ -237,6 +251,8 @@ class RunOptions(BaseModel):
     out_dir: Path | None = None
     cache_dir: Path | None = None
     command: str | None = None
+    index_dir: Path | None = None
+    search_k: int = 50
 
 
 def git_state(cwd: Path | None = None) -> tuple[str | None, bool]:
@@ -264,7 +280,8 @@ def _meta(options: RunOptions) -> dict[str, Any]:
         "git_dirty": dirty,
         "machine": machine(),
         "python": sys.version.split()[0],
-        "command": options.command or " ".join(sys.argv),
+        "command": redact_command((options.command or " ".join(sys.argv)).split(" ")),
+        "prompts": {name: p.version for name, p in load_prompts().items()},
     }
 
 
@@ -281,7 +298,8 @@ def _judge(variant: Variant, cfg: HarnessConfig):
     model = cfg.judge.model or llm.model
     if not base_url or not model:
         raise ConfigError("--judge needs an LLM: set llm.base_url and llm.model (or judge.* in configs/eval.yaml)")
-    return LLMJudge(base_url, model, llm.api_key, cfg.judge.max_tokens, llm.timeout)
+    api_key = llm.api_key.get_secret_value() if llm.api_key else None
+    return LLMJudge(base_url, model, api_key, cfg.judge.max_tokens, llm.timeout)
 
 
 def run_beir(dataset: BeirDataset, variants: list[Variant], pool: IndexPool, cfg: HarnessConfig,
@@ -324,6 +342,28 @@ def run_qa(dataset: QADataset, variants: list[Variant], pool: IndexPool, cfg: Ha
         dataset_info={"path": str(dataset.path), "questions": len(dataset.items), **counts,
                       "corpus": [str(p) for p in dataset.corpus_paths], "papers": info.papers, "chunks": info.chunks},
         configs={v.name: v.describe() for v in variants}, qa=results,
+    )
+
+
+def run_aggregate(dataset: AggregateDataset, variants: list[Variant], pool: IndexPool, cfg: HarnessConfig,
+                  options: RunOptions) -> EvalReport:
+    """Cross-paper questions against the index of their corpus (--index-dir, or --qa-corpus built and cached)."""
+    if pool.index_dir is None and not options.qa_corpus:
+        raise DatasetError(f"{dataset.path}: cross-paper questions need their corpus: --index-dir DIR (an index "
+                           "of it) or --qa-corpus FILE")
+    results = []
+    for variant in variants:
+        qa = pool.get(variant, options.qa_corpus, fmt=None)
+        _warm_up(qa, [i.question for i in dataset.items], cfg.latency.warmup)
+        results.append(evaluate_aggregate(qa, dataset, variant.name, options.search_k, options.progress))
+    info = qa.info()
+    gold = {g for i in dataset.items for g in i.gold_ids}
+    return EvalReport(
+        dataset=dataset.name, kind="aggregate", meta=_meta(options),
+        dataset_info={"path": str(dataset.path), "questions": len(dataset.items), "gold_papers": len(gold),
+                      "gold_not_indexed": len(gold - set(qa.papers)), "index": str(qa.index_dir),
+                      "papers": info.papers, "chunks": info.chunks},
+        configs={v.name: v.describe() for v in variants}, aggregate=results,
     )
 
 
@@ -377,7 +417,7 @@ def run_eval(datasets: list[Path], variants: list[Variant], options: RunOptions,
              cfg: HarnessConfig | None = None) -> list[Path]:
     """Evaluate every dataset with every configuration; returns the report folders written."""
     cfg = cfg or harness_config()
-    pool = IndexPool(options.cache_dir or cfg.cache_dir, options.progress)
+    pool = IndexPool(options.cache_dir or cfg.cache_dir, options.progress, options.index_dir)
     out_base = options.out_dir or cfg.reports_dir
     written: list[Path] = []
     for path in datasets:
@@ -385,6 +425,9 @@ def run_eval(datasets: list[Path], variants: list[Variant], options: RunOptions,
             report = run_beir(load_beir(path, options.split, options.limit), variants, pool, cfg, options)
             copies = [p for p in [path / "qrels" / f"{options.split}.tsv", path / f"qrels_{options.split}.tsv"]
                       if p.is_file()]
+        elif is_aggregate_set(path):
+            report = run_aggregate(load_aggregate(path, options.limit), variants, pool, cfg, options)
+            copies = [path]
         elif path.is_file():
             report = run_qa(load_qa(path, options.qa_corpus or None), variants, pool, cfg, options)
             copies = [path]

@@ -17,8 +17,9 @@ import gradio as gr
 
 from ..api import PaperQA
 from ..errors import PaperQAError, QuestionError, SourceError
+from ..models import Answer
 from ..retrieval import SearchFilters
-from . import render
+from . import render, tables
 
 Updates = dict[Any, Any]  # {gradio component: new value}
 
@@ -131,9 +132,10 @@ def respond(
             yield chat() | {view.status: render.STOPPED}
             return
         answer = stream.get_response()
-        turn["answer"], turn["text"] = answer, answer.text
+        turn["answer"], turn["text"] = answer, render.chat_text(answer)
         yield chat() | {view.sources: render.sources_html(answer), view.status: render.status_html(answer),
-                        view.answer_json: answer.model_dump(mode="json", exclude={"hits"})}
+                        view.answer_json: answer.model_dump(mode="json", exclude={"hits"}),
+                        **table_updates(view, answer)}
     except PaperQAError as exc:
         turn["text"] = f"Could not answer: {exc}"
         yield chat() | {view.sources: render.sources_html(None), view.status: render.status_html(None, str(exc)),
@@ -155,6 +157,77 @@ def stop(session: Session, view: ChatView, turns: list[dict[str, Any]], key: str
 def new_chat(view: ChatView) -> Updates:
     return {view.chatbot: [], view.turns: [], view.sources: render.sources_html(None), view.status: "",
             view.examples: gr.update(visible=True), view.answer_json: None}
+
+
+def table_updates(answer_json: dict[str, Any] | None) -> tuple[Any, Any]:
+    """The table beside the chat and its bar chart, from the answer's JSON (so the ask event's outputs,
+    which are also its API, stay as they were): shown for a cross-paper answer, hidden otherwise."""
+    answer = Answer.model_validate(answer_json) if answer_json else None
+    if answer is None or not answer.table:
+        return gr.update(value="", visible=False), gr.update(value=None, visible=False)
+    frame = tables.chart_frame(answer.table)
+    return (gr.update(value=tables.answer_table_html(answer.table), visible=True),
+            gr.update(value=frame, visible=not frame.empty, sort=list(frame["paper"]),
+                      y_title=answer.table[0].metric or "value", y_lim=_from_zero(frame)))
+
+
+def _from_zero(frame: Any) -> list[float] | None:
+    """Bars start at 0, so their lengths compare like the figures do."""
+    return None if frame is None or frame.empty else [0.0, float(frame["value"].max()) * 1.05]
+
+
+# ----- the Results tab ----------------------------------------------------------------------------
+
+
+def dataset_choices(session: Session) -> list[tuple[str, str]]:
+    """(label, value) per dataset of the results table, most reported first."""
+    return [(f"{name} ({n})", name) for name, n in session.qa.results_table.datasets()]
+
+
+def metric_choices(session: Session, dataset: str | None) -> list[tuple[str, str]]:
+    if not dataset:
+        return []
+    return [(f"{name} ({n})", name) for name, n in session.qa.results_table.metrics(dataset)]
+
+
+def _bound(value: str | None, name: str) -> float | None:
+    text = str(value or "").strip().rstrip("%")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise gr.Error(f"{name} must be a number (got \u201c{text}\u201d)") from None
+
+
+def browse_results(session: Session, dataset: str | None, metric: str | None, low: str | None, high: str | None,
+                   table: gr.HTML, chart: gr.BarPlot, download: gr.DownloadButton) -> Updates:
+    """Every row of the results table for the dataset (and metric, and bounds), best first."""
+    if not dataset:
+        return {table: tables.results_tab_html([]), chart: gr.update(visible=False),
+                download: gr.update(visible=False)}
+    rows = session.qa.results(dataset=dataset, metric=metric or None, min_value=_bound(low, "Min value"),
+                              max_value=_bound(high, "Max value"))
+    frame = tables.chart_frame(rows[:40]) if metric else None
+    path = _csv_file(rows)
+    return {table: tables.results_tab_html(rows),
+            chart: gr.update(value=frame, visible=frame is not None and not frame.empty,
+                             sort=list(frame["paper"]) if frame is not None else None, y_title=metric or "value",
+                             y_lim=_from_zero(frame)),
+            download: gr.update(value=path, visible=bool(rows))}
+
+
+def _csv_file(rows: list[Any]) -> str | None:
+    if not rows:
+        return None
+    import tempfile
+
+    from ..crosspaper import results_csv
+
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", prefix="paperqa-results-", delete=False,
+                                     encoding="utf-8", newline="") as handle:
+        handle.write(results_csv(rows))
+    return handle.name
 
 
 def parse_year(value: str | float | None) -> int | None:

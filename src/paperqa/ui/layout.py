@@ -1,4 +1,4 @@
-"""The UI's layout: the header and three tabs (Chat, Search, Library), wired to the handlers.
+"""The UI's layout: the header and four tabs (Chat, Search, Results, Library), wired to the handlers.
 
 Components are created here and grouped into views (:class:`~paperqa.ui.handlers.ChatView`,
 :class:`~paperqa.ui.handlers.LibraryView`) that the handlers fill by name. Serving the app
@@ -14,7 +14,7 @@ import gradio as gr
 
 from ..api import PaperQA
 from ..sources import EXTENSIONS
-from . import handlers, render
+from . import handlers, render, tables
 from .handlers import ChatView, LibraryView, Session, Updates
 
 EXAMPLES = (
@@ -29,8 +29,12 @@ UPLOAD_TYPES = sorted(EXTENSIONS)
 PROGRESS = gr.Progress()  # Gradio reports an event's progress through a parameter defaulting to one
 
 
-def build_app(qa: PaperQA) -> gr.Blocks:
-    """The whole UI on one PaperQA; ``server.launch`` adds the CSS/JS, queue and server settings."""
+def build_app(qa: PaperQA, allow_upload: bool = True) -> gr.Blocks:
+    """The whole UI on one PaperQA; ``server.launch`` adds the CSS/JS, queue and server settings.
+
+    Without ``allow_upload`` the Library tab has no upload box and the app registers no ingest
+    event at all, so there is no ``/ingest`` endpoint to call.
+    """
     session = Session(qa)
     max_mb = qa.settings.ui.max_upload_mb
     with gr.Blocks(title="paperqa", analytics_enabled=False) as demo:
@@ -40,8 +44,10 @@ def build_app(qa: PaperQA) -> gr.Blocks:
                 _chat_tab(session)
             with gr.Tab("Search", id="search", elem_id="tab-search"):
                 source_filter = _search_tab(session)
+            with gr.Tab("Results", id="results", elem_id="tab-results"):
+                _results_tab(session)
             with gr.Tab("Library", id="library", elem_id="tab-library"):
-                _library_tab(session, max_mb, header, source_filter)
+                _library_tab(session, max_mb, header, source_filter, allow_upload)
     return demo
 
 
@@ -73,11 +79,16 @@ def _chat_tab(session: Session) -> None:
                                        info="The LLM first judges each passage (generated answers only).")
         with gr.Column(scale=5, min_width=340):
             status = gr.HTML("", elem_id="answer-status")
+            # Cross-paper answers: the sortable table and a bar chart of its figures (hidden otherwise).
+            table = gr.HTML("", elem_id="answer-table-panel", visible=False)
+            chart = gr.BarPlot(None, x="paper", y="value", elem_id="answer-chart", visible=False, height=200,
+                               x_label_angle=-30, show_label=False, tooltip=["paper", "value"])
             sources = gr.HTML(render.sources_html(None), elem_id="sources")
     turns = gr.State([])
     answer_json = gr.JSON(visible=False, elem_id="answer-json")
     view = ChatView(chatbot=chatbot, turns=turns, sources=sources, status=status, question=question,
                     examples=examples, answer_json=answer_json)
+    answer_json.change(handlers.table_updates, answer_json, [table, chart], api_visibility="private")
 
     def answer(
         question: str, turns: list, k: int, mode: str, evidence: bool, request: gr.Request
@@ -127,10 +138,44 @@ def _search_tab(session: Session) -> gr.Dropdown:
     return source_filter
 
 
-def _library_tab(session: Session, max_mb: int, header: gr.HTML, source_filter: gr.Dropdown) -> None:
+def _results_tab(session: Session) -> None:
+    """The whole results table, by dataset and metric, with value bounds and a CSV download."""
+    datasets = handlers.dataset_choices(session)
+    with gr.Row():
+        dataset = gr.Dropdown(datasets, value=None, label="Dataset", elem_id="results-dataset", scale=3,
+                              allow_custom_value=True, info="papers reporting a figure on it")
+        metric = gr.Dropdown([], value=None, label="Metric", elem_id="results-metric", scale=2,
+                             allow_custom_value=True)
+        low = gr.Textbox(label="Min value", placeholder="any", max_lines=1, elem_id="results-min", scale=1)
+        high = gr.Textbox(label="Max value", placeholder="any", max_lines=1, elem_id="results-max", scale=1)
+        show = gr.Button("Show", variant="primary", scale=1, elem_id="results-btn")
+    chart = gr.BarPlot(None, x="paper", y="value", elem_id="results-chart", visible=False, height=260,
+                       x_label_angle=-30, show_label=False, tooltip=["paper", "value"])
+    table = gr.HTML(tables.results_tab_html([]), elem_id="results-table-panel")
+    download = gr.DownloadButton("Download CSV", visible=False, elem_id="results-csv", size="sm")
+
+    def metrics(name: str | None) -> Any:
+        return gr.update(choices=handlers.metric_choices(session, name), value=None)
+
+    def run(name: str | None, metric_name: str | None, low_value: str | None, high_value: str | None) -> Any:
+        return handlers.browse_results(session, name, metric_name, low_value, high_value, table, chart, download)
+
+    dataset.change(metrics, dataset, metric, api_visibility="private")
+    gr.on([show.click, dataset.select, metric.select], run, [dataset, metric, low, high], [table, chart, download],
+          api_name="results")
+
+
+def _library_tab(
+    session: Session, max_mb: int, header: gr.HTML, source_filter: gr.Dropdown, allow_upload: bool
+) -> None:
     """What the index holds, and an upload box; an ingest refreshes the header and the source filter."""
     with gr.Row(equal_height=False):
         library = gr.HTML(render.library_html(session.qa.info()), elem_id="library-info")
+        if not allow_upload:
+            gr.HTML('<div class="pq-help">Adding papers is off on this server (ui.allow_upload: it is on only '
+                    "on 127.0.0.1 or with a login). Use <code>paperqa ingest</code> on the server.</div>",
+                    padding=False, elem_id="uploads-off")
+            return
         with gr.Column():
             gr.HTML(
                 f'<div class="pq-help"><b>Add papers.</b> Paper-feed dumps (.txt), arXiv or BEIR JSON lines (.jsonl), '

@@ -7,10 +7,11 @@ a user goes through :mod:`paperqa.markup`.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
-from ..markup import escape_html
+from ..markup import escape_html, escape_markdown
 from ..models import Answer, Citation, Hit, IndexInfo, IngestReport
 from ..retrieval import SearchFilters
 from ..sources import normalize_arxiv_id
@@ -46,16 +47,42 @@ def _keys(group: str) -> list[int]:
     return keys
 
 
+def md_text(text: str) -> str:
+    """Text as literal Markdown for the chat (which renders Markdown and HTML): every line escaped
+    on its own, so an image, link, heading or table from a paper or a user shows as its characters
+    and fetches nothing, while the line breaks stay."""
+    return "\n".join(escape_markdown(line) for line in text.split("\n"))
+
+
 def linkify(text: str, known: set[int], prefix: str = "src-") -> str:
-    """Answer text for the chat: escaped, with each known ``[n]`` a link to ``#src-n``."""
+    """Answer text for the chat: escaped (:func:`md_text`), with each known ``[n]`` a link to ``#src-n``."""
+    out, pos = [], 0
+    for match in _MARKER.finditer(text):
+        out.append(md_text(text[pos : match.start()]))
+        out.append(_cite_links(match, known, prefix))
+        pos = match.end()
+    out.append(md_text(text[pos:]))
+    return "".join(out)
 
-    def link(match: re.Match[str]) -> str:
-        keys = _keys(match.group(1))
-        if not keys or not all(k in known for k in keys):
-            return match.group(0)
-        return "".join(f'<a class="pq-cite" href="#{prefix}{k}" title="Show source {k}">[{k}]</a>' for k in keys)
 
-    return _MARKER.sub(link, escape_html(text))
+def _cite_links(match: re.Match[str], known: set[int], prefix: str) -> str:
+    keys = _keys(match.group(1))
+    if not keys or not all(k in known for k in keys):
+        return md_text(match.group(0))
+    return "".join(f'<a class="pq-cite" href="#{prefix}{k}" title="Show source {k}">[{k}]</a>' for k in keys)
+
+
+def extractive_markdown(answer: Answer, known: set[int], prefix: str = "src-") -> str:
+    """An extractive answer rebuilt from its citations: one bullet per paper, its title in bold, then
+    each quote and its marker. The structure is ours; the title and quotes are escaped."""
+    by_paper: dict[str, list[Citation]] = {}
+    for citation in answer.citations:
+        by_paper.setdefault(citation.paper_id, []).append(citation)
+    lines = []
+    for group in by_paper.values():
+        quotes = " ".join(f"\u201c{md_text(c.quote)}\u201d {linkify(f'[{c.key}]', known, prefix)}" for c in group)
+        lines.append(f"- **{md_text(group[0].title)}**: {quotes}")
+    return "\n".join(lines)
 
 
 def highlighted(passage: str, start: int, end: int) -> str:
@@ -194,15 +221,38 @@ def header_html(info: IndexInfo, corpus_name: str, model: str | None) -> str:
             f"</span>{pill}</div>")
 
 
+def chat_text(answer: Answer, shown: int = 10) -> str:
+    """What the chat shows of an answer; a cross-paper answer's table sits beside the chat, so the chat
+    gets its summary and its first rows, each with its [n] marker."""
+    if not answer.table:
+        return answer.text
+    from ..crosspaper import format_value
+
+    def plain(text: str) -> str:  # Markdown-escaped, entity-free: linkify escapes the HTML itself
+        return html.unescape(escape_markdown(text))
+
+    lines = [html.unescape(answer.text.split("\n\n", 1)[0]), ""]
+    for row in answer.table[:shown]:
+        key = row.citation.key if row.citation else ""
+        lines.append(f"- **{plain(row.model or row.title)}**: {plain(format_value(row))} [{key}]")
+    more = len(answer.table) - shown
+    lines += ["", (f"{more} more rows in the table beside the chat. " if more > 0 else "")
+              + "Click a column of the table to sort it, a [n] to see the sentence."]
+    return "\n".join(lines)
+
+
 def chat_messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The chat as Gradio messages; only the latest answer links to the sources panel."""
     messages: list[dict[str, str]] = []
     for i, turn in enumerate(turns):
-        messages.append({"role": "user", "content": escape_html(turn["question"])})
+        messages.append({"role": "user", "content": md_text(turn["question"])})
         answer: Answer | None = turn.get("answer")
         latest = i == len(turns) - 1
         known = {c.key for c in answer.citations} if answer and latest else set()
-        content = linkify(turn["text"], known) if turn["text"] else "…"
+        if answer is not None and answer.mode == "extractive" and answer.citations and not answer.refused:
+            content = extractive_markdown(answer, known)
+        else:
+            content = linkify(turn["text"], known) if turn["text"] else "…"
         if turn.get("stopped"):
             content += '\n\n<span class="pq-stopped">Stopped before the answer was finished.</span>'
         messages.append({"role": "assistant", "content": content})

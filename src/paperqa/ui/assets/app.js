@@ -25,6 +25,32 @@
       card.scrollIntoView({behavior: 'smooth', block: 'start'});
     }
   }, true);
+  // Sortable tables (cross-paper answers, the Results tab): a click on a header sorts by that
+  // column, again reverses. Cells carry data-sort (numbers; empty = no figure, always last).
+  document.addEventListener('click', (event) => {
+    const th = event.target.closest ? event.target.closest('table.pq-sortable th') : null;
+    if (!th) return;
+    const table = th.closest('table');
+    const index = Array.from(th.parentNode.children).indexOf(th);
+    const numeric = th.dataset.type === 'num';
+    const descending = th.dataset.order !== 'desc';
+    table.querySelectorAll('th').forEach((h) => { delete h.dataset.order; });
+    th.dataset.order = descending ? 'desc' : 'asc';
+    const body = table.tBodies[0];
+    const value = (row) => {
+      const cell = row.children[index];
+      const raw = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim();
+      return numeric ? (raw === '' ? null : parseFloat(raw)) : raw.toLowerCase();
+    };
+    const rows = Array.from(body.rows);
+    rows.sort((a, b) => {
+      const x = value(a), y = value(b);
+      if (x === null || y === null) return (x === null) - (y === null);
+      const order = x < y ? -1 : x > y ? 1 : 0;
+      return descending ? -order : order;
+    });
+    rows.forEach((row) => body.appendChild(row));
+  });
   const panel = document.getElementById('sources');
   if (panel) new MutationObserver(() => { panel.scrollTop = 0; }).observe(panel, {childList: true, subtree: true});
 }

@@ -1,0 +1,157 @@
+"""Peak RSS of `PaperQA.ingest` at 100k and 300k passages, projected to 1M with the measured slope.
+
+Embedding 100k real passages takes hours on these 2 cores, so the transformer's forward pass is
+replaced -- and only it: ``SyntheticEmbedder`` is the real :class:`paperqa.embedding.Embedder`
+whose loaded llama-index model is swapped for one that returns seeded random unit vectors as
+Python float lists, exactly the type ``HuggingFaceEmbedding.get_text_embedding_batch`` returns.
+Everything else is the real ingest path: reading the JSONL file, dedupe, chunking with the real
+chunker, ``Embedder.embed_texts`` (length sort, list -> array), the batched FAISS add, bm25s,
+the atomic version write. The hook is the public ``PaperQA(embedder=...)`` argument.
+
+The corpus is synthetic text made of real sentences: each paper is a real ml_abstracts title and
+3-6 sentences resampled from real abstracts (about one passage per paper at chunk_size 192).
+Each size runs in its own child process; VmHWM (peak resident set) is read from /proc at the end.
+
+    nice -n 10 python benchmarks/ingest_rss.py --sizes 100000 300000
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path("/work/shared") if Path("/work/shared").is_dir() else HERE.parents[1] / "shared"
+DEFAULT_ABSTRACTS = SHARED / "data" / "ml-abstracts" / "ml_abstracts.jsonl"
+console = Console()
+app = typer.Typer(add_completion=False)
+
+
+class _RandomUnitVectors:
+    """Stands in for llama-index's HuggingFaceEmbedding: same methods, same return types."""
+
+    def __init__(self, dimension: int = 384) -> None:
+        self.dimension = dimension
+        self.rng = np.random.default_rng(0)
+
+    def _vectors(self, n: int) -> list[list[float]]:
+        v = self.rng.standard_normal((n, self.dimension), dtype=np.float32)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        return v.tolist()
+
+    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False) -> list[list[float]]:
+        return self._vectors(len(texts))
+
+    def get_query_embedding(self, query: str) -> list[float]:
+        return self._vectors(1)[0]
+
+
+def synthetic_embedder():
+    from paperqa.config import load_config
+    from paperqa.embedding import Embedder
+
+    class SyntheticEmbedder(Embedder):
+        @cached_property
+        def _model(self):  # the only override: no transformer forward pass
+            return _RandomUnitVectors()
+
+    embedder = SyntheticEmbedder(load_config().embedding)
+    embedder.model_id = "synthetic-random-unit-vectors"
+    return embedder
+
+
+def write_corpus(path: Path, n: int, abstracts: Path) -> None:
+    records = [json.loads(line) for line in abstracts.read_text("utf-8").splitlines() if line.strip()]
+    sentences = [s for r in records for s in re.split(r"(?<=[.!?])\s+", r["abstract"]) if len(s) > 20]
+    titles = [r["title"] for r in records]
+    rng = np.random.default_rng(0)
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(n):
+            picks = rng.integers(0, len(sentences), int(rng.integers(3, 7)))
+            handle.write(json.dumps({
+                "id": f"9{i // 100000:03d}.{i % 100000:05d}",
+                "title": f"{titles[int(rng.integers(0, len(titles)))]} ({i})",
+                "abstract": " ".join(sentences[int(p)] for p in picks),
+            }) + "\n")
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@app.command()
+def worker(corpus: Path, index_dir: Path, index_type: str = "flat") -> None:
+    """(internal) ingest ``corpus`` into ``index_dir`` in this process; prints one JSON line."""
+    from paperqa.api import PaperQA
+
+    embedder = synthetic_embedder()
+    rss0 = _status_mb("VmRSS")
+    started = time.perf_counter()
+    qa = PaperQA(index_dir, overrides={"index.type": index_type}, embedder=embedder)
+    report = qa.ingest([corpus])
+    print(json.dumps({
+        "papers": report.added, "passages": report.chunks_added, "seconds": time.perf_counter() - started,
+        "timings_s": report.timings_s, "rss_before_mb": rss0, "rss_after_mb": _status_mb("VmRSS"),
+        "peak_rss_mb": _status_mb("VmHWM"), "index_type": index_type,
+    }))
+
+
+@app.command()
+def run(
+    sizes: Annotated[list[int], typer.Option(help="papers per run")] = [100_000, 300_000],  # noqa: B006
+    project_to: int = 1_000_000,
+    abstracts: Path = DEFAULT_ABSTRACTS,
+    out: Path = HERE / "results" / "ingest_rss.json",
+    index_type: str = "flat",
+) -> None:
+    """Ingest each size in a fresh child process, then project peak RSS linearly to ``project_to``."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="paperqa-ingest-rss-") as tmp:
+        for n in sizes:
+            corpus = Path(tmp) / f"papers-{n}.jsonl"
+            write_corpus(corpus, n, abstracts)
+            console.print(f"{time.strftime('%H:%M:%S')} ingesting {n:,} papers ({corpus.stat().st_size / 2**20:.0f} MiB)")
+            proc = subprocess.run(
+                [sys.executable, __file__, "worker", str(corpus), str(Path(tmp) / f"index-{n}"),
+                 "--index-type", index_type],
+                check=False, capture_output=True, text=True,
+            )
+            if proc.returncode != 0:
+                console.print(f"[red]failed[/]: {proc.stderr[-3000:]}")
+                raise typer.Exit(1)
+            record = json.loads(proc.stdout.strip().splitlines()[-1])
+            record["input_mb"] = corpus.stat().st_size / 2**20
+            results.append(record)
+            console.print(record)
+            corpus.unlink()
+    summary: dict = {"runs": results, "python": sys.executable, "pythonpath": os.environ.get("PYTHONPATH")}
+    if len(results) >= 2:
+        a, b = results[0], results[-1]
+        slope = (b["peak_rss_mb"] - a["peak_rss_mb"]) / (b["passages"] - a["passages"])
+        summary["slope_mb_per_100k_passages"] = slope * 100_000
+        summary["projected_peak_rss_mb"] = {project_to: b["peak_rss_mb"] + slope * (project_to - b["passages"])}
+        console.print(f"slope {slope * 100_000:.0f} MiB per 100k passages; projected peak at {project_to:,}: "
+                      f"{summary['projected_peak_rss_mb'][project_to]:.0f} MiB")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    app()
