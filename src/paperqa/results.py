@@ -292,11 +292,10 @@ class RuleExtractor:
             else:
                 previous, previous_index = datasets, index
             found = self._sentence_rows(sentence, datasets, model_from_title, context)
-            for row in found:
-                rows.append(row.model_copy(update={
-                    "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
-                    "start_char": s_start, "end_char": s_end,
-                }))
+            rows.extend(row.model_copy(update={
+                "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
+                "start_char": s_start, "end_char": s_end,
+            }) for row in found)
             if found and context and previous is context:
                 previous_index = index  # "Our model is 1.2% better ... For instance, a small version ...": a chain
         with_figure = {r.dataset for r in rows} | {r.dataset.split(" ")[0] for r in rows}  # WMT14 En-De: WMT14
@@ -469,7 +468,7 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
         before = sentence[max(0, start - 1):start]
         if before == "/" and re.search(r"(?:\d\.\d+|%)\s?/$", sentence[max(0, start - 8):start]):
             pass  # "2.1%/4.6%": the second figure of a pair
-        elif before and (before.isalnum() or before in "'\u2019" or before in "-_./^~@#$" and not m.group("sign")):
+        elif before and (before.isalnum() or before in "'\u2019" or (before in "-_./^~@#$" and not m.group("sign"))):
             continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1", "ViT-B/16"
         unit = (m.group("unit") or "").strip().lstrip("\\")
         after = sentence[m.end():]
@@ -495,7 +494,7 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if re.match(r"^\s*(?:faster|slower|speed-?ups?|quicker)\b|^\s?%?\s*(?:[\w\-]+\s+){0,2}thresholds?\b",
                 sentence[n.end:n.end + 40], re.IGNORECASE):
         return False  # "12 ms faster", "the 96% accuracy threshold"
-    if n.unit in ("ms",) and metric is None:
+    if n.unit == "ms" and metric is None:
         return False
     if _HUMAN_BEFORE.search(sentence[max(0, n.start - 50):n.start]):
         return False  # "surpasses the human performance of 82.65": not the paper's result
@@ -903,18 +902,16 @@ def _qualifiers(sentence: str, n: _Number, dataset: Mention | None, prev_end: in
         split = _SPLIT_AFTER_DATASET.match(sentence[dataset.end:dataset.end + 20])
         if split:
             found.append(_split_name(split.group(1)))
-    for m in _SPLIT.finditer(sentence[n.end:next_start]):
-        found.append(_split_name(m.group(1)))
+    found.extend(_split_name(m.group(1)) for m in _SPLIT.finditer(sentence[n.end:next_start]))
     if dataset is not None and (m := _SPLIT_IN_NAME.search(dataset.surface)):
         found.append(_split_name(m.group(1)))
-    for m in _SETTINGS.finditer(window):
-        found.append(re.sub(r"\s+", " ", m.group(1).lower().replace("pretrained", "pre-trained")))
+    found.extend(re.sub(r"\s+", " ", m.group(1).lower().replace("pretrained", "pre-trained"))
+                 for m in _SETTINGS.finditer(window))
     for pattern in (_PARAMS, _PARAMS_WORDS):
         for m in pattern.finditer(window):
             scale = {"million": "M", "billion": "B"}.get(m.group("scale").lower(), m.group("scale"))
             found.append(f"{m.group('n')}{scale} params")
-    for m in _FLOPS.finditer(window):
-        found.append(f"{m.group('n')}{m.group('scale')} FLOPs")
+    found.extend(f"{m.group('n')}{m.group('scale')} FLOPs" for m in _FLOPS.finditer(window))
     return list(dict.fromkeys(found))
 
 
