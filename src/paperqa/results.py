@@ -398,8 +398,7 @@ class RuleExtractor:
                 dataset = context[0]
             if dataset is None:
                 continue
-            if baseline_of.get(n.start) is not None:
-                dataset = baseline_of[n.start]
+            dataset = baseline_of.get(n.start) or dataset
             dataset = self._language_pair(sentence, n, dataset, result_numbers)
             if not datasets and metric is None and n.start not in assigned:
                 continue  # inherited dataset: only figures that name their metric (or listed "respectively")
@@ -658,7 +657,8 @@ def _other_target(sentence: str, n: _Number, datasets: Sequence[Mention], number
         return False
     word = m.group("word")
     phrase = sentence[m.start():min(len(sentence), m.start() + 50)]
-    phrase = phrase[:re.search(r"[,;:()]|\band\b|\bwith\b|$", phrase).start()]
+    cut = re.search(r"[,;:()]|\band\b|\bwith\b", phrase)
+    phrase = phrase[:cut.start()] if cut else phrase
     if any(m.start() <= d.start < m.start() + len(phrase) for d in datasets) or word.lower() in _NEUTRAL_TARGETS \
             or _DEVICE.search(phrase):
         return False  # "on the class-conditional ImageNet", "on a single GPU", "on the clean test set"
@@ -736,9 +736,9 @@ def _parallel_lists(sentence: str, results: list[tuple[_Number, Mention | None]]
         if not re.fullmatch(r"\s*(?:,|and|,\s*and|&)\s*", sentence[a.end:b.start]):
             return None
     numbers = [n for n, _ in results]
-    for a, b in pairwise(numbers):
+    for x, y in pairwise(numbers):
         # "71.1% AUC, 89.3% NP, and 73.0% AO on LaSOT, TrackingNet, and GOT-10k": a metric may follow each
-        if not re.fullmatch(r"\s*(?:\\?%)?\s*(?:[A-Za-z@\-]+\s*){0,2}(?:,|and|,\s*and)\s*", sentence[a.end:b.start]):
+        if not re.fullmatch(r"\s*(?:\\?%)?\s*(?:[A-Za-z@\-]+\s*){0,2}(?:,|and|,\s*and)\s*", sentence[x.end:y.start]):
             return None
     return {n.start: d for n, d in zip(numbers, datasets, strict=True)}
 
