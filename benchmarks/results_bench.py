@@ -91,7 +91,8 @@ def bench_ingest(repeat: int) -> None:
     for label, values in times.items():
         print(f"| {label} | {statistics.median(values):.1f} s | {', '.join(f'{v:.1f}' for v in values)} |")
     print(f"\nthroughput ratio (with / without): {without_s / with_s:.3f}; results extraction + table inside the "
-          f"'with' ingest: {statistics.median(results_s):.2f} s ({statistics.median(results_s) / with_s:.1%} of it)")
+          f"'with' ingests: {', '.join(f'{s:.2f}' for s in results_s)} s "
+          f"({', '.join(f'{s / w:.1%}' for s, w in zip(results_s, times['with results'], strict=True))} of each)")
 
 
 def main() -> None:

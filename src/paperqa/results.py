@@ -36,11 +36,11 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-3"
+EXTRACTOR_VERSION = "rules-4"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
-    r"(?P<sign>[+\u00b1]|(?<![\w)\]])[-\u2212](?=\d))?"
+    r"(?P<sign>[+\u00b1](?:\s(?=\d))?|(?<![\w)\]%])[-\u2212](?=\d))?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?P<unit>\s?\\?%|\s?percent\b|\s?(?:pp|p\.p\.)(?!\w)|\s?points?\b|\s?dB\b|\s?ms\b|\s?FPS\b|\s?fps\b|"
     r"\s?mm\b)?"
@@ -90,57 +90,63 @@ _DELTA_BEFORE = re.compile(
     r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative)\s+)?(?:margin\s+of\s+)?"
     r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
     r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?|"
+    r"\bmargin\s*\(\s*|\bimprov(?:es|ed|ing)\s+|\bimprov(?:es|ed|ing)\s+(?:upon|on|over)\s+(?:[\w\-]+\s+){0,4}?with\s+|"
     r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
     r"improved|increased|reduced|boosted)\s+(?:of\s+|by\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|"
     r"more\s+than\s+|nearly\s+|approximately\s+|roughly\s+|~\s?)?)$",
     re.IGNORECASE,
 )
 _DELTA_AFTER = re.compile(
-    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:[\w\-.%/]+\s+){0,3}?"
+    r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:\((?:absolute|relative)\)\s*)?(?:(?!with\b)[\w\-.%/]+\s+){0,3}?"
     r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
-    r"reductions?|more|less|fewer|above|over\s+(?:the\s+)?(?:previous|prior|baseline|state|best|sota)|"
+    r"reductions?|(?-i:losses|loss|drops?|degradation|decreases?)|more|less|fewer|above|"
+    r"over\s+(?:the\s+)?(?:[\w\-]+\s+)?(?:previous|prior|baseline|state|best|sota)|"
     r"relative|absolute)\b",
     re.IGNORECASE,
 )
 _INDEX_BEFORE = re.compile(
     r"(?:\b(?:class|task|phase|stage|step|version|type|level|layer|block|split|fold|round|epoch|day|track|"
     r"subtask|setting|scenario|section|table|figure|fig\.|eq\.|factor of|gap from|gap of|gap to|protocol|"
-    r"RTX|GTX|Titan|Tesla|out of)|\bbetween)\s*$"
+    r"RTX|GTX|Titan|Tesla|out of|factor)|\bbetween)\s*$"
     r"|\bgap\b[^.;,]{0,30}$",
     re.IGNORECASE,
 )
 # "90% of the full performance": a share, not a result; "between 0.5% and 2.7%": a range
-_SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\s+of\s+(?:the|its|their|our|all)\b", re.IGNORECASE)
-_RANGE = re.compile(r"\bbetween\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
+_SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\)?\s+(?:of\s+(?:the|its|their|our|all|unlabell?ed|labell?ed|training|"
+                          r"data|images|samples|parameters)\b|(?:labell?ed|unlabell?ed)\s+data\b)", re.IGNORECASE)
+_RANGE = re.compile(r"\bbetween\s*$|\branging\s+from\s*$|\branging\s+from\s+\S+\s+to\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
 # "reduce the size of the pre-trained Swin-B transformer by 48%": a cost, not a result
 _COST_BEFORE = re.compile(
-    r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computation(?:al)?|cost|costs|time|footprint|"
+    r"\bspeed-?ups?\s*\((?:e\.g\.,?\s*)?$|"
+    r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computations?|computational|cost|costs|time|footprint|speed|"
     r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+)?$"
     r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$",
     re.IGNORECASE,
 )
 # "outperforming the best previous system of 0.392", "82.2% (vs 80.2%)", "(current SOTA is 0.86)"
 _PREVIOUS_BEFORE = re.compile(
-    r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
-    r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at))\s*$",
+    r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|(?<!new\s)\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
+    r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at)|"
+    r"\b(?:existing|previous|prior|other|competing|baseline)\s+(?:[\w\-]+\s+){0,3}?(?:only\s+)?"
+    r"(?:achieve|obtain|reach|get|score)s?\s+(?:only\s+)?(?:an?\s+)?)\s*$",
     re.IGNORECASE,
 )
 _BOUND_BEFORE = re.compile(
-    r"\b(?:exceed(?:s|ing)?|surpass(?:es|ing)?|above|below|under|over|beyond|than|at least|at most|"
+    r"\bcross\w*\s+(?:the\s+)?\w+\s+$|\b(?:exceed(?:s|ed|ing)?|surpass(?:es|ing)?|above|below|under|over|beyond|than|at least|at most|"
     r"less than|more than|down to|threshold of|cross(?:es|ing)?|break(?:s|ing)?|"
     r"only|just|merely|random(?:ly)?|chance(?: level)?|human|humans|baseline(?:s)? (?:of|at))\s*(?:the\s+)?$",
     re.IGNORECASE,
 )
 _COST_AFTER = re.compile(
-    r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-.%]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:the\s+)?(?:computation(?:al)?|compute|"
-    r"FLOPs?|MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
+    r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-.%]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:both\s+)?(?:the\s+)?(?:number\s+of\s+)?(?:computation(?:al)?|compute|"
+    r"G?FLOPs?|G?MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
     r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence|operations|"
     r"multiply-adds?|actions|annotations|samples|data|time)\b",
     re.IGNORECASE,
 )
 _OVER_METHOD_AFTER = re.compile(r"^\s?(?:\\?%|points?|pp)?\s+(?:absolute\s+)?(?:over|above)\s+(?:the\s+)?[A-Z]")
 _NUMBER_LIST_BEFORE = re.compile(
-    r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:,\s*and|,|and|/)\s*)+$"
+    r"(?:[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*(?:[A-Za-z][\w\-@]*(?:\s+|(?=,))){0,4}?(?:,\s*and|,|and|/)\s*)+$"
 )
 # "on ACE2004, ACE2005, and NNE": a list of names, some unknown to the lexicon
 _NAME_LIST = re.compile(
@@ -276,7 +282,7 @@ class RuleExtractor:
                 respectively = bool(re.search(r"\brespective(?:ly)?\b", sentence))
                 named = {m[0].name for m in mentions.values()}
                 if (index - previous_index <= 2 and len({d.name for d in previous}) == 1) or (
-                        respectively and index - previous_index <= 2):
+                        respectively and index - previous_index <= 2) or index - previous_index == 1:
                     context = previous
                 elif len(named) == 1 and not _OTHER_DATA.search(sentence) and not own_dataset:
                     # the abstract's only dataset, unless this sentence speaks of another ("our dataset")
@@ -286,11 +292,10 @@ class RuleExtractor:
             else:
                 previous, previous_index = datasets, index
             found = self._sentence_rows(sentence, datasets, model_from_title, context)
-            for row in found:
-                rows.append(row.model_copy(update={
-                    "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
-                    "start_char": s_start, "end_char": s_end,
-                }))
+            rows.extend(row.model_copy(update={
+                "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
+                "start_char": s_start, "end_char": s_end,
+            }) for row in found)
             if found and context and previous is context:
                 previous_index = index  # "Our model is 1.2% better ... For instance, a small version ...": a chain
         with_figure = {r.dataset for r in rows} | {r.dataset.split(" ")[0] for r in rows}  # WMT14 En-De: WMT14
@@ -342,23 +347,34 @@ class RuleExtractor:
         numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in taken)]
         results = []
         for n in numbers:
-            if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets):
-                continue  # "SFEW 2.0": a version of the dataset name
+            if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets) and (
+                    "." not in n.text or (abs(n.value) < 10 and re.fullmatch(r"[+\-\u2212]?\d+\.\d", n.text))):
+                continue  # "SFEW 2.0": a version of the dataset name (not "Amazon-Google 79.28")
             metric = _metric_for(sentence, n, metrics)
+            if metric is not None and metric.name == "Error Rate" and metric.surface.lower() in ("error", "errors") \
+                    and re.search(r"\b(?!(?:the|an?|of|in|its|our|their|lower|relative|absolute|classification)\b)"
+                                  r"[\w\-]+\s+$", sentence[max(0, metric.start - 25):metric.start]):
+                metric = None  # "the average L2 error", "velocity error": a measure the lexicon does not name
             if n.unit in ("ms", "FPS"):  # "34.4% AP at 30ms": the 30 is a latency, not an AP
                 name = "Latency" if n.unit == "ms" else "FPS"
                 metric = Mention(name, n.text, n.start, n.end) if metric is None or metric.name != name else metric
+            if metric is not None and metric.name in ("FPS", "Latency") and n.unit == "%":
+                metric = None  # "27.63 FPS ... with a Hmean of 81.0%": a share is not a speed
             if not _is_result(sentence, n, metric):
                 continue
             results.append((n, metric))
         if not results:
             return []
         assigned = (_respectively(sentence, results, datasets or context or []) or
+                    (_ordered_list(sentence, results, context) if context and not datasets else None) or
                     _parallel_lists(sentence, results, datasets) or {})
         assigned.update(_slash_pairs(sentence, results, datasets))
         respectively_failed = not assigned and len({d.name for d in datasets}) > 1 and bool(
             re.search(r"\brespectively\b", sentence))
         by_metric = _absolute_datasets_by_metric(sentence, results, datasets, assigned)
+        masked = sentence
+        for m in metrics:
+            masked = masked[:m.start] + "m" * (m.end - m.start) + masked[m.end:]
         baseline_of: dict[int, Mention | None] = {}
         rows = []
         result_numbers = [n for n, _ in results]
@@ -371,7 +387,8 @@ class RuleExtractor:
                 if dataset is None:
                     continue
             if dataset is None and datasets:
-                dataset = _dataset_for(sentence, n, datasets, result_numbers)
+                # metric names masked: "state-of-the-art AUC (0.424)" is not an unknown name's figure
+                dataset = _dataset_for(masked, n, datasets, result_numbers)
                 # "52.7 mIoU on ADE20K surpassing Swin by +2.7 mAP / +3 mIoU": a delta goes with the
                 # dataset this sentence reports the same metric on
                 if metric is not None and _is_delta(sentence, n) and by_metric.get(metric.name) \
@@ -381,12 +398,11 @@ class RuleExtractor:
                 dataset = context[0]
             if dataset is None:
                 continue
-            if baseline_of.get(n.start) is not None:
-                dataset = baseline_of[n.start]
+            dataset = baseline_of.get(n.start) or dataset
             dataset = self._language_pair(sentence, n, dataset, result_numbers)
             if not datasets and metric is None and n.start not in assigned:
                 continue  # inherited dataset: only figures that name their metric (or listed "respectively")
-            baseline = _is_baseline(sentence, n) or _other_method_figure(sentence, n, datasets)
+            baseline = _is_baseline(sentence, n) or _other_method_figure(masked, n, datasets)
             if not baseline and i + 1 < len(results) and _is_baseline(sentence, results[i + 1][0]) and \
                     re.search(r"(?:vs\.?|versus|\()\s*$", sentence[n.end:results[i + 1][0].start]):
                 baseline_of[results[i + 1][0].start] = dataset  # "82.2% (vs 80.2%) on X": same dataset
@@ -449,9 +465,9 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
     for m in _NUMBER.finditer(sentence):
         start = m.start()
         before = sentence[max(0, start - 1):start]
-        if before == "/" and re.search(r"(?:\d|%)\s?/$", sentence[max(0, start - 3):start]):
+        if before == "/" and re.search(r"(?:\d\.\d+|%)\s?/$", sentence[max(0, start - 8):start]):
             pass  # "2.1%/4.6%": the second figure of a pair
-        elif before and (before.isalnum() or before in "-_./^~@#$" and not m.group("sign")):
+        elif before and (before.isalnum() or before in "'\u2019" or (before in "-_./^~@#$" and not m.group("sign"))):
             continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1", "ViT-B/16"
         unit = (m.group("unit") or "").strip().lstrip("\\")
         after = sentence[m.end():]
@@ -474,19 +490,36 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
 
 
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
-    if n.unit in ("ms",) and metric is None:
+    if re.match(r"^\s*(?:faster|slower|speed-?ups?|quicker)\b|^\s?%?\s*(?:[\w\-]+\s+){0,2}thresholds?\b",
+                sentence[n.end:n.end + 40], re.IGNORECASE):
+        return False  # "12 ms faster", "the 96% accuracy threshold"
+    if n.unit == "ms" and metric is None:
         return False
+    if _HUMAN_BEFORE.search(sentence[max(0, n.start - 50):n.start]):
+        return False  # "surpasses the human performance of 82.65": not the paper's result
+    setting = re.search(r"=\s*$", sentence[max(0, n.start - 3):n.start])
+    if setting and (metric is None or metric.end > n.start or not re.fullmatch(
+            r"\s*(?:score|value|rate)?\s*=\s*", sentence[metric.end:n.start])):
+        return False  # "a fixed =10" (a symbol lost with the LaTeX): a setting, not "F1 = 0.69"
+    if n.unit in (None, "%") and (metric is None or metric.start < n.end):
+        word = re.match(r"\s([a-z][a-z\-]*)\b", sentence[n.end:n.end + 30])
+        if word and (word.group(1) not in _WORDS_AFTER_RESULT if n.unit is None else word.group(1) in _SETTING_NOUNS):
+            return False  # "10 camera views", "1 place", "an 80% noise ratio": a count or a setting
+    if n.unit is None and "." not in n.text and re.search(r"\b[A-Z][\w\-]*\s$", sentence[max(0, n.start - 30):n.start]) \
+            and (metric is None or metric.end < n.start - 1):
+        return False  # "N-Caltech 101", "Track 5": part of a name
     if re.search(r"[<>\u2264\u2265\u2248~]\s*$", sentence[max(0, n.start - 3):n.start]):
         return False  # ">90% accuracy": a bound
     if _COST_AFTER.match(sentence[n.end:n.end + 60]) and (metric is None or metric.start < n.start):
         return False  # "a reduction of 28% in computational demand": cost, not a result
-    if _BOUND_BEFORE.search(sentence[max(0, n.start - 30):n.start]):
+    if _BOUND_BEFORE.search(sentence[max(0, n.start - 30):n.start]) and not re.search(
+            r"\bby\s+(?:more than|over|at least)\s*$", sentence[max(0, n.start - 30):n.start], re.IGNORECASE):
         return False  # "the first model exceeding 87% accuracy": a threshold, not a result
     before = sentence[max(0, n.start - 60):n.start]
     if _INDEX_BEFORE.search(before) or _COST_BEFORE.search(before):
         return False  # "class 1", "a factor of 4", "the gap from 14%", "reduce the size by 48%"
     after = sentence[n.end:n.end + 30]
-    if _SHARE_AFTER.match(after) or _RANGE.search(before[-12:]) or _RANGE.match(after):
+    if _SHARE_AFTER.match(after) or _RANGE.search(before[-30:]) or _RANGE.match(after):
         return False
     if "." not in n.text and n.unit is None and after.startswith(")"):
         return False  # "(1)", "3)": an enumeration
@@ -498,6 +531,24 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     return not (integer and abs(n.value) > 10000)  # "8,400 games": a count
 
 
+_HUMAN_BEFORE = re.compile(
+    r"\bhumans?(?:[- ]level)?\s+(?:performance|accuracy|agreement|baselines?|annotators?|experts?|raters?|"
+    r"scores?|level|judges?|subjects?)\b(?:[^.;)]|\.\d)*$|\bhuman[- ]level\b(?:[^.;)]|\.\d)*$",
+    re.IGNORECASE,
+)
+# Lowercase words that may follow a unitless result ("71.3 on COCO", "2.1 higher"); any other
+# lowercase word makes the number a count ("10 camera views"), unless a metric is written there.
+_WORDS_AFTER_RESULT = frozenset(re.findall(r"\S+",
+    "on in for and or with at to vs versus compared over than which while when where whereas respectively "
+    "by from as of after under using without despite but the a an is was are were absolute relative higher "
+    "lower better worse improvement improvements gain gains increase decrease reduction points point average "
+    "mean overall respective across among against beyond while averaged rouge bleu score scores "
+    "pixels pixel px km cm m mm meters degrees bits nats bpc bpd db"))
+# What an "80% noise ratio" or "10% labels" is: a setting of the experiment, not a result
+_SETTING_NOUNS = frozenset(re.findall(r"\S+",
+    "noise noisy sparsity sparse pruning pruned masking mask masked labels label labeled labelled annotations "
+    "annotated data training subset budget missing occlusion dropout compression quantization fewer less smaller "
+    "faster cheaper lighter memory corruption corrupted outliers outlier poisoning poisoned"))
 _UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-]*[A-Z][A-Za-z0-9@\-]*\b")
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
@@ -505,6 +556,8 @@ _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\
 def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mention | None:
     after = [m for m in metrics if m.start >= n.end]
     before = [m for m in metrics if m.end <= n.start]
+    if after and re.fullmatch(r"\s?(?:\\?%)?\s?", sentence[n.end:after[0].start]):
+        return after[0]  # "an accuracy of 50.7 mAP": the metric written on the figure itself
     if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)\s*",
                                sentence[before[-1].end:n.start]):
         return before[-1]  # "an average precision of 0.8000 and mean IoU of 0.8100"
@@ -533,6 +586,13 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
                  numbers: Sequence[_Number]) -> Mention | None:
     nxt = next((d for d in datasets if d.start >= n.end), None)
     prv = next((d for d in reversed(datasets) if d.end <= n.start), None)
+    named = re.search(r"\b([A-Z][\w\-]*)\s*\(\s*$", sentence[max(0, n.start - 40):n.start])
+    if named and not (prv is not None and re.fullmatch(r"\s*\(\s*", sentence[prv.end:n.start])) \
+            and named.group(1) not in _NOT_GENERIC and named.group(1) not in _NOT_DATASET_NAMES \
+            and not re.fullmatch(r"(?i)(?:test|val|dev|minival)[\w\-]*", named.group(1)):
+        return None  # "UPLight (92.45%), ZJU (92.7%), and MCubeS (50.99%)": the figure of the name before it
+    if _other_target(sentence, n, datasets, numbers):
+        return None  # "by 2.0 ROUGE on a version of New York Times", "by 18.7% on the end joints of limbs"
     if prv is not None and re.fullmatch(r"\s*[(:]\s*", sentence[prv.end:n.start]):
         return prv  # "MIT Indoor67 (86.7%)", "USMLE: 60.2%"
     if nxt is not None:
@@ -568,6 +628,43 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
 
 
 _PARENS = re.compile(r"\([^()]*\)")
+_ON_TARGET = re.compile(r"\bon\s+(?:the\s+|a\s+|an\s+)?(?P<word>[\w\-@]+)")
+# Words after "on" that do not name what a figure was measured on ("on average", "on the test set")
+_NEUTRAL_TARGETS = frozenset(re.findall(r"\S+",
+    "average all both each these those this that it them its their our top test val validation dev standard "
+    "several multiple many most various two three four five six seven eight nine ten public benchmark "
+    "benchmarks dataset datasets data popular widely common commonly challenging large large-scale real "
+    "same held-out unseen seen different respective full official original recent well-known existing "
+    "recall precision accuracy mean par latter former other"))
+
+
+_DEVICE = re.compile(r"\b(?:GPUs?|CPUs?|TPUs?|NVIDIA|GTX|RTX|Titan|Tesla|[VAH]100|phones?|devices?|hardware|mobile|Pixel|iPhone|chips?|cores?|"
+                     r"test-\w+|clean|noisy|hard|easy|moderate|split|subset|sets?)\b", re.IGNORECASE)
+
+
+_LANGUAGE_OR_VERSION = re.compile(
+    r"[Vv]\d[\w.]*|English|Chinese|German|French|Spanish|Japanese|Korean|Russian|Arabic|Hindi|Test|Val\w*|Dev|"
+    r"Top-?\d+|Rank-?\d+|R@\d+|I|The|A|An")
+
+
+def _other_target(sentence: str, n: _Number, datasets: Sequence[Mention], numbers: Sequence[_Number]) -> bool:
+    """True when the figure is said to be "on" something that is not a dataset the lexicon knows."""
+    end = next((m.start for m in numbers if m.start >= n.end), len(sentence))
+    clause = re.search(r"[,;:()]", sentence[n.end:end])
+    end = min(end, n.end + 60, n.end + clause.start() if clause else len(sentence))
+    m = _ON_TARGET.search(sentence, n.end, end)
+    if m is None:
+        return False
+    word = m.group("word")
+    phrase = sentence[m.start():min(len(sentence), m.start() + 50)]
+    cut = re.search(r"[,;:()]|\band\b|\bwith\b", phrase)
+    phrase = phrase[:cut.start()] if cut else phrase
+    if any(m.start() <= d.start < m.start() + len(phrase) for d in datasets) or word.lower() in _NEUTRAL_TARGETS \
+            or _DEVICE.search(phrase):
+        return False  # "on the class-conditional ImageNet", "on a single GPU", "on the clean test set"
+    # only a name (a capitalised word) is another target: "on binary labels", "on fine-grained" qualify the dataset
+    return any(w not in _NOT_GENERIC and not _LANGUAGE_OR_VERSION.fullmatch(w)
+               for w in re.findall(r"\b[A-Z][\w\-]*", phrase[2:]))
 _UNKNOWN_NAME_IN_GAP = re.compile(
     r"\b(?:on|in|for)\s+(?:the\s+)?(?P<a>[A-Z][\w\-]*)|\b(?P<b>[A-Z][\w\-]*[A-Z0-9][\w\-]*)\s*\(\s*$"
 )
@@ -639,10 +736,30 @@ def _parallel_lists(sentence: str, results: list[tuple[_Number, Mention | None]]
         if not re.fullmatch(r"\s*(?:,|and|,\s*and|&)\s*", sentence[a.end:b.start]):
             return None
     numbers = [n for n, _ in results]
-    for a, b in pairwise(numbers):
-        if not re.fullmatch(r"\s*(?:\\?%)?\s*(?:,|and|,\s*and)\s*", sentence[a.end:b.start]):
+    for x, y in pairwise(numbers):
+        # "71.1% AUC, 89.3% NP, and 73.0% AO on LaSOT, TrackingNet, and GOT-10k": a metric may follow each
+        if not re.fullmatch(r"\s*(?:\\?%)?\s*(?:[A-Za-z@\-]+\s*){0,2}(?:,|and|,\s*and)\s*", sentence[x.end:y.start]):
             return None
     return {n.start: d for n, d in zip(numbers, datasets, strict=True)}
+
+
+def _ordered_list(sentence: str, results: list[tuple[_Number, Mention | None]],
+                  context: Sequence[Mention]) -> dict[int, Mention] | None:
+    """"... on UCF101 and HMDB51. MCN achieves Top-1 accuracies of 84.8% and 54.5% ...": the first list of
+    figures of a sentence pairs in order with the datasets the sentence before listed, when the counts agree."""
+    names = list(dict.fromkeys(d.name for d in context))
+    if len(names) < 2:
+        return None
+    numbers = [n for n, _ in results if not _is_baseline(sentence, n)]
+    run = numbers[:1]
+    for a, b in pairwise(numbers):
+        if not re.fullmatch(r"\s*(?:\\?%)?\s*(?:,|and|,\s*and)\s*", sentence[a.end:b.start]):
+            break
+        run.append(b)
+    if len(run) != len(names) or len({m.name if m else None for n, m in results if n in run}) != 1:
+        return None
+    first = {d.name: d for d in reversed(context)}
+    return {n.start: first[name] for n, name in zip(run, names, strict=True)}
 
 
 def _clean_gap(gap: str) -> bool:
@@ -671,8 +788,20 @@ def _list_with_unknown_names(sentence: str, datasets: Sequence[Mention], count: 
 def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
                   datasets: Sequence[Mention]) -> dict[int, Mention] | None:
     """"... on A, B and C ... 1.0, 2.0 and 3.0, respectively": pair numbers and datasets in order."""
-    if not re.search(r"\brespective(?:ly)?\b", sentence) or len(datasets) < 2:
+    if not re.search(r"\brespective(?:ly)?\b", sentence) or not datasets:
         return None
+    if len(datasets) == 1:
+        # "3.5% and 3.6% ... for Pancreas-CT and BTCV datasets, respectively": one name the lexicon knows
+        figures = [n for n, _ in results if not _is_baseline(sentence, n)]
+        listed = _list_with_unknown_names(sentence, datasets, len(figures)) if len(figures) >= 2 else None
+        return {n.start: d for n, d in zip(figures, listed, strict=True)} if listed else None
+    # "Top-1 and Top-5 by 4.4 and 7.9 respectively on Kinetics": the list pairs with metrics, on one dataset
+    on_one = re.search(r"\brespectively,?\s+(?:on|in)\s+(?:the\s+)?", sentence)
+    first = next((d for d in datasets if on_one and d.start == on_one.end()), None)
+    if first is not None:
+        second = next((d for d in datasets if d.start > first.end), None)
+        if second is None or not re.fullmatch(r"\s*(?:,|and|,\s*and|&)\s*", sentence[first.end:second.start]):
+            return None
     absolute = [(n, metric) for n, metric in results if not _is_delta(sentence, n) and not _is_baseline(sentence, n)]
     if len(absolute) == len(datasets):
         return {n.start: d for (n, _), d in zip(absolute, datasets, strict=True)}
@@ -682,6 +811,9 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     deltas = [n for n, _ in results if _is_delta(sentence, n)]
     if len(deltas) == len(datasets) and not absolute:
         return {n.start: d for n, d in zip(deltas, datasets, strict=True)}
+    listed = _list_with_unknown_names(sentence, datasets, len(deltas)) if deltas and not absolute else None
+    if listed:
+        return {n.start: d for n, d in zip(deltas, listed, strict=True)}
     groups: dict[str, list[_Number]] = {}
     for n, metric in absolute:
         groups.setdefault(metric.name if metric else "", []).append(n)
@@ -770,18 +902,16 @@ def _qualifiers(sentence: str, n: _Number, dataset: Mention | None, prev_end: in
         split = _SPLIT_AFTER_DATASET.match(sentence[dataset.end:dataset.end + 20])
         if split:
             found.append(_split_name(split.group(1)))
-    for m in _SPLIT.finditer(sentence[n.end:next_start]):
-        found.append(_split_name(m.group(1)))
+    found.extend(_split_name(m.group(1)) for m in _SPLIT.finditer(sentence[n.end:next_start]))
     if dataset is not None and (m := _SPLIT_IN_NAME.search(dataset.surface)):
         found.append(_split_name(m.group(1)))
-    for m in _SETTINGS.finditer(window):
-        found.append(re.sub(r"\s+", " ", m.group(1).lower().replace("pretrained", "pre-trained")))
+    found.extend(re.sub(r"\s+", " ", m.group(1).lower().replace("pretrained", "pre-trained"))
+                 for m in _SETTINGS.finditer(window))
     for pattern in (_PARAMS, _PARAMS_WORDS):
         for m in pattern.finditer(window):
             scale = {"million": "M", "billion": "B"}.get(m.group("scale").lower(), m.group("scale"))
             found.append(f"{m.group('n')}{scale} params")
-    for m in _FLOPS.finditer(window):
-        found.append(f"{m.group('n')}{m.group('scale')} FLOPs")
+    found.extend(f"{m.group('n')}{m.group('scale')} FLOPs" for m in _FLOPS.finditer(window))
     return list(dict.fromkeys(found))
 
 

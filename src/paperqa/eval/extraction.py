@@ -218,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     if args.command == "sample":
-        exclude = {g["paper_id"] for path in args.exclude for g in read_jsonl(path)}
+        # a gold file has "paper_id" per line; a checked sample has it under "row"
+        exclude = {g.get("paper_id") or g["row"]["paper_id"] for path in args.exclude for g in read_jsonl(path)}
         papers = [p for pid, p in read_corpus(args.corpus).items() if pid not in exclude]
         rows, _ = extract_timed(papers, lexicon)
         valued = [r for pid in sorted(rows) for r in rows[pid] if r.value is not None]
