@@ -223,7 +223,8 @@ class ResultsTable:
         ``include_deltas``, and then come after the absolute figures; ``include_mentions`` adds the
         value-less rows of papers that name the dataset without a figure, last.
         """
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[object] = []
         if dataset:
             where.append("dataset_key = ?")
             params.append(self._dataset_key(dataset))

@@ -87,7 +87,7 @@ def score_pwc(gold: Sequence[dict], rows_by_paper: dict[str, list[ResultRow]], l
     for g in gold:
         value = _as_float(g["value"])
         rows = [r for r in rows_by_paper.get(g["paper_id"], []) if r.value is not None]
-        same_value = [r for r in rows if value is not None and abs(r.value - value) < 1e-9]
+        same_value = [r for r in rows if value is not None and r.value is not None and abs(r.value - value) < 1e-9]
         names = dataset_names(lexicon, g["dataset"])
         if same_value:
             value_hits += 1
@@ -220,23 +220,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sample":
         # a gold file has "paper_id" per line; a checked sample has it under "row"
         exclude = {g.get("paper_id") or g["row"]["paper_id"] for path in args.exclude for g in read_jsonl(path)}
-        papers = [p for pid, p in read_corpus(args.corpus).items() if pid not in exclude]
-        rows, _ = extract_timed(papers, lexicon)
-        valued = [r for pid in sorted(rows) for r in rows[pid] if r.value is not None]
+        candidates = [p for pid, p in read_corpus(args.corpus).items() if pid not in exclude]
+        sampled, _ = extract_timed(candidates, lexicon)
+        valued = [r for pid in sorted(sampled) for r in sampled[pid] if r.value is not None]
         picked = random.Random(args.seed).sample(valued, min(args.n, len(valued)))
         for r in picked:
             print(json.dumps({**r.model_dump(exclude={"citation", "title"}), "display": format_value(r)}))
         return 0
 
     if args.command == "speed":
-        papers = list(read_corpus(args.corpus).values())
+        timed = list(read_corpus(args.corpus).values())
         if args.limit:
-            papers = papers[: args.limit]
-        rows, seconds = extract_timed(papers, lexicon)
-        total = sum(len(v) for v in rows.values())
-        valued = sum(1 for v in rows.values() for r in v if r.value is not None)
-        print(f"{len(papers)} papers in {seconds:.2f} s: {len(papers) / seconds:.0f} papers/s; "
-              f"{total} rows ({valued} with a value, {total - valued} dataset mentions without a figure)")
+            timed = timed[: args.limit]
+        extracted, seconds = extract_timed(timed, lexicon)
+        total = sum(len(v) for v in extracted.values())
+        n_valued = sum(1 for v in extracted.values() for r in v if r.value is not None)
+        print(f"{len(timed)} papers in {seconds:.2f} s: {len(timed) / seconds:.0f} papers/s; "
+              f"{total} rows ({n_valued} with a value, {total - n_valued} dataset mentions without a figure)")
         return 0
     return 2
 
