@@ -241,7 +241,9 @@ def check_answer(
 
     A cited sentence whose numbers are not all in its cited passages, or whose content words are
     less than ``min_support`` contained in them, is dropped and listed as unsupported. When
-    nothing supported is left, the answer is the refusal.
+    nothing cited and supported is left, the answer keeps no citation and is not a refusal either:
+    ``PaperQA`` then shows the extractive answer with a notice saying why
+    (``generation.uncited_reason``), so a claim the model could not support never reaches a user.
     """
     keymap = KeyMap(len(passages))
     rewritten = [_tidy(keymap.rewrite(s)) for s in split_answer_sentences(text)]
@@ -263,8 +265,8 @@ def check_answer(
             claims.setdefault(key, []).append(sentence)
         kept.append(sentence)
     if (unsupported or (uncited and not keep_uncited)) and not any(cited_keys(s) for s in kept):
-        return CheckedAnswer(refusal_text, invalid_citations=keymap.invalid, uncited_sentences=uncited,
-                             refused=True, unsupported_sentences=unsupported)
+        return CheckedAnswer(_join(kept, text) if kept else "", invalid_citations=keymap.invalid,
+                             uncited_sentences=uncited, refused=False, unsupported_sentences=unsupported)
     # Passages only unsupported sentences cited are not sources; the rest are renumbered densely again.
     renumber = {old: new for new, old in enumerate(sorted(claims), start=1)}
     if any(old != new for old, new in renumber.items()):

@@ -418,6 +418,8 @@ def uncited_reason(answer: Answer) -> str | None:
     if answer.refused or answer.citations:
         return None
     parts = [f"{len(answer.uncited_sentences)} sentence(s) without a citation"]
+    if answer.unsupported_sentences:
+        parts.append(f"{len(answer.unsupported_sentences)} sentence(s) its cited passages do not support")
     if answer.invalid_citations:
         parts.append(f"invalid citation(s) {', '.join(answer.invalid_citations)} removed")
     if answer.stats.settings.get("finish_reason") == "length":
@@ -427,7 +429,9 @@ def uncited_reason(answer: Answer) -> str | None:
 
 def rejected_summary(answer: Answer, reason: str) -> dict:
     """What is kept of a rejected generated answer, in the fallback's ``stats.settings`` (for eval and debugging)."""
-    return {"reason": reason, "text": answer.text, "model": answer.stats.model,
+    # with answer.keep_uncited off the checked text has dropped what the model wrote: keep that here
+    written = answer.text or " ".join([*answer.uncited_sentences, *answer.unsupported_sentences])
+    return {"reason": reason, "text": written, "model": answer.stats.model,
             "prompt_tokens": answer.stats.prompt_tokens, "completion_tokens": answer.stats.completion_tokens,
             "time_to_first_token_s": answer.stats.time_to_first_token_s, "total_s": answer.stats.total_s,
             "uncited_sentences": len(answer.uncited_sentences), "invalid_citations": list(answer.invalid_citations),

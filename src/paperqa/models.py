@@ -166,6 +166,10 @@ class GenerationInfo(BaseModel):
         value = getattr(self, key, None)
         return default if value is None else value
 
+    def __contains__(self, key: object) -> bool:
+        """``"key" in settings``: the key is set (as with :meth:`get`, None counts as unset)."""
+        return isinstance(key, str) and getattr(self, key, None) is not None
+
 
 class AnswerStats(BaseModel):
     """What it cost to produce an answer, recorded for evaluation and the UI."""
