@@ -12,6 +12,7 @@ comes last, after the server is gone. Timeouts are generous: the machine may be 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -301,10 +302,8 @@ def _group_gone(pgid: int, timeout_s: float) -> bool:
     """True once no process of the group is left; the killed leader is reaped if it is our child."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            os.waitpid(pgid, os.WNOHANG)  # a killed child stays a zombie (still in its group) until reaped
-        except ChildProcessError:
-            pass
+        with contextlib.suppress(ChildProcessError):  # a killed child stays a zombie in its group until reaped
+            os.waitpid(pgid, os.WNOHANG)
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
