@@ -271,10 +271,9 @@ def test_four_concurrent_asks_are_batched_by_vllm(real_qa, real_vllm: RealVLLM) 
 
 
 # -- the server killed mid-stream (SIGKILL) ---------------------------------------------------------
-def test_server_killed_mid_stream_falls_back_to_extractive(bundled_index_dir, embedder, real_vllm: RealVLLM) -> None:
-    # Kill the session's own server (the remaining server tests ran before this one), or a private one
-    # when the session borrowed a server through VLLM_TEST_BASE_URL: that one is never killed.
-    victim = real_vllm if real_vllm.owned else start_private_vllm()
+def test_server_killed_mid_stream_falls_back_to_extractive(bundled_index_dir, embedder) -> None:
+    # A private server is killed, never the session's one (or one borrowed through VLLM_TEST_BASE_URL).
+    victim = start_private_vllm()  # never the session's server: later test files still use it
     assert victim.pid is not None and victim.port is not None
     qa = PaperQA(bundled_index_dir, embedder=embedder,
                  overrides=llm_overrides(victim, **{"llm.max_tokens": 400, "llm.retries": 0}))
@@ -343,5 +342,6 @@ def test_offline_generator_runs_vllm_llm_in_process(bundled_index_dir, embedder,
         assert answer.stats.settings["batch_size"] == 2
         assert answer.stats.completion_tokens and answer.stats.completion_tokens <= 48
         assert answer.stats.prompt_tokens and answer.stats.prompt_tokens > 100
-        assert answer.text.strip()
+        # the model wrote something: kept, or listed as uncited/unsupported by the checker (keep_uncited off)
+        assert answer.text.strip() or answer.uncited_sentences or answer.unsupported_sentences or answer.refused
     assert sys.executable != str(python)  # it really ran in the other venv
