@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paperqa.config import Settings, load_config
-from paperqa.models import Chunk, Hit, Paper
+from paperqa.models import Answer, AnswerStream, Chunk, Hit, Paper
 
 PASSAGES = [
     ("An Image is Worth 16x16 Words",
@@ -41,3 +41,9 @@ def llm_settings(base_url: str | None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"llm.base_url": base_url, "llm.backoff_s": 0.01, "llm.timeout": 5.0}
     values.update({f"llm.{key}": value for key, value in overrides.items()})
     return load_config(overrides=values)
+
+
+def drain(stream: AnswerStream) -> tuple[list[str], Answer]:
+    """The text deltas of a stream, and its final Answer."""
+    deltas = list(stream.deltas())
+    return deltas, stream.get_response()

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 from fake_vllm import FakeVLLM, Reply
-from hit_factory import llm_settings, sample_hits
+from hit_factory import drain, llm_settings, sample_hits
 
 from paperqa.answer_json import JsonAnswerReader, JsonSentence, answer_schema, render_sentence
 from paperqa.config import ConfigError, load_config
@@ -26,15 +26,7 @@ def json_generator(server: FakeVLLM, **llm: Any) -> AnswerGenerator:
 
 
 def run(gen: AnswerGenerator, n_hits: int = 3) -> tuple[list[str], Answer]:
-    deltas: list[str] = []
-    final: Answer | None = None
-    for item in gen.stream(QUESTION, sample_hits(n_hits)):
-        if isinstance(item, Answer):
-            final = item
-        else:
-            deltas.append(item)
-    assert final is not None
-    return deltas, final
+    return drain(gen.stream(QUESTION, sample_hits(n_hits)))
 
 
 def reply_json(*sentences: tuple[str, list[int]], refused: bool = False, **reply: Any) -> Reply:

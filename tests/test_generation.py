@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fake_vllm import FakeVLLM, RecordedRequest, Reply, _approx_tokens, cite_passages_responder
-from hit_factory import llm_settings, sample_hits
+from hit_factory import drain, llm_settings, sample_hits
 
 from paperqa.generation import AnswerGenerator, LLMUnavailableError, parse_verdict
 from paperqa.models import Answer
@@ -32,15 +32,7 @@ def with_answer(generator: AnswerGenerator, **answer: Any) -> AnswerGenerator:
 
 def run(gen: AnswerGenerator, question: str = QUESTION, n_hits: int = 3, history: list | None = None
         ) -> tuple[list[str], Answer]:
-    deltas: list[str] = []
-    final: Answer | None = None
-    for item in gen.stream(question, sample_hits(n_hits), history):
-        if isinstance(item, Answer):
-            final = item
-        else:
-            deltas.append(item)
-    assert final is not None
-    return deltas, final
+    return drain(gen.stream(question, sample_hits(n_hits), history))
 
 
 def is_answer_request(request: RecordedRequest) -> bool:

@@ -9,7 +9,7 @@ certain (no invented key, no uncited sentence, refusal as a field), whatever the
 from __future__ import annotations
 
 import pytest
-from hit_factory import llm_settings, sample_hits
+from hit_factory import drain, llm_settings, sample_hits
 
 from paperqa import generation
 from paperqa.answer_json import response_format
@@ -26,15 +26,7 @@ def json_settings(base_url: str) -> Settings:
 
 
 def run(gen: AnswerGenerator) -> tuple[list[str], Answer]:
-    deltas: list[str] = []
-    final: Answer | None = None
-    for item in gen.stream(QUESTION, sample_hits(3)):
-        if isinstance(item, Answer):
-            final = item
-        else:
-            deltas.append(item)
-    assert final is not None
-    return deltas, final
+    return drain(gen.stream(QUESTION, sample_hits(3)))
 
 
 def test_real_vllm_json_answer_cites_only_passages_in_the_prompt(real_vllm) -> None:
