@@ -193,11 +193,7 @@ for args in (["search", "mIoU ADE20K", "--mode", "bm25"], ["info"]):
 heavy = ("torch", "sentence_transformers", "transformers", "llama_index.core", "openai", "gradio", "matplotlib")
 print(json.dumps([m for m in heavy if m in sys.modules]))
 """
-    env = {**os.environ, "PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
-                            check=False)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    assert _heavy_modules_loaded(script) == []
 
 
 def test_hybrid_search_loads_no_sentence_transformers(bundled_index_dir):
@@ -211,8 +207,13 @@ assert hits and hits[0].dense_rank is not None
 heavy = ("sentence_transformers", "sklearn", "llama_index.core", "openai", "gradio", "matplotlib")
 print(json.dumps([m for m in heavy if m in sys.modules]))
 """
+    assert _heavy_modules_loaded(script) == []
+
+
+def _heavy_modules_loaded(script: str) -> list[str]:
+    """Run ``script`` (which prints a JSON list of the heavy modules it loaded) in a fresh interpreter."""
     env = {**os.environ, "PYTHONPATH": str(SRC), "HF_HUB_OFFLINE": "1"}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300,
                             check=False)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    return json.loads(result.stdout.strip().splitlines()[-1])
