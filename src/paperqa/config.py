@@ -157,7 +157,8 @@ class AnswerConfig(_Section):
         "off", "LLM answers: judge each passage for relevance before answering (off | llm).")
     keep_uncited: bool = _field(
         False, "Keep sentences of a generated answer that carry no citation (they are listed either way). false: "
-               "a sentence nothing backs is not shown; with no cited sentence left, the answer is the refusal.")
+               "a sentence nothing backs is not shown; with no supported cited sentence left, paperqa shows the "
+               "extractive answer instead, with a notice saying why.")
     min_citation_support: float = _field(
         0.3, "A cited sentence is kept only when every number it states is in a passage it cites and at least this "
              "share of its content words are (else it is dropped and counted as unsupported). 0.3 measured by "
