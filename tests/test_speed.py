@@ -87,10 +87,23 @@ def test_query_encoder_without_sentence_transformers_gives_the_same_vector():
     questions = ["Which papers report mIoU on ADE20K?", "attention " * 400]  # the second is truncated
     light = np.stack([fp32.embed_query(q) for q in questions])
     assert "_model" not in fp32.__dict__  # sentence-transformers was not loaded for it
-    fp32.clear_cache()
+    assert fp32._query_encoder._traced is not None  # on CPU the frozen TorchScript trace runs
     fp32.load()
-    full = np.stack([fp32.embed_query(q) for q in questions])
+    full = fp32._model.encode(questions, batch_size=1, normalize_embeddings=True, convert_to_numpy=True)
     assert np.allclose(light, full, atol=1e-5)
+
+
+def test_query_encoder_shares_loaded_weights_and_matches_eager():
+    """With sentence-transformers loaded first, the question encoder reuses its transformer; the
+    traced path and the eager model give the same vector for questions of any length."""
+    fp32 = Embedder(load_config(overrides={"embedding.dtype": "float32"}).embedding).load()
+    encoder = fp32._query_encoder
+    assert encoder.model is fp32._model[0].auto_model
+    questions = ["ADE20K?", "Which papers report mIoU on ADE20K with a hybrid CNN-transformer backbone?"]
+    traced = np.stack([encoder.encode(q) for q in questions])
+    encoder._traced = None  # the eager fallback
+    eager = np.stack([encoder.encode(q) for q in questions])
+    assert np.allclose(traced, eager, atol=1e-5)
 
 
 # ----- sentence vectors ------------------------------------------------------------------------------
