@@ -112,7 +112,10 @@ def test_query_encoder_shares_loaded_weights_and_matches_eager():
 def test_sentence_vectors_round_trip(tmp_path):
     spans = [[(0, 5), (6, 12)], [], [(0, 3)]]
     vectors = [np.eye(3, dtype=np.float32)[:2], np.zeros((0, 3), np.float32), np.full((1, 3), np.nan, np.float32)]
-    built = SentenceVectors.build(spans, vectors, dimension=3)
+    built = SentenceVectors.from_flat(spans, np.concatenate(vectors))
+    assert built.vectors.dtype == np.float16
+    with pytest.raises(ValueError, match="2 sentence vectors for 3"):
+        SentenceVectors.from_flat(spans, np.concatenate(vectors)[:2])
     assert len(built) == 3
     assert built.of_chunk(1)[0].shape == (0, 2)
     both = built.concat(built)

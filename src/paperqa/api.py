@@ -281,14 +281,12 @@ class PaperQA:
             shifted = [[(a + text_offset(c, chunking), b + text_offset(c, chunking)) for a, b in s]
                        for c, s in zip(chunks, spans, strict=True)]
             embedded = self.embedder.embed_passages(texts, shifted, progress)
-            per_chunk = embedded.sentences or []
-            vectors = embedded.passages
-        else:  # encoded: every sentence on its own, as the answer would at question time
-            vectors = self.embedder.embed_texts(texts, progress)
-            flat = self.embedder.embed_texts([c.text[a:b] for c, s in zip(chunks, spans, strict=True) for a, b in s])
-            bounds = np.cumsum([0] + [len(s) for s in spans])
-            per_chunk = [flat[bounds[i] : bounds[i + 1]] for i in range(len(chunks))]
-        return vectors, SentenceVectors.build(spans, per_chunk, vectors.shape[1])
+            assert embedded.sentences is not None
+            return embedded.passages, SentenceVectors.from_flat(spans, embedded.sentences)
+        # encoded: every sentence on its own, as the answer would at question time
+        vectors = self.embedder.embed_texts(texts, progress)
+        flat = self.embedder.embed_texts([c.text[a:b] for c, s in zip(chunks, spans, strict=True) for a, b in s])
+        return vectors, SentenceVectors.from_flat(spans, flat)
 
     # ----- search and answers ------------------------------------------------------------------
 

@@ -77,10 +77,21 @@ def resolve_dtype(dtype: str, device: str) -> str:
 
 @dataclass(frozen=True)
 class PassageVectors:
-    """Passage vectors, and optionally one vector per sentence span of each passage."""
+    """Passage vectors, and optionally one vector per sentence span of each passage.
+
+    Sentence vectors are one flat float16 array, passage ``i``'s spans at rows
+    ``sentence_offsets[i]:sentence_offsets[i + 1]``: written in place batch by batch, so an ingest
+    never holds a float32 copy or one small array per passage (at 1M passages of ~5 sentences,
+    3.7 GiB instead of 7.3 GiB plus a concatenated copy).
+    """
 
     passages: np.ndarray  # (n_passages, d) float32, L2-normalised
-    sentences: list[np.ndarray] | None = None  # per passage: (n_spans, d) float32; NaN rows = not covered
+    sentences: np.ndarray | None = None  # (n_spans_total, d) float16; NaN rows = not covered
+    sentence_offsets: np.ndarray | None = None  # (n_passages + 1,) int64
+
+    def sentences_of(self, row: int) -> np.ndarray:
+        assert self.sentences is not None and self.sentence_offsets is not None
+        return self.sentences[int(self.sentence_offsets[row]) : int(self.sentence_offsets[row + 1])]
 
 
 class Embedder:
@@ -188,11 +199,13 @@ class Embedder:
         texts = list(texts)
         dim = self.dimension
         passages = np.zeros((len(texts), dim), dtype=np.float32)
-        sentences: list[np.ndarray] | None = None
+        sentences: np.ndarray | None = None
+        offsets: np.ndarray | None = None
         if spans is not None:
-            sentences = [np.full((len(s), dim), np.nan, dtype=np.float32) for s in spans]
+            offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
+            sentences = np.full((int(offsets[-1]), dim), np.nan, dtype=np.float16)
         if not texts:
-            return PassageVectors(passages, sentences)
+            return PassageVectors(passages, sentences, offsets)
         # Batches of similar length waste less compute on padding: 17.3 -> 20.8 passages/s on
         # 610 ml_abstracts passages (2 cores), identical vectors. Order is restored afterwards.
         order = np.argsort([len(t) for t in texts], kind="stable")
@@ -202,11 +215,11 @@ class Embedder:
             batch_spans = [spans[i] for i in batch] if spans is not None else None
             vectors, span_vectors = self._encode_batch([texts[i] for i in batch], batch_spans)
             passages[batch] = vectors
-            if sentences is not None and span_vectors is not None:
+            if sentences is not None and offsets is not None and span_vectors is not None:
                 for i, rows in zip(batch, span_vectors, strict=True):
-                    sentences[i] = rows
+                    sentences[offsets[i] : offsets[i + 1]] = rows
             bar(len(batch))
-        return PassageVectors(passages, sentences)
+        return PassageVectors(passages, sentences, offsets)
 
     def _encode_batch(
         self, texts: list[str], spans: list[Sequence[tuple[int, int]]] | None

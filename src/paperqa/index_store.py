@@ -179,12 +179,14 @@ class SentenceVectors:
     vectors: np.ndarray
 
     @classmethod
-    def build(cls, spans: list[list[tuple[int, int]]], vectors: list[np.ndarray], dimension: int) -> SentenceVectors:
+    def from_flat(cls, spans: list[list[tuple[int, int]]], vectors: np.ndarray) -> SentenceVectors:
+        """From one array with every chunk's sentence rows in chunk order (no per-chunk copies)."""
         counts = np.array([len(s) for s in spans], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        if int(offsets[-1]) != len(vectors):
+            raise ValueError(f"{len(vectors)} sentence vectors for {int(offsets[-1])} sentence spans")
         flat_spans = np.array([span for chunk in spans for span in chunk], dtype=np.int32).reshape(-1, 2)
-        flat = np.concatenate(vectors).astype(np.float16) if vectors else np.zeros((0, dimension), np.float16)
-        return cls(offsets, flat_spans, flat.reshape(-1, dimension))
+        return cls(offsets, flat_spans, np.asarray(vectors, dtype=np.float16))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
