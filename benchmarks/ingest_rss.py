@@ -2,11 +2,10 @@
 
 Embedding 100k real passages takes hours on these 2 cores, so the transformer's forward pass is
 replaced -- and only it: ``SyntheticEmbedder`` is the real :class:`paperqa.embedding.Embedder`
-whose loaded llama-index model is swapped for one that returns seeded random unit vectors as
-Python float lists, exactly the type ``HuggingFaceEmbedding.get_text_embedding_batch`` returns.
-Everything else is the real ingest path: reading the JSONL file, dedupe, chunking with the real
-chunker, ``Embedder.embed_texts`` (length sort, list -> array), the batched FAISS add, bm25s,
-the atomic version write. The hook is the public ``PaperQA(embedder=...)`` argument.
+whose ``_encode_batch`` returns seeded random unit vectors (passages and sentence spans) instead
+of running the model. Everything else is the real ingest path: reading the JSONL file, dedupe,
+chunking with the real chunker, sentence spans, ``Embedder.embed_passages`` (length sort,
+batches), the results extraction, the FAISS build, bm25s, the atomic version write. The hook is the public ``PaperQA(embedder=...)`` argument.
 
 The corpus is synthetic text made of real sentences: each paper is a real ml_abstracts title and
 3-6 sentences resampled from real abstracts (about one passage per paper at chunk_size 192).
@@ -24,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -41,33 +39,26 @@ console = Console()
 app = typer.Typer(add_completion=False)
 
 
-class _RandomUnitVectors:
-    """Stands in for llama-index's HuggingFaceEmbedding: same methods, same return types."""
-
-    def __init__(self, dimension: int = 384) -> None:
-        self.dimension = dimension
-        self.rng = np.random.default_rng(0)
-
-    def _vectors(self, n: int) -> list[list[float]]:
-        v = self.rng.standard_normal((n, self.dimension), dtype=np.float32)
-        v /= np.linalg.norm(v, axis=1, keepdims=True)
-        return v.tolist()
-
-    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False) -> list[list[float]]:
-        return self._vectors(len(texts))
-
-    def get_query_embedding(self, query: str) -> list[float]:
-        return self._vectors(1)[0]
-
-
 def synthetic_embedder():
+    """The real :class:`~paperqa.embedding.Embedder` with its encoder pass replaced by seeded random
+    unit vectors: one per passage and one per sentence span, the shapes and dtype the real
+    ``_encode_batch`` returns, so length sorting, batching, sentence vectors and the store run as in
+    a real ingest."""
     from paperqa.config import load_config
     from paperqa.embedding import Embedder
 
+    rng = np.random.default_rng(0)
+
+    def unit(n: int, dimension: int) -> np.ndarray:
+        v = rng.standard_normal((n, dimension), dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
     class SyntheticEmbedder(Embedder):
-        @cached_property
-        def _model(self):  # the only override: no transformer forward pass
-            return _RandomUnitVectors()
+        dimension = 384  # no model to ask
+
+        def _encode_batch(self, texts, spans):  # the only override: no transformer forward pass
+            sentence_vectors = [unit(len(s), self.dimension) for s in spans] if spans is not None else None
+            return unit(len(texts), self.dimension), sentence_vectors
 
     embedder = SyntheticEmbedder(load_config().embedding)
     embedder.model_id = "synthetic-random-unit-vectors"
