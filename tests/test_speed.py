@@ -93,6 +93,31 @@ def test_query_encoder_without_sentence_transformers_gives_the_same_vector():
     assert np.allclose(light, full, atol=1e-5)
 
 
+def test_query_encoder_trace_is_cached_on_disk(tmp_path, monkeypatch):
+    """A second cold start loads the frozen trace and tokenizer from the cache: no transformers
+    model is loaded, and the question's vector is the same as sentence-transformers gives."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    questions = ["Which papers report mIoU on ADE20K?", "Ünïcode naïve café", "attention " * 400]
+    first = Embedder(load_config(overrides={"embedding.dtype": "float32"}).embedding)
+    built = np.stack([first.embed_query(q) for q in questions])
+    assert first._query_encoder.model is not None
+    entries = list((tmp_path / "paperqa" / "query-encoder").iterdir())
+    assert len(entries) == 1 and {p.name for p in entries[0].iterdir()} == {"encoder.pt", "tokenizer.json"}
+    second = Embedder(load_config(overrides={"embedding.dtype": "float32"}).embedding)
+    cached = np.stack([second.embed_query(q) for q in questions])
+    assert second._query_encoder.model is None and second._query_encoder._traced is not None
+    assert np.allclose(built, cached, atol=1e-6)
+    reference = second.load()._model.encode(questions, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.allclose(cached, reference, atol=1e-5)
+    (entries[0] / "encoder.pt").write_bytes(b"not a torchscript file")  # damaged: rebuilt, not fatal
+    third = Embedder(load_config(overrides={"embedding.dtype": "float32"}).embedding)
+    assert np.allclose(third.embed_query(questions[0]), built[0], atol=1e-6)
+    assert third._query_encoder.model is not None
+    fourth = Embedder(load_config(overrides={"embedding.dtype": "float32"}).embedding)  # the entry was replaced
+    assert np.allclose(fourth.embed_query(questions[0]), built[0], atol=1e-6)
+    assert fourth._query_encoder.model is None
+
+
 def test_query_encoder_shares_loaded_weights_and_matches_eager():
     """With sentence-transformers loaded first, the question encoder reuses its transformer; the
     traced path and the eager model give the same vector for questions of any length."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -157,8 +158,8 @@ class Embedder:
         # its transformer instead of loading a second copy.
         assert self._light_pooling is not None
         if "_model" in self.__dict__:
-            return _QueryEncoder(self._model.tokenizer, self._model[0].auto_model, self.device, self.cfg.max_length,
-                                 self._light_pooling)
+            return _QueryEncoder.from_transformers(self._model.tokenizer, self._model[0].auto_model, self.device,
+                                                   self.cfg.max_length, self._light_pooling)
         return _QueryEncoder.load(self._load_name, self.device, self.dtype, self.cfg.max_length, self._light_pooling)
 
     def load(self) -> Embedder:
@@ -314,16 +315,38 @@ class _QueryEncoder:
     folds the weights into the graph and lets oneDNN pre-pack them, which removes most of the
     per-call overhead of eager linear layers. One bf16 question went 9.1 -> 7.2 ms on one thread
     here (benchmarks/speed.py query), with vectors at cosine >= 0.9999 to the eager ones. A trace
-    that fails (an unusual architecture) falls back to the eager model.
+    that fails (an unusual architecture, or a torch without TorchScript: it is deprecated in
+    torch 2.x) falls back to the eager model.
+
+    The frozen trace and the tokenizer are cached on disk (:class:`_TraceCache`), so a cold
+    ``paperqa search`` loads them with torch and the tokenizers library alone: no transformers
+    import, no weight loading, no tracing (about 2.5 s of a cold search here).
     """
 
-    def __init__(self, tokenizer, model, device: str, max_length: int, pooling: str) -> None:
-        self.tokenizer, self.model = tokenizer, model
+    def __init__(self, tokenizer, model, device: str, max_length: int, pooling: str, traced=None) -> None:
+        from tokenizers import Tokenizer
+
+        # An own copy of the fast tokenizer, truncating like the model: the transformers wrapper
+        # changes its backend's truncation settings on every call.
+        self.tokenizer = Tokenizer.from_str(tokenizer.to_str())
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length)
+        self.model = model  # None when the trace came from the cache
         self.device, self.max_length, self.pooling = device, max_length, pooling
-        self._traced = self._trace() if device == "cpu" else None
+        self._traced = traced if traced is not None or model is None or device != "cpu" else self._trace()
+
+    @classmethod
+    def from_transformers(cls, tokenizer, model, device: str, max_length: int, pooling: str) -> _QueryEncoder:
+        """From a loaded transformers tokenizer (fast) and model, e.g. sentence-transformers' own."""
+        return cls(tokenizer.backend_tokenizer, model, device, max_length, pooling)
 
     @classmethod
     def load(cls, folder: str, device: str, dtype: str, max_length: int, pooling: str) -> _QueryEncoder:
+        cache = _TraceCache(folder, dtype) if device == "cpu" else None
+        cached = cache.load() if cache is not None else None
+        if cached is not None:
+            tokenizer, traced = cached
+            return cls(tokenizer, None, device, max_length, pooling, traced=traced)
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -333,12 +356,22 @@ class _QueryEncoder:
                 model = AutoModel.from_pretrained(folder, dtype=getattr(torch, dtype), local_files_only=True)
         except (OSError, ValueError) as exc:
             raise EmbeddingModelError(f"cannot load embedding model at '{folder}' offline: {exc}") from exc
-        return cls(tokenizer, model.to(device).eval(), device, max_length, pooling)
+        encoder = cls.from_transformers(tokenizer, model.to(device).eval(), device, max_length, pooling)
+        if cache is not None and encoder._traced is not None:
+            cache.save(encoder.tokenizer, encoder._traced)
+        return encoder
+
+    def _features(self, text: str):
+        import torch
+
+        encoding = self.tokenizer.encode(text)
+        ids = torch.tensor([encoding.ids], dtype=torch.long, device=self.device)
+        mask = torch.tensor([encoding.attention_mask], dtype=torch.long, device=self.device)
+        return ids, mask
 
     def _trace(self):
-        import warnings
-
         import torch
+        from transformers.utils import logging as transformers_logging
 
         class _Tokens(torch.nn.Module):
             def __init__(self, model) -> None:
@@ -348,17 +381,14 @@ class _QueryEncoder:
             def forward(self, input_ids, attention_mask):
                 return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-        from transformers.utils import logging as transformers_logging
-
-        probe = self.tokenizer(["a question to trace the encoder with"], return_tensors="pt")
+        ids, mask = self._features("a question to trace the encoder with")
         verbosity = transformers_logging.get_verbosity()
         # Freezing walks every attribute of the model; one of them logs a spurious "loss_type" notice.
         transformers_logging.set_verbosity_error()
         try:
             with warnings.catch_warnings(), torch.inference_mode():
                 warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent Python branches
-                traced = torch.jit.trace(_Tokens(self.model).eval(), (probe["input_ids"], probe["attention_mask"]),
-                                         check_trace=False, strict=False)
+                traced = torch.jit.trace(_Tokens(self.model).eval(), (ids, mask), check_trace=False, strict=False)
                 return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
         except Exception:  # any tracing failure means: use the eager model
             return None
@@ -368,20 +398,84 @@ class _QueryEncoder:
     def encode(self, text: str) -> np.ndarray:
         import torch
 
-        features = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="pt")
-        features = {k: v.to(self.device) for k, v in features.items()}
+        ids, mask = self._features(text)
         with torch.inference_mode():
             if self._traced is not None:
-                tokens = self._traced(features["input_ids"], features["attention_mask"])
+                tokens = self._traced(ids, mask)
             else:
-                tokens = self.model(**features).last_hidden_state
+                tokens = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
         if self.pooling == "cls":
             pooled = tokens[:, 0]
         else:
-            mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
-            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            weights = mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
         return pooled[0].cpu().numpy()
+
+
+class _TraceCache:
+    """A frozen question-encoder trace and its tokenizer, under ``${XDG_CACHE_HOME:-~/.cache}/paperqa/query-encoder``.
+
+    Hand-rolled because neither torch nor transformers caches a traced module. The key covers
+    everything the trace depends on (the model folder, its config and weights file, the dtype, the
+    torch version); an entry is written to a temporary folder and renamed into place, so a reader
+    never sees half of one, and one that does not load is simply rebuilt.
+    """
+
+    _FORMAT = 1
+
+    def __init__(self, folder: str, dtype: str) -> None:
+        import hashlib
+        import os
+
+        import torch
+
+        root = Path(folder)
+        weights = [p for p in sorted(root.glob("*.safetensors")) + sorted(root.glob("*.bin")) if p.is_file()]
+        key = {
+            "format": self._FORMAT, "folder": str(root.resolve()), "dtype": dtype, "torch": torch.__version__,
+            "config": (root / "config.json").read_text("utf-8") if (root / "config.json").is_file() else "",
+            "weights": [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in weights],
+        }
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        self.path = base / "paperqa" / "query-encoder" / digest
+
+    def load(self):
+        import torch
+        from tokenizers import Tokenizer
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated, still shipped
+                traced = torch.jit.load(str(self.path / "encoder.pt"), map_location="cpu")
+            tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        except Exception:  # absent, stale or unreadable (any torch or tokenizers error): rebuild
+            import shutil
+
+            shutil.rmtree(self.path, ignore_errors=True)  # a damaged entry would otherwise never be replaced
+            return None
+        return tokenizer, traced
+
+    def save(self, tokenizer, traced) -> None:
+        import shutil
+        import tempfile
+
+        import torch
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.path.parent))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                torch.jit.save(traced, str(tmp / "encoder.pt"))
+            tokenizer.save(str(tmp / "tokenizer.json"))
+            try:
+                tmp.rename(self.path)
+            except OSError:  # another process cached it first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:  # a read-only cache only costs the next cold start its trace
+            return
 
 
 @contextmanager
