@@ -76,6 +76,7 @@ def test_cache_keys_come_from_the_identity_and_ignore_query_time_settings(tmp_pa
     for query_time in ({"retrieval.k": 3}, {"embedding.batch_size": 8}, {"answer.mode": "extractive"}):
         assert keys(query_time) == plain, query_time
     for index_time in ({"embedding.text_prefix": "passage: "}, {"chunking.chunk_size": 128},
-                       {"index.type": "hnsw"}, {"index.hnsw_m": 16}, {"ingest.min_abstract_chars": 50}):
+                       {"index.type": "hnsw"}, {"index.hnsw_m": 16}, {"ingest.min_abstract_chars": 50},
+                       {"embedding.dtype": "float32"}, {"embedding.sentence_vectors": "none"}):
         changed = keys(index_time)
         assert changed[0] != plain[0] and changed[1] != plain[1], index_time

@@ -135,7 +135,10 @@ def index_cache_key(settings: Settings, embedding_model: str, **content: object)
         "build": {"hnsw_m": settings.index.hnsw_m, "ivf_nlist": settings.index.ivf_nlist,
                   "ivfpq_nlist": settings.index.ivfpq_nlist, "ivfpq_m": settings.index.ivfpq_m,
                   "auto_hnsw_from": settings.index.auto_hnsw_from, "auto_ivfpq_from": settings.index.auto_ivfpq_from,
-                  "max_length": settings.embedding.max_length},
+                  "max_length": settings.embedding.max_length,
+                  # Interchangeable but not identical vectors: an eval comparing dtypes or sentence
+                  # vector modes must build one index each, not share the first one built.
+                  "dtype": settings.embedding.dtype, "sentence_vectors": settings.embedding.sentence_vectors},
         "ingest": settings.ingest.model_dump(mode="json"),
         "paperqa_version": _paperqa_version(),
         "content": content,
