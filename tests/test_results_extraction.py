@@ -362,3 +362,26 @@ def test_names_ranges_and_settings_with_percent_are_not_results():
     assert 80 not in [r.value for r in rows]
     rows = rows_of("Our models reach ImageNet top-1 accuracies ranging from 76.5% to 80.9%.")
     assert [r.value for r in rows] == []
+
+
+# ----- rules-5 ------------------------------------------------------------------------------------
+
+
+def test_dataset_names_glued_to_other_letters_or_digits_are_not_matched():
+    lexicon = get_lexicon()
+    assert lexicon.find_datasets("E2EC runs at 36 fps on an EC2 instance.") == []
+    assert lexicon.find_datasets("accuracy on ImageNet100") == []  # a 100-class subset, not ImageNet
+    assert [m.name for m in lexicon.find_datasets("VOT2017 and COCO2017 val")] == ["VOT", "COCO"]  # a year stays
+    assert [m.name for m in lexicon.find_datasets("52.7mIoU on ADE20K.")] == ["ADE20K"]
+
+
+def test_names_the_lexicon_does_not_know_in_a_list_with_known_datasets():
+    text = ("We improve over the state of the art by a margin of 6.9%, 8.1%, and 2.6% on the VOC07, VOC12, "
+            "and COCO20K datasets, respectively.")
+    assert [(r.dataset, r.value) for r in rows_of(text)] == [
+        ("PASCAL VOC", 6.9), ("PASCAL VOC", 8.1), ("COCO20K", 2.6)]
+    text = "The model is state of the art on CoNLL-2003 and SocialDisNER, improving F1 by 1.3 and 0.6 F1 respectively."
+    assert [(r.dataset, r.value, r.is_delta) for r in rows_of(text)] == [
+        ("CoNLL-2003", 1.3, True), ("SocialDisNER", 0.6, True)]
+    # a dataset and the model after it are not a list
+    assert [r.dataset for r in rows_of("On COCO, ViLD outperforms the previous best by 4.8 AP.")] == ["COCO"]

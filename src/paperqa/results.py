@@ -333,7 +333,38 @@ class RuleExtractor:
                         or not re.search(r"[A-Za-z]", name) or re.fullmatch(r"[A-Z]{2,4}", name):
                     continue  # "18 benchmarks"; "NER", "REE", "SARI": tasks and metrics more often than datasets
                 generic.append(Mention(name, name, start, end))
+        generic.extend(self._unknown_list_items(sentence, known, generic))
         return sorted(known + generic, key=lambda m: m.start)
+
+    def _unknown_list_items(self, sentence: str, known: list[Mention], generic: list[Mention]) -> list[Mention]:
+        """"on the VOC07, VOC12, and COCO20K datasets": the names of a list that also holds datasets the
+        lexicon knows are datasets too, so that figures pair with the right item."""
+        found: list[Mention] = []
+        for m in _NAME_LIST.finditer(sentence):
+            if not any(m.start() <= d.start and d.end <= m.end() for d in known) or \
+                    not re.search(r"\band\b|&", m.group("items")):
+                continue  # "On COCO, ViLD outperforms": a dataset and the model, not a list
+            pos, last = m.start(), False
+            for piece in re.split(r"(\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?)", m.group("items")):
+                start, pos = pos, pos + len(piece)
+                name = piece.strip().rstrip(".")
+                if re.fullmatch(r"\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?", piece):
+                    if last:
+                        break  # "Cifar10, CelebA and LSUN, PNDMs can": the list ends after its "and" item
+                    last = bool(re.search(r"and|&", piece))
+                    continue
+                if not name:
+                    continue
+                start += len(piece) - len(piece.lstrip())
+                end = start + len(name)
+                if any(d.start < end and start < d.end for d in (*known, *generic)) or name in _NOT_GENERIC \
+                        or name.split()[0] in _NOT_DATASET_NAMES or self.lexicon.find_metrics(name) \
+                        or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name) or not re.search(r"[A-Za-z]", name) \
+                        or name.endswith("-") or _LANGUAGE_OR_VERSION.fullmatch(name) \
+                        or not all(re.match(r"[A-Z]|\d+$|\d+[A-Z]", w) for w in name.split()):
+                    continue  # "V1&V2", "PASCAL- 1-shot": not names
+                found.append(Mention(name, name, start, end))
+        return found
 
     def _sentence_rows(self, sentence: str, datasets: list[Mention], title_model: str | None,
                        context: list[Mention] | None = None) -> list[ResultRow]:
