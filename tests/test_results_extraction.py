@@ -385,3 +385,18 @@ def test_names_the_lexicon_does_not_know_in_a_list_with_known_datasets():
         ("CoNLL-2003", 1.3, True), ("SocialDisNER", 0.6, True)]
     # a dataset and the model after it are not a list
     assert [r.dataset for r in rows_of("On COCO, ViLD outperforms the previous best by 4.8 AP.")] == ["COCO"]
+
+
+def test_a_sentence_that_names_where_its_figures_are_measured_does_not_inherit_the_earlier_dataset():
+    first = "We evaluate on the VTAB-1k benchmark. "
+    assert rows_of(first + "Our method achieves 16.08 and 11.52 average accuracy improvement on FGVC, respectively.") \
+        == []
+    assert rows_of(first + "On image inputs, we achieve 72.7% accuracy on a test dataset of 2.4K photos.") == []
+    # a clause of its own: the first clause still reports on VTAB
+    rows = rows_of(first + "We reach 71.2% accuracy on average; and comparable results on the FooBench task: 97% "
+                           "accuracy.")
+    assert [(r.dataset, r.value) for r in rows] == [("VTAB", 71.2)]
+    # training data named in the sentence is not where the figure is measured
+    rows = rows_of("We reach 28.2 BLEU on WMT14 English-German. We further improve this to 29.8 BLEU by training "
+                   "on the much larger Paracrawl dataset.")
+    assert [r.value for r in rows] == [28.2, 29.8]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from .citations import passage_sentences
-from .lexicon import Lexicon, Mention, get_lexicon
+from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
 EXTRACTOR_VERSION = "rules-4"
@@ -211,6 +211,19 @@ _OWN_DATASET = re.compile(
     r"|\bwe (?:introduce|present|propose|collect|construct|release|create|build)\b[^.]{0,60}\b(?:data\s?set|benchmark|corpus)",
     re.IGNORECASE,
 )
+# "on a test dataset of 2.4K photos", "on our own benchmark": data other than the named datasets
+_ANOTHER_DATASET = re.compile(
+    r"\b(?:on|in|for|with|using)\s+(?:a|an|our|their|another|other|new|two|three|several)\s+(?:[\w\-]+\s+){0,3}?"
+    r"(?:data\s?sets?|benchmarks?|corpus|corpora|test\s+sets?|collection)\b", re.IGNORECASE)
+# "on FGVC", "on the Babel task", "for Text-to-UMLS linking": a name where the figures are measured
+_NAMED_TARGET = re.compile(
+    r"\b(?i:on|in|for)\s+(?:(?i:the|a|an)\s+)?(?:[a-z][a-z\-]*\s+){0,2}?"
+    r"(?P<name>[A-Z][A-Za-z0-9]*[A-Z0-9][\w\-]*|[A-Z][a-z]+(?=\s+(?:task|subtask|track|challenge|dataset|benchmark|"
+    r"corpus|data)\b))"
+)
+_TRAINED_ON = re.compile(r"\b(?:train(?:ed|ing)?|pre-?train(?:ed|ing)?|fine-?tun(?:ed|ing)|learn(?:ed|ing)?)\s+"
+                         r"(?:\w+\s+){0,3}?(?:on|in|from)\s", re.IGNORECASE)
+_SETUP_AFTER = re.compile(r"\s+(?:setups?|settings?|systems?|models?|tasks?|pipelines?|scenarios?)\b")
 _OTHER_DATA = re.compile(r"\b(?:data\s?sets?|benchmarks?|corpus|corpora|database|challenge)\b", re.IGNORECASE)
 _NOT_DATASET_NAMES = frozenset(["The", "This", "Our", "A", "An", "All", "Each", "Both", "These", "Several", "Many", "Multiple", "Public", "New"])
 
@@ -271,6 +284,7 @@ class RuleExtractor:
         own_dataset = bool(_OWN_DATASET.search(abstract))
         for index, (s_start, s_end) in enumerate(sentence_spans(abstract)):
             sentence = abstract[s_start:s_end]
+            elsewhere: list[tuple[int, int]] = []
             datasets = self._datasets(sentence)
             for d in datasets:
                 mentions.setdefault(d.name, (d, s_start, s_end))
@@ -289,9 +303,11 @@ class RuleExtractor:
                     context = [m[0] for m in mentions.values()]
                 if not context:
                     continue
+                # "...; and comparable results on the NHS COVID-19 task: around 97%": not the earlier datasets'
+                elsewhere = self._elsewhere(sentence, [m[0] for m in mentions.values()])
             else:
                 previous, previous_index = datasets, index
-            found = self._sentence_rows(sentence, datasets, model_from_title, context)
+            found = self._sentence_rows(sentence, datasets, model_from_title, context, elsewhere)
             rows.extend(row.model_copy(update={
                 "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
                 "start_char": s_start, "end_char": s_end,
@@ -308,6 +324,33 @@ class RuleExtractor:
         return rows
 
     # ----- one sentence ----------------------------------------------------------------------
+
+    def _elsewhere(self, sentence: str, named: Iterable[Mention]) -> list[tuple[int, int]]:
+        """The clauses (between semicolons) of a sentence naming no known dataset that say where their
+        figures are measured: "on FGVC", "on a Babel task", "on a test dataset of 2.4K photos"; their
+        figures are not the earlier datasets' (``named``: the datasets the abstract named so far)."""
+        known = {normalise(d.surface) for d in named} | {normalise(d.name) for d in named}
+        spans, start = [], 0
+        for clause in re.split(r"(?<=;)", sentence):
+            if self._clause_elsewhere(clause, known):
+                spans.append((start, start + len(clause)))
+            start += len(clause)
+        return spans
+
+    def _clause_elsewhere(self, sentence: str, known: set[str]) -> bool:
+        if _ANOTHER_DATASET.search(sentence):
+            return True
+        for m in _NAMED_TARGET.finditer(sentence):
+            name = m.group("name")
+            if name in _NOT_GENERIC or name in _NOT_DATASET_NAMES or name in _NOT_MODELS \
+                    or _LANGUAGE_OR_VERSION.fullmatch(name) or _DEVICE.fullmatch(name) \
+                    or self.lexicon.lookup_metric(name) or self.lexicon.lookup_metric(name.rstrip("s")) \
+                    or self.lexicon.find_metrics(name) or normalise(name) in known \
+                    or _TRAINED_ON.search(sentence[max(0, m.start() - 30):m.start() + 3]) \
+                    or (re.fullmatch(r"[A-Z]{2,4}", name) and _SETUP_AFTER.match(sentence[m.end("name"):])):
+                continue  # "in FIDs", "training on the Paracrawl dataset", "in a streaming ASR setup"
+            return True
+        return False
 
     def _datasets(self, sentence: str) -> list[Mention]:
         known = self.lexicon.find_datasets(sentence)
@@ -367,15 +410,17 @@ class RuleExtractor:
         return found
 
     def _sentence_rows(self, sentence: str, datasets: list[Mention], title_model: str | None,
-                       context: list[Mention] | None = None) -> list[ResultRow]:
-        """Rows of one sentence; ``context`` are datasets named by an earlier sentence (no spans here)."""
+                       context: list[Mention] | None = None,
+                       elsewhere: Sequence[tuple[int, int]] = ()) -> list[ResultRow]:
+        """Rows of one sentence; ``context`` are datasets named by an earlier sentence (no spans here),
+        whose figures in the ``elsewhere`` spans are measured on something else."""
         metrics = self.lexicon.find_metrics(sentence)
         taken = [(m.start, m.end) for m in (*datasets, *metrics)]
         # "transfer learning on pretrained representations on ImageNet": not where the result is measured
         datasets = [d for d in datasets if not _PRETRAINING_BEFORE.search(sentence[max(0, d.start - 80):d.start])
                     and not _PRETRAINING_AFTER.match(sentence[d.end:d.end + 30])]
         glued = {m.start for m in metrics}  # "52.7mIoU"
-        numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in taken)]
+        numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in (*taken, *elsewhere))]
         results = []
         for n in numbers:
             if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets) and (
