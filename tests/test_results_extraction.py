@@ -400,3 +400,20 @@ def test_a_sentence_that_names_where_its_figures_are_measured_does_not_inherit_t
     rows = rows_of("We reach 28.2 BLEU on WMT14 English-German. We further improve this to 29.8 BLEU by training "
                    "on the much larger Paracrawl dataset.")
     assert [r.value for r in rows] == [28.2, 29.8]
+
+
+@pytest.mark.parametrize("text", [
+    "On LibriSpeech our model outperforms the best published hybrid result by 19% to 26% relative.",
+    "On Open Graph Benchmark (OGB), the test accuracy of various GCNs increases by 1.21%2.84%.",  # the dash lost
+    "On Human3.6M, we achieve 25.8 mm MPJPE with only 5M parameters on 256 256 resolution.",  # the × lost
+    "On iHarmony4, HDNet reduces the total model parameters by more than 80% compared to previous methods.",
+    "On CIFAR-10, TE-NAS only costs 0.5 and 4 GPU hours.",
+])
+def test_ranges_sizes_costs_and_count_lists_are_not_results(text):
+    values = [r.value for r in rows_of(text)]
+    assert not {19, 26, 1.21, 2.84, 256, 80, 0.5, 4} & set(values), values
+
+
+def test_a_gain_then_the_new_figure_is_not_a_range():
+    rows = rows_of("On COCO, our head improves the detector's AP by 2.1 to 45.3.")
+    assert [(r.value, r.is_delta) for r in rows] == [(2.1, True), (45.3, False)]

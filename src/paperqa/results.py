@@ -119,7 +119,8 @@ _RANGE = re.compile(r"\bbetween\s*$|\branging\s+from\s*$|\branging\s+from\s+\S+\
 _COST_BEFORE = re.compile(
     r"\bspeed-?ups?\s*\((?:e\.g\.,?\s*)?$|"
     r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computations?|computational|cost|costs|time|footprint|speed|"
-    r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+)?$"
+    r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+|more than\s+|over\s+|"
+    r"almost\s+|nearly\s+|approximately\s+|roughly\s+|~\s*)?$"
     r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$",
     re.IGNORECASE,
 )
@@ -549,6 +550,10 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
         after = sentence[m.end():]
         if not unit and _NOT_A_RESULT_AFTER.match(after) and not _GLUED_WORD.match(after) \
                 and m.end() not in glued:
+            # "0.5 and 4 GPU hours", "1, 2, 4, 8, and 16 shot": the whole list counts the same thing
+            while found and found[-1].unit is None and re.fullmatch(r"\s*(?:,\s*and|,|and|or|/)\s*",
+                                                                     sentence[found[-1].end:start]):
+                start = found.pop().start
             continue
         if not unit and re.match(r"^\.\d|^,\d", after):
             continue
@@ -565,7 +570,29 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
     return found
 
 
+def _in_range(sentence: str, n: _Number) -> bool:
+    """"by 19% to 26%", "1.21%2.84%" (the dash lost): one end of a range, not a result. "by 2.1 to 45.3"
+    (a gain, then the new figure) is not a range: the ends of a range are close to each other."""
+    if n.unit == "%" and re.match(r"\d", sentence[n.end:n.end + 1]) or re.search(r"\d%$", sentence[:n.start]):
+        return True
+    after = re.match(r"\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?(\d+(?:\.\d+)?)", sentence[n.end:n.end + 30])
+    before = re.search(r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?"
+                       r"(\d+(?:\.\d+)?)\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?$", sentence[max(0, n.start - 60):n.start])
+    if after and re.search(r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?$",
+                           sentence[max(0, n.start - 30):n.start]):
+        low, high = abs(n.value), float(after.group(1))
+    elif before:
+        low, high = float(before.group(1)), abs(n.value)
+    else:
+        return False
+    return 0 < low < high <= 4 * low
+
+
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
+    if _in_range(sentence, n):
+        return False
+    if re.match(r"\s+(?:\d+\s+)?(?:resolution|px)\b|\s+\d+\s+(?:pixels|inputs?|images?)\b", sentence[n.end:n.end + 30]):
+        return False  # "on 256 256 resolution" (the × lost): an input size
     if re.match(r"^\s*(?:faster|slower|speed-?ups?|quicker)\b|^\s?%?\s*(?:[\w\-]+\s+){0,2}thresholds?\b",
                 sentence[n.end:n.end + 40], re.IGNORECASE):
         return False  # "12 ms faster", "the 96% accuracy threshold"
