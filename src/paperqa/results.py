@@ -573,7 +573,7 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
 def _in_range(sentence: str, n: _Number) -> bool:
     """"by 19% to 26%", "1.21%2.84%" (the dash lost): one end of a range, not a result. "by 2.1 to 45.3"
     (a gain, then the new figure) is not a range: the ends of a range are close to each other."""
-    if n.unit == "%" and re.match(r"\d", sentence[n.end:n.end + 1]) or re.search(r"\d%$", sentence[:n.start]):
+    if (n.unit == "%" and re.match(r"\d", sentence[n.end:n.end + 1])) or re.search(r"\d%$", sentence[:n.start]):
         return True
     after = re.match(r"\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?(\d+(?:\.\d+)?)", sentence[n.end:n.end + 30])
     before = re.search(r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?"
