@@ -538,7 +538,7 @@ def _lang(name: str) -> str:
 
 
 def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> list[_Number]:
-    found = []
+    found: list[_Number] = []
     for m in _NUMBER.finditer(sentence):
         start = m.start()
         before = sentence[max(0, start - 1):start]
