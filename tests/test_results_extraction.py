@@ -417,3 +417,15 @@ def test_ranges_sizes_costs_and_count_lists_are_not_results(text):
 def test_a_gain_then_the_new_figure_is_not_a_range():
     rows = rows_of("On COCO, our head improves the detector's AP by 2.1 to 45.3.")
     assert [(r.value, r.is_delta) for r in rows] == [(2.1, True), (45.3, False)]
+
+
+def test_domain_adaptation_figures_are_measured_on_the_target():
+    text = ("We report the best results: mIoU of 53.2%/51.7% when transferring from GTA5/SYNTHIA to Cityscapes, "
+            "respectively.")
+    rows = rows_of(text)
+    assert [(r.dataset, r.value, r.qualifiers) for r in rows] == [
+        ("Cityscapes", 53.2, ["adapted from GTA5"]), ("Cityscapes", 51.7, ["adapted from SYNTHIA"])]
+    text = "Our method is state of the art on GTAV Cityscapes (74.4 mIoU, standard deviation: 0.32)."  # arrow lost
+    assert [(r.dataset, r.value, r.qualifiers) for r in rows_of(text)] == [("Cityscapes", 74.4, ["adapted from GTAV"])]
+    text = "On GTA5 → Cityscapes, we improve the previous best by 4.9% mIoU."
+    assert [(r.dataset, r.value, r.is_delta) for r in rows_of(text)] == [("Cityscapes", 4.9, True)]

@@ -28,7 +28,7 @@ what rules miss.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -420,6 +420,9 @@ class RuleExtractor:
         # "transfer learning on pretrained representations on ImageNet": not where the result is measured
         datasets = [d for d in datasets if not _PRETRAINING_BEFORE.search(sentence[max(0, d.start - 80):d.start])
                     and not _PRETRAINING_AFTER.match(sentence[d.end:d.end + 30])]
+        # "GTA5 → Cityscapes", "from GTA5/SYNTHIA to Cityscapes": figures are measured on the target
+        sources = _adaptation_sources(sentence, datasets, self.lexicon.datasets)
+        datasets = [d for d in datasets if d not in sources]
         glued = {m.start for m in metrics}  # "52.7mIoU"
         numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in (*taken, *elsewhere))]
         results = []
@@ -486,6 +489,11 @@ class RuleExtractor:
             # "from 32.92 dB to 33.57 dB": the first figure is the previous result, kept and flagged
             prev_end = result_numbers[i - 1].end if i else 0
             next_start = result_numbers[i + 1].start if i + 1 < len(result_numbers) else len(sentence)
+            from_ = sorted((src for src, target in sources.items() if target == dataset), key=lambda d: d.start)
+            group = next((g for g in _slash_groups(sentence, result_numbers, lambda x: (x.start, x.end)) if n in g), [])
+            if len(group) == len(from_) > 1:  # "53.2%/51.7% when transferring from GTA5/SYNTHIA to Cityscapes"
+                from_ = [from_[group.index(n)]]
+            adapted = [f"adapted from {'/'.join(d.surface for d in from_)}"] if from_ else []
             rows.append(ResultRow(
                 paper_id="",
                 model=_other_method(sentence, n) if baseline else _model_for(sentence, n, title_model, self.lexicon),
@@ -497,7 +505,7 @@ class RuleExtractor:
                 unit=n.unit,
                 is_delta=_is_delta(sentence, n),
                 qualifiers=(["previous result"] if baseline else []) + _qualifiers(
-                    sentence, n, dataset if dataset in datasets else None, prev_end, next_start),
+                    sentence, n, dataset if dataset in datasets else None, prev_end, next_start) + adapted,
                 value_text=n.text,
                 extractor=self.name,
             ))
@@ -570,6 +578,25 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
     return found
 
 
+_ARROW = re.compile(r"\s*(?:\u2192|\u27f6|->|=>|\u21d2|-?to-?|2)\s*|\s+", re.IGNORECASE)
+
+
+def _adaptation_sources(sentence: str, datasets: Sequence[Mention], known: Container[str]) -> dict[Mention, Mention]:
+    """source -> target of domain adaptation: "GTA5 → Cityscapes", "GTAV Cityscapes" (the arrow lost;
+    two datasets of the lexicon, ``known``), "from GTA5/SYNTHIA to Cityscapes", "Duke-to-Market"."""
+    sources: dict[Mention, Mention] = {}
+    for i in range(len(datasets) - 2, -1, -1):
+        a, b = datasets[i], datasets[i + 1]
+        gap = sentence[a.end:b.start]
+        if a.name == b.name:
+            continue
+        if _ARROW.fullmatch(gap) and (gap.strip() or all(d.name in known for d in (a, b))):
+            sources[a] = sources.get(b, b)  # the target of a chain "A / B to C" is C
+        elif re.fullmatch(r"\s*/\s*", gap) and b in sources:
+            sources[a] = sources[b]
+    return sources
+
+
 def _in_range(sentence: str, n: _Number) -> bool:
     """"by 19% to 26%", "1.21%2.84%" (the dash lost): one end of a range, not a result. "by 2.1 to 45.3"
     (a gain, then the new figure) is not a range: the ends of a range are close to each other."""
@@ -591,6 +618,9 @@ def _in_range(sentence: str, n: _Number) -> bool:
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if _in_range(sentence, n):
         return False
+    if re.search(r"\b(?:standard deviations?|std\.?|s\.d\.|variance|stdev)\s*(?:of|:|=|is|was)?\s*$",
+                 sentence[max(0, n.start - 30):n.start], re.IGNORECASE):
+        return False  # "(74.4 mIoU, standard deviation: 0.32)": the spread of the result, not a result
     if re.match(r"\s+(?:\d+\s+)?(?:resolution|px)\b|\s+\d+\s+(?:pixels|inputs?|images?)\b", sentence[n.end:n.end + 30]):
         return False  # "on 256 256 resolution" (the × lost): an input size
     if re.match(r"^\s*(?:faster|slower|speed-?ups?|quicker)\b|^\s?%?\s*(?:[\w\-]+\s+){0,2}thresholds?\b",
