@@ -429,3 +429,36 @@ def test_domain_adaptation_figures_are_measured_on_the_target():
     assert [(r.dataset, r.value, r.qualifiers) for r in rows_of(text)] == [("Cityscapes", 74.4, ["adapted from GTAV"])]
     text = "On GTA5 → Cityscapes, we improve the previous best by 4.9% mIoU."
     assert [(r.dataset, r.value, r.is_delta) for r in rows_of(text)] == [("Cityscapes", 4.9, True)]
+
+
+def test_gains_written_without_a_verb_of_improvement_are_deltas():
+    rows = rows_of("The method outperforms existing methods by large margins (5.37 mAP on HICO-DET, and 5.7 mAP on "
+                   "V-COCO).")
+    assert [(r.dataset, r.value, r.is_delta) for r in rows] == [("HICO-DET", 5.37, True), ("V-COCO", 5.7, True)]
+    rows = rows_of("The relative improvement in the sentence-level semantic frame accuracy of our model is 3.79% and "
+                   "5.42% on ATIS and Snips datasets, respectively.")
+    assert [(r.dataset, r.value, r.is_delta) for r in rows] == [("ATIS", 3.79, True), ("SNIPS", 5.42, True)]
+    rows = rows_of("Evaluated on nine datasets it shows state-of-the-art performance over strong baselines e.g. "
+                   "TabFact (4.3%), FUNSD (1%).")
+    assert [(r.dataset, r.value, r.is_delta) for r in rows] == [("TabFact", 4.3, True), ("FUNSD", 1, True)]
+    rows = rows_of("On ImageNet, ShuffleNet has a lower top-1 error (absolute 7.8%) than MobileNet.")
+    assert [(r.value, r.is_delta) for r in rows] == [(7.8, True)]
+
+
+def test_a_drop_of_a_higher_is_better_metric_is_a_negative_delta():
+    rows = rows_of("We speed up the retrieval by ten times with a minor accuracy drop of 2.92% on Market-1501.")
+    assert [(r.dataset, r.metric, r.value, r.is_delta, format_value(r)) for r in rows] == [
+        ("Market-1501", "Accuracy", -2.92, True, "-2.92%")]
+    # an error rate that drops is an improvement, and a drop avoided is not a drop
+    rows = rows_of("On LibriSpeech the word error rate drops by 1.3% absolute.")
+    assert [(r.value, r.is_delta) for r in rows] == [(1.3, True)]
+    rows = rows_of("On COCO, imitation alleviates up to 74% of the mAP drop of the student model.")
+    assert all(r.value > 0 for r in rows)
+
+
+def test_each_metric_of_a_list_of_changes_keeps_its_own_figure():
+    rows = rows_of("On the SOON benchmark, our search improves the success rate by 17.1% and SPL by 20.6%.")
+    assert [(r.metric, r.value) for r in rows] == [("Success Rate", 17.1), ("SPL", 20.6)]
+    rows = rows_of("On MultiWOZ, SimpleTOD improves inform rate by 8.1 points and success rate by 9.7 points.")
+    assert [(r.metric, r.value) for r in rows] == [("Inform Rate", 8.1), ("Success Rate", 9.7)]
+    assert triples("On the VOT2017 dataset, Siam-BM achieves an EAO of 0.335.") == [("VOT", "EAO", 0.335)]

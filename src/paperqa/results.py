@@ -90,12 +90,25 @@ _DELTA_BEFORE = re.compile(
     r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative)\s+)?(?:margin\s+of\s+)?"
     r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
     r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?|"
-    r"\bmargin\s*\(\s*|\bimprov(?:es|ed|ing)\s+|\bimprov(?:es|ed|ing)\s+(?:upon|on|over)\s+(?:[\w\-]+\s+){0,4}?with\s+|"
+    r"\bmargins?,?\s*(?:\(\s*|(?:of\s+)?(?:about|around|approximately|nearly|roughly|~)\s*)|\(\s*(?:absolute|relative)\s+|"
+    r"\bimprov(?:es|ed|ing)\s+|\bimprov(?:es|ed|ing)\s+(?:upon|on|over)\s+(?:[\w\-]+\s+){0,4}?with\s+|"
     r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
     r"improved|increased|reduced|boosted)\s+(?:of\s+|by\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|"
     r"more\s+than\s+|nearly\s+|approximately\s+|roughly\s+|~\s?)?)$",
     re.IGNORECASE,
 )
+# "the relative improvement in the sentence-level accuracy of our model is 3.79%", "improves the accuracy of
+# the minority classes up to 26.58%", "a loss in accuracy of 3%"
+_GAIN_IS_BEFORE = re.compile(
+    r"(?:\b(?:improvements?|gains?|increases?|reductions?|boosts?)\b"
+    r"(?:(?!achiev|obtain|reach|yield|attain|\bsets?\b|report|scor|SOTA|state|result|\bwith\b|\bto\b|\band\b)[^.;:\d]){0,80}"
+    r"\b(?:is|are|was|were|of|by|amounts? to)"
+    r"|\b(?:losses|loss|degradation|drops?)\s+(?:in|of)\s+(?:[\w\-]+\s+){0,3}?(?:of)?"
+    r"|\bimprov\w*\b(?:(?!achiev|obtain|reach|\bto\b)[^.;:\d]){0,60}\bup\s+to)"
+    r"\s+(?:about\s+|around\s+|up\s+to\s+|over\s+|nearly\s+|approximately\s+|roughly\s+|only\s+|~\s?)?$",
+    re.IGNORECASE,
+)
+_OVER_BASELINES = re.compile(r"\bover\b", re.IGNORECASE)
 _DELTA_AFTER = re.compile(
     r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:\((?:absolute|relative)\)\s*)?(?:(?!with\b)[\w\-.%/]+\s+){0,3}?"
     r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
@@ -482,7 +495,14 @@ class RuleExtractor:
             dataset = self._language_pair(sentence, n, dataset, result_numbers)
             if not datasets and metric is None and n.start not in assigned:
                 continue  # inherited dataset: only figures that name their metric (or listed "respectively")
-            baseline = _is_baseline(sentence, n) or _other_method_figure(masked, n, datasets)
+            # "+2.8%" is this paper's margin, never another method's figure
+            baseline = not (n.signed and sentence[n.start] == "+") and (
+                _is_baseline(sentence, n) or _other_method_figure(masked, n, datasets))
+            delta = _is_delta(sentence, n)
+            value = n.value
+            if delta and value > 0 and metric is not None and self.lexicon.direction(metric.name) == "higher" \
+                    and _is_drop(sentence, n, metric):
+                value = -value  # "a minor accuracy drop of 2.92%": a change for the worse
             if not baseline and i + 1 < len(results) and _is_baseline(sentence, results[i + 1][0]) and \
                     re.search(r"(?:vs\.?|versus|\()\s*$", sentence[n.end:results[i + 1][0].start]):
                 baseline_of[results[i + 1][0].start] = dataset  # "82.2% (vs 80.2%) on X": same dataset
@@ -501,9 +521,9 @@ class RuleExtractor:
                 dataset_surface=dataset.surface,
                 metric=metric.name if metric else None,
                 metric_surface=metric.surface if metric else "",
-                value=n.value,
+                value=value,
                 unit=n.unit,
-                is_delta=_is_delta(sentence, n),
+                is_delta=delta,
                 qualifiers=(["previous result"] if baseline else []) + _qualifiers(
                     sentence, n, dataset if dataset in datasets else None, prev_end, next_start) + adapted,
                 value_text=n.text,
@@ -691,6 +711,9 @@ def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mentio
     before = [m for m in metrics if m.end <= n.start]
     if after and re.fullmatch(r"\s?(?:\\?%)?\s?", sentence[n.end:after[0].start]):
         return after[0]  # "an accuracy of 50.7 mAP": the metric written on the figure itself
+    if before and re.fullmatch(r"\s*(?:(?:on|in)\s+\S+\s+)?by\s+(?:about\s+|up\s+to\s+|over\s+|nearly\s+|~\s?)?",
+                               sentence[before[-1].end:n.start]):
+        return before[-1]  # "improves the success rate by 17.1% and SPL by 20.6%"
     if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)\s*",
                                sentence[before[-1].end:n.start]):
         return before[-1]  # "an average precision of 0.8000 and mean IoU of 0.8100"
@@ -989,16 +1012,50 @@ def _is_delta(sentence: str, n: _Number) -> bool:
     if re.search(r"\bfrom\s+\S+\s+to\s*$", sentence[max(0, n.start - 40):n.start]):
         return False  # the Y of "from X to Y" is the new figure
     before = sentence[max(0, n.start - 60):n.start]
-    if _DELTA_BEFORE.search(before):
+    if _delta_before(sentence, n.start):
         return True
-    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]) or _OVER_METHOD_AFTER.match(sentence[n.end:n.end + 40]):
+    # "43.5% (12 to 6.78) FID improvement": the parenthesis between says what changed
+    after = re.sub(r"^(\s?(?:\\?%|percent|points?|pp))?\s*\([^()]{0,40}\)", r"\1", sentence[n.end:n.end + 100])
+    if _DELTA_AFTER.match(after[:60]) or _OVER_METHOD_AFTER.match(after[:40]):
         return True
+    if re.search(r"\(\s*$", before) and _OVER_BASELINES.search(sentence[:n.start]) and \
+            re.search(r"\bover\s+(?:the\s+)?(?:strong|competitive|existing|previous|prior|recent|leading)?\s*"
+                      r"(?:state[- ]of[- ]the[- ]art\s+)?(?:baselines?|methods|models|approaches|art|SOTA)\b",
+                      sentence[max(0, n.start - 120):n.start], re.IGNORECASE):
+        return True  # "performance over strong baselines e.g. TabFact (4.3%), InfoVQA (1.4%)": the gains on each
     # "outperforming VideoMAE by 1.2% and 2.4%": the rest of a list of improvements
     run = _NUMBER_LIST_BEFORE.search(sentence[:n.start])
     if run:
         first = run.start()
-        return bool(sentence[first] in "+\u00b1" or _DELTA_BEFORE.search(sentence[max(0, first - 60):first]))
+        return bool(sentence[first] in "+\u00b1" or _delta_before(sentence, first))
     return False
+
+
+_DROP_BEFORE = re.compile(
+    r"\b(?:drops?|losses|loss|degradation|decreases?|declines?)\s+(?:in\s+(?:[\w\-]+\s+){0,3}?)?(?:of\s+)?"
+    r"(?:only\s+|about\s+|around\s+|~\s?)?$", re.IGNORECASE)
+# "the mAP of EfficientDet-D7 drops 74.5%": the verb, when the metric is its subject
+_DROP_VERB_BEFORE = re.compile(r"\b(?:drop(?:s|ped)?|decreas\w*|declin\w*|degrad\w*|falls?|fell)\s+"
+                               r"(?:by\s+)?(?:only\s+|about\s+|around\s+|~\s?)?$", re.IGNORECASE)
+_DROP_AFTER = re.compile(r"^(?:\s?(?:%|\\%|percent|points?|pp))?\s*(?:[\w\-]+\s+){0,2}?"
+                         r"(?:drops?|loss|degradation|decrease|decline)\b", re.IGNORECASE)
+
+
+def _is_drop(sentence: str, n: _Number, metric: Mention) -> bool:
+    """"an accuracy drop of 2.92%", "with 3% loss in accuracy", "mAP drops 74.5%": a change for the worse."""
+    verb = _DROP_VERB_BEFORE.search(sentence[max(0, n.start - 40):n.start])
+    if verb and metric.end <= n.start and n.start - metric.end <= 50:
+        return True
+    if re.search(r"\b(?:alleviat|mitigat|reduc|recover|avoid|prevent|without)\w*\b[^.;,]{0,30}$", sentence[max(0, n.start - 40):n.start],
+                 re.IGNORECASE):
+        return False  # "alleviates up to 74% performance drop": a drop avoided
+    return bool(_DROP_BEFORE.search(sentence[max(0, n.start - 40):n.start]) or _DROP_AFTER.match(sentence[n.end:n.end + 40]))
+
+
+def _delta_before(sentence: str, start: int) -> bool:
+    """"by 2.1", "a gain of 2.1", "the improvement of our model is 2.1": what comes before a change."""
+    return bool(_DELTA_BEFORE.search(sentence[max(0, start - 60):start])
+                or _GAIN_IS_BEFORE.search(sentence[max(0, start - 100):start]))
 
 
 def _model_for(sentence: str, n: _Number, title_model: str | None, lexicon: Lexicon) -> str | None:
