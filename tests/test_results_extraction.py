@@ -462,3 +462,13 @@ def test_each_metric_of_a_list_of_changes_keeps_its_own_figure():
     rows = rows_of("On MultiWOZ, SimpleTOD improves inform rate by 8.1 points and success rate by 9.7 points.")
     assert [(r.metric, r.value) for r in rows] == [("Inform Rate", 8.1), ("Success Rate", 9.7)]
     assert triples("On the VOT2017 dataset, Siam-BM achieves an EAO of 0.335.") == [("VOT", "EAO", 0.335)]
+
+
+def test_list_items_that_are_several_words_or_language_pairs():
+    text = ("Our F2DNet achieves 8.7%, 2.2%, and 6.1% on City Persons, Caltech Pedestrian, and Euro City Person "
+            "datasets respectively.")
+    assert [(r.dataset, r.value) for r in rows_of(text)] == [
+        ("CityPersons", 8.7), ("Caltech Pedestrian", 2.2), ("Euro City Person", 6.1)]
+    text = ("Our method achieves BLEU scores of 30.7 and 43.7 in the WMT'14 English-German and English-French "
+            "translation tasks, respectively.")
+    assert [(r.dataset, r.value) for r in rows_of(text)] == [("WMT14 En-De", 30.7), ("WMT14 En-Fr", 43.7)]

@@ -414,10 +414,19 @@ class RuleExtractor:
                     continue
                 start += len(piece) - len(piece.lstrip())
                 end = start + len(name)
+                pair = _LANGUAGE_PAIR.fullmatch(name)
+                if pair:  # "WMT 2014 English-German and English-French": the same campaign, another pair
+                    family = next((d.name.split()[0] for d in known if m.start() <= d.start < m.end()
+                                   and d.name.startswith(("WMT", "IWSLT"))), None)
+                    resolved = family and (self.lexicon.lookup_dataset(
+                        f"{family} {_lang(pair.group('src'))}-{_lang(pair.group('tgt'))}") or family)
+                    if resolved:
+                        found.append(Mention(resolved, name, start, end))
+                    continue
                 if any(d.start < end and start < d.end for d in (*known, *generic)) or name in _NOT_GENERIC \
                         or name.split()[0] in _NOT_DATASET_NAMES or self.lexicon.find_metrics(name) \
-                        or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name) or not re.search(r"[A-Za-z]", name) \
-                        or name.endswith("-") or _LANGUAGE_OR_VERSION.fullmatch(name) \
+                        or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]|^[A-Z]\w+\s[A-Z]", name) \
+                        or not re.search(r"[A-Za-z]", name) or name.endswith("-") or _LANGUAGE_OR_VERSION.fullmatch(name) \
                         or not all(re.match(r"[A-Z]|\d+$|\d+[A-Z]", w) for w in name.split()):
                     continue  # "V1&V2", "PASCAL- 1-shot": not names
                 found.append(Mention(name, name, start, end))
