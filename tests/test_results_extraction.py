@@ -472,3 +472,25 @@ def test_list_items_that_are_several_words_or_language_pairs():
     text = ("Our method achieves BLEU scores of 30.7 and 43.7 in the WMT'14 English-German and English-French "
             "translation tasks, respectively.")
     assert [(r.dataset, r.value) for r in rows_of(text)] == [("WMT14 En-De", 30.7), ("WMT14 En-Fr", 43.7)]
+
+
+def test_figures_in_brackets_belong_to_the_dataset_or_figure_before_the_bracket():
+    text = ("We achieve new state-of-the-art results on WMT14 English-French (43.8 BLEU and 46.4 BLEU with "
+            "back-translation) and WMT14 English-German (30.1 BLEU).")
+    assert [(r.dataset, r.value) for r in rows_of(text)] == [
+        ("WMT14 En-Fr", 43.8), ("WMT14 En-Fr", 46.4), ("WMT14 En-De", 30.1)]
+    text = ("We reach 82.4% (+5.1% increase over the previous best) top-1 accuracy on UCF101 and 52.9% (+5.4% "
+            "increase) on HMDB51.")
+    assert [(r.dataset, r.value) for r in rows_of(text)] == [
+        ("UCF101", 82.4), ("UCF101", 5.1), ("HMDB51", 52.9), ("HMDB51", 5.4)]
+    text = ("We reach state-of-the-art results on the ICDAR-2013 dataset with an average F-Measure of 95.05 (94.6 for "
+            "rows and 96.32 for columns) and beat the baseline on the TabStructDB dataset with 94.17.")
+    assert [(r.dataset, r.value) for r in rows_of(text)] == [
+        ("ICDAR 2013", 95.05), ("ICDAR 2013", 94.6), ("ICDAR 2013", 96.32), ("TabStructDB", 94.17)]
+
+
+def test_the_long_name_of_a_dataset_before_its_acronym_is_not_another_target():
+    text = "MMSFormer achieves 52.05% mIoU, outperforming the state of the art on Multimodal Material Segmentation (MCubeS) dataset."
+    assert triples(text) == [("MCubeS", "mIoU", 52.05)]
+    text = "We present results on the publicly available CMMD dataset with a mean AUC score of 0.6688."
+    assert triples(text) == [("CMMD", "AUC", 0.6688)]
