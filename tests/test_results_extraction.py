@@ -494,3 +494,11 @@ def test_the_long_name_of_a_dataset_before_its_acronym_is_not_another_target():
     assert triples(text) == [("MCubeS", "mIoU", 52.05)]
     text = "We present results on the publicly available CMMD dataset with a mean AUC score of 0.6688."
     assert triples(text) == [("CMMD", "AUC", 0.6688)]
+
+
+def test_slash_pairs_of_metrics_and_arrowed_language_pairs():
+    text = "On Market-1501 in single query mode, we obtain Rank-1/mAP=96.6%/94.2% after re-ranking."
+    assert [(r.metric, r.value) for r in rows_of(text)] == [("Recall@1", 96.6), ("mAP", 94.2)]
+    text = ("On the WMT 2014 English-to-German and English-to-French translation tasks, this approach yields "
+            "improvements of 1.3 BLEU and 0.3 BLEU, respectively.")
+    assert [(r.dataset, r.value) for r in rows_of(text)] == [("WMT14 En-De", 1.3), ("WMT14 En-Fr", 0.3)]

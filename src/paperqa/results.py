@@ -468,6 +468,7 @@ class RuleExtractor:
             results.append((n, metric))
         if not results:
             return []
+        results = _metric_slash_pairs(sentence, results, metrics)
         assigned = (_respectively(sentence, results, datasets or context or []) or
                     (_ordered_list(sentence, results, context) if context and not datasets else None) or
                     _parallel_lists(sentence, results, datasets) or {})
@@ -572,7 +573,7 @@ _LANGUAGES = {"en": "En", "english": "En", "de": "De", "german": "De", "fr": "Fr
               "ja": "Ja", "japanese": "Ja", "vi": "Vi", "vietnamese": "Vi"}
 _LANG = r"(?:En|EN|English|De|DE|German|Fr|FR|French|Ro|RO|Romanian|Cs|CS|Czech|Ru|RU|Russian|Zh|ZH|Chinese|Ja|JA|Japanese|Vi|Vietnamese)"
 _LANGUAGE_PAIR = re.compile(
-    r"\b(?P<src>" + _LANG + r")\s?(?:-|\u2013|\u2192|->|to|⇒)?\s?(?P<tgt>" + _LANG + r")\b"
+    r"\b(?P<src>" + _LANG + r")\s?(?:-|\u2013|\u2192|->|-?to-?|⇒)?\s?(?P<tgt>" + _LANG + r")\b"
 )
 
 
@@ -890,6 +891,20 @@ def _slash_pairs(sentence: str, results: list[tuple[_Number, Mention | None]],
         if following:
             pairs.update((n.start, d) for n, d in zip(group, following[0], strict=True))
     return pairs
+
+
+def _metric_slash_pairs(sentence: str, results: list[tuple[_Number, Mention | None]],
+                        metrics: Sequence[Mention]) -> list[tuple[_Number, Mention | None]]:
+    """"Rank-1/mAP=96.6%/94.2%", "mAP/NDS of 45.1/52.3": the i-th figure has the i-th metric."""
+    groups = _slash_groups(sentence, [n for n, _ in results], lambda x: (x.start, x.end))
+    named: dict[int, Mention] = {}
+    for mgroup in _slash_groups(sentence, list(metrics), lambda x: (x.start, x.end)):
+        following = next((g for g in groups if g[0].start >= mgroup[-1].end), None)
+        if following and len(following) == len(mgroup) and re.fullmatch(
+                r"\s*(?:=|:|of|is|are|was|were|reach(?:es|ed)?|scores?\s+of)?\s*",
+                sentence[mgroup[-1].end:following[0].start]):
+            named.update((n.start, m) for n, m in zip(following, mgroup, strict=True))
+    return [(n, named.get(n.start, metric)) for n, metric in results]
 
 
 def _slash_groups(sentence: str, items: list, span) -> list[list]:
