@@ -502,3 +502,14 @@ def test_slash_pairs_of_metrics_and_arrowed_language_pairs():
     text = ("On the WMT 2014 English-to-German and English-to-French translation tasks, this approach yields "
             "improvements of 1.3 BLEU and 0.3 BLEU, respectively.")
     assert [(r.dataset, r.value) for r in rows_of(text)] == [("WMT14 En-De", 1.3), ("WMT14 En-Fr", 0.3)]
+
+
+def test_figures_of_the_previous_state_of_the_art_and_of_humans_are_flagged_or_dropped():
+    rows = rows_of("Our method achieves a classification mAP of 22.4% on the Charades benchmark, outperforming the "
+                   "state-of-the-art (17.2% mAP).")
+    assert [(r.value, "previous result" in r.qualifiers) for r in rows] == [(22.4, False), (17.2, True)]
+    rows = rows_of("On CALLHOME, the proposed method achieved a diarization error rate of 12.28%, while a conventional "
+                   "clustering-based system produced a diarization error rate of 28.77%.")
+    assert [(r.value, "previous result" in r.qualifiers) for r in rows] == [(12.28, False), (28.77, True)]
+    rows = rows_of("On WinoGAViL the associations are intuitive for humans (90% Jaccard index) but hard for models.")
+    assert [r.value for r in rows] == []

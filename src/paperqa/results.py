@@ -142,7 +142,14 @@ _PREVIOUS_BEFORE = re.compile(
     r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|(?<!new\s)\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
     r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at)|"
     r"\b(?:existing|previous|prior|other|competing|baseline)\s+(?:[\w\-]+\s+){0,3}?(?:only\s+)?"
-    r"(?:achieve|obtain|reach|get|score)s?\s+(?:only\s+)?(?:an?\s+)?)\s*$",
+    r"(?:achieve|obtain|reach|get|score)s?\s+(?:only\s+)?(?:an?\s+)?|"
+    # "outperforming the state-of-the-art (17.2% mAP)"
+    r"\b(?:outperform|surpass|beat|exceed)\w*\s+(?:the\s+)?(?:previous\s+|prior\s+|current\s+)?"
+    r"(?:state[- ]of[- ]the[- ]art|SOTA|best|baselines?)(?:\s+(?!on\b|in\b|for\b|at\b)[\w\-]+){0,2}\s*\(|"
+    # "while a conventional clustering-based system produced diarization error rate of 28.77%"
+    r"(?<!our\s)\b(?:conventional|traditional|standard|existing|previous|prior|competing)\s+(?:[\w\-]+\s+){0,3}?"
+    r"(?:systems?|models?|methods?|approach(?:es)?|baselines?)\s+(?:produced|achieved|obtained|yielded|had|has|got|"
+    r"reached|scored)\b[^.;\d]{0,40})\s*$",
     re.IGNORECASE,
 )
 _BOUND_BEFORE = re.compile(
@@ -705,7 +712,7 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
 
 _HUMAN_BEFORE = re.compile(
     r"\bhumans?(?:[- ]level)?\s+(?:performance|accuracy|agreement|baselines?|annotators?|experts?|raters?|"
-    r"scores?|level|judges?|subjects?)\b(?:[^.;)]|\.\d)*$|\bhuman[- ]level\b(?:[^.;)]|\.\d)*$",
+    r"scores?|level|judges?|subjects?)\b(?:[^.;)]|\.\d)*$|\bhuman[- ]level\b(?:[^.;)]|\.\d)*$|\bhumans?\s*\(\s*$",
     re.IGNORECASE,
 )
 # Lowercase words that may follow a unitless result ("71.3 on COCO", "2.1 higher"); any other
@@ -1040,7 +1047,7 @@ def _is_baseline(sentence: str, n: _Number) -> bool:
     if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]) and \
             _CHANGE_VERB.search(sentence[max(0, n.start - 90):n.start]):
         return True
-    if _PREVIOUS_BEFORE.search(sentence[max(0, n.start - 60):n.start]):
+    if _PREVIOUS_BEFORE.search(sentence[max(0, n.start - 110):n.start]):
         return True
     # "CORD (0.9493 0.9601)": an arrow lost with the LaTeX; the first figure is the old one
     return bool(re.search(r"\(\s*$", sentence[max(0, n.start - 3):n.start])
