@@ -1081,7 +1081,8 @@ def _is_delta(sentence: str, n: _Number) -> bool:
 
 _DROP_BEFORE = re.compile(
     r"\b(?:drops?|losses|loss|degradation|decreases?|declines?)\s+(?:in\s+(?:[\w\-]+\s+){0,3}?)?(?:of\s+)?"
-    r"(?:only\s+|about\s+|around\s+|~\s?)?$", re.IGNORECASE)
+    r"(?:only\s+|about\s+|around\s+|approximately\s+|nearly\s+|roughly\s+|over\s+|more\s+than\s+|up\s+to\s+|~\s?)?$",
+    re.IGNORECASE)
 # "the mAP of EfficientDet-D7 drops 74.5%": the verb, when the metric is its subject
 _DROP_VERB_BEFORE = re.compile(r"\b(?:drop(?:s|ped)?|decreas\w*|declin\w*|degrad\w*|falls?|fell)\s+"
                                r"(?:by\s+)?(?:only\s+|about\s+|around\s+|~\s?)?$", re.IGNORECASE)
