@@ -513,3 +513,14 @@ def test_figures_of_the_previous_state_of_the_art_and_of_humans_are_flagged_or_d
     assert [(r.value, "previous result" in r.qualifiers) for r in rows] == [(12.28, False), (28.77, True)]
     rows = rows_of("On WinoGAViL the associations are intuitive for humans (90% Jaccard index) but hard for models.")
     assert [r.value for r in rows] == []
+
+
+def test_a_sentence_about_the_dataset_the_abstract_introduces_by_name_reports_on_it():
+    text = ("We introduce GLAMI-1M: the largest multilingual image-text classification dataset and benchmark. "
+            "The dataset contains images of fashion products. The paper presents baselines showing that the dataset "
+            "is challenging: the best scoring EmbraceNet model achieves 69.7% accuracy.")
+    assert triples(text) == [("GLAMI-1M", "Accuracy", 69.7)]
+    # an own dataset without a name: the figure is not the other dataset's
+    text = ("Models are usually evaluated on MNIST. We introduce a new dataset of handwritten Tamil digits. "
+            "Our model achieves 91.2% accuracy on the dataset.")
+    assert triples(text) == []
