@@ -306,10 +306,10 @@ class RuleExtractor:
         mentions: dict[str, tuple[Mention, int, int]] = {}
         previous: list[Mention] = []  # datasets of the last sentence that named any
         previous_index = -10
-        own_dataset = bool(_OWN_DATASET.search(abstract))
+        own = list(_OWN_DATASET.finditer(abstract))
+        own_dataset = bool(own)
         # "We introduce GLAMI-1M: the largest ... dataset": the abstract's own dataset has a name
-        own_named = {d.name for m in _OWN_DATASET.finditer(abstract)
-                     for d in self._datasets(abstract[max(0, m.start() - 5):m.end() + 5])}
+        own_named = {d.name for m in own for d in self._datasets(abstract[max(0, m.start() - 5):m.end() + 5])}
         for index, (s_start, s_end) in enumerate(sentence_spans(abstract)):
             sentence = abstract[s_start:s_end]
             elsewhere: list[tuple[int, int]] = []
