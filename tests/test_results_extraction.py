@@ -524,3 +524,26 @@ def test_a_sentence_about_the_dataset_the_abstract_introduces_by_name_reports_on
     text = ("Models are usually evaluated on MNIST. We introduce a new dataset of handwritten Tamil digits. "
             "Our model achieves 91.2% accuracy on the dataset.")
     assert triples(text) == []
+
+
+def test_shapes_of_the_v5_sample():
+    assert triples("We achieve 80.3% mAP on the ImageNet VID dataset.") == [("ImageNet VID", "mAP", 80.3)]
+    rows = rows_of("Our method surpasses the state of the art by considerable 16.7% and 7.9% on Market-1501 and MSMT17.")
+    assert [(r.dataset, r.value, r.is_delta) for r in rows] == [("Market-1501", 16.7, True), ("MSMT17", 7.9, True)]
+    rows = rows_of("Transferred to HowTo100M, our representation increases the accuracy by 15 - 20%.")
+    assert [r.value for r in rows] == []
+    rows = rows_of("Our system achieves 79.8% top-1 accuracy on the ImageNet dataset without fine-tuning model parameters.")
+    assert [(r.value, r.qualifiers) for r in rows] == [(79.8, [])]
+    rows = rows_of("On ImageNet-1K, we obtain top-1 accuracy of 88% under DP guarantee of (8, ) and 84.3% under (0.1, ).")
+    assert [r.value for r in rows] == [88, 84.3]
+    assert [r.value for r in rows_of("The parser shows similar or better accuracy on AMR 2.0 and 3.0.")] == []
+    rows = rows_of("We achieve 71.3 F1 on TriviaQA, a large improvement from the 56.7 F1 of the previous best system.")
+    assert [(r.value, "previous result" in r.qualifiers) for r in rows] == [(71.3, False), (56.7, True)]
+    rows = rows_of("Experiments demonstrate significant improvements (4.8% and 5.5%) in accuracy on Office-31 and "
+                   "Office-Home, respectively.")
+    assert [(r.dataset, r.value, r.is_delta) for r in rows] == [("Office-31", 4.8, True), ("Office-Home", 5.5, True)]
+    rows = rows_of("Our approach achieved 10% relative improvement (36.1 mAP → 39.9 mAP) on the HICO dataset.")
+    assert [(r.value, r.is_delta) for r in rows if r.value != 10] == [(36.1, False), (39.9, False)]
+    # a method that shares a dataset's name is the subject of the sentence, not where it is measured
+    rows = rows_of("On the COCO keypoint set, AID consistently boosts the baseline by around 0.6 AP.")
+    assert [(r.dataset, r.value) for r in rows] == [("COCO", 0.6)]

@@ -80,16 +80,17 @@ _SPLIT_IN_NAME = re.compile(
 )
 _SETTINGS = re.compile(
     r"\b(single[- ]scale|multi[- ]scale|single[- ]model|ensembles?|zero[- ]shot|one[- ]shot|few[- ]shot|"
-    r"\d+[- ]shot|linear[- ]prob(?:e|ing)|fine[- ]?tun(?:ed|ing)|end-to-end fine-tuning|"
+    r"\d+[- ]shot|linear[- ]prob(?:e|ing)|(?<!without )(?<!w/o )fine[- ]?tun(?:ed|ing)|end-to-end fine-tuning|"
     r"without (?:any )?(?:extra|external|additional) (?:training )?data|with(?:out)? pre-?training|"
     r"(?:semi|self|weakly|un)[- ]supervised|real[- ]time|"
     r"(?:pre-?trained|pretrained) on [A-Z][\w\-]*(?:[- ]\d+[Kk])?)\b",
     re.IGNORECASE,
 )
 _DELTA_BEFORE = re.compile(
-    r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative)\s+)?(?:margin\s+of\s+)?"
+    r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative|considerable|"
+    r"remarkable|huge|big|great)\s+)?(?:margin\s+of\s+)?"
     r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
-    r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?|"
+    r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?%?|\b(?:improvements?|gains?)\s*\(\s*|"
     r"\bmargins?,?\s*(?:\(\s*|(?:of\s+)?(?:about|around|approximately|nearly|roughly|~)\s*)|\(\s*(?:absolute|relative)\s+|"
     r"\bimprov(?:es|ed|ing)\s+|\bimprov(?:es|ed|ing)\s+(?:upon|on|over)\s+(?:[\w\-]+\s+){0,4}?with\s+|"
     r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
@@ -247,6 +248,10 @@ _NAMED_TARGET = re.compile(
 _TRAINED_ON = re.compile(r"\b(?:train(?:ed|ing)?|pre-?train(?:ed|ing)?|fine-?tun(?:ed|ing)|learn(?:ed|ing)?)\s+"
                          r"(?:\w+\s+){0,3}?(?:on|in|from)\s", re.IGNORECASE)
 _SETUP_AFTER = re.compile(r"\s+(?:setups?|settings?|systems?|models?|tasks?|pipelines?|scenarios?)\b")
+_METHOD_VERB_AFTER = re.compile(
+    r"\s+(?:(?:also|further|still|consistently|significantly|clearly|substantially|greatly|even)\s+)?"
+    r"(?:achieves|outperforms|surpasses|boosts|improves|reduces|is\s+able\s+to|yields|obtains|attains|beats|enables)\b")
+_SUBJECT_BEFORE = re.compile(r"(?:^|[,;:]|\bthat|\bour|\bwhile|\band)\s*$", re.IGNORECASE)
 _OWN_DATA_REF = re.compile(r"\b(?:our|the|this)\s+(?:new\s+|proposed\s+|own\s+)?(?:data\s?set|benchmark|corpus)\b",
                            re.IGNORECASE)
 _OTHER_DATA = re.compile(r"\b(?:data\s?sets?|benchmarks?|corpus|corpora|database|challenge)\b", re.IGNORECASE)
@@ -384,7 +389,9 @@ class RuleExtractor:
         return False
 
     def _datasets(self, sentence: str) -> list[Mention]:
-        known = self.lexicon.find_datasets(sentence)
+        # "..., AID consistently boosts the performance": a method that shares a dataset's name
+        known = [d for d in self.lexicon.find_datasets(sentence)
+                 if not (_METHOD_VERB_AFTER.match(sentence[d.end:]) and _SUBJECT_BEFORE.search(sentence[:d.start]))]
         generic = []
         for m in _GENERIC_DATASET.finditer(sentence):
             start, end = m.start("name"), m.end("name")
@@ -655,8 +662,9 @@ def _adaptation_sources(sentence: str, datasets: Sequence[Mention], known: Conta
 def _in_range(sentence: str, n: _Number) -> bool:
     """"by 19% to 26%", "1.21%2.84%" (the dash lost): one end of a range, not a result. "by 2.1 to 45.3"
     (a gain, then the new figure) is not a range: the ends of a range are close to each other."""
-    if (n.unit == "%" and re.match(r"\d", sentence[n.end:n.end + 1])) or re.search(r"\d%$", sentence[:n.start]):
-        return True
+    if (n.unit == "%" and re.match(r"\d", sentence[n.end:n.end + 1])) or re.search(r"\d%$", sentence[:n.start]) \
+            or re.search(r"\d\s?%?\s*[-\u2013]\s*$", sentence[max(0, n.start - 12):n.start]):
+        return True  # "15 - 20%": the high end
     after = re.match(r"\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?(\d+(?:\.\d+)?)", sentence[n.end:n.end + 30])
     before = re.search(r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?"
                        r"(\d+(?:\.\d+)?)\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?$", sentence[max(0, n.start - 60):n.start])
@@ -673,6 +681,11 @@ def _in_range(sentence: str, n: _Number) -> bool:
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if _in_range(sentence, n):
         return False
+    if re.match(r"\s*,\s*\)", sentence[n.end:n.end + 5]):
+        return False  # "under DP guarantee of (8, )": a tuple whose other member was lost with the LaTeX
+    if n.unit is None and re.fullmatch(r"\d\.\d", n.text) and re.search(
+            r"\b[A-Z][\w\-]*\s?v?\d\.\d\s*(?:and|or|,)\s*v?$", sentence[max(0, n.start - 30):n.start]):
+        return False  # "on AMR 2.0 and 3.0", "SQuAD 1.1 and 2.0": the versions of a dataset
     if re.search(r"\b(?:standard deviations?|std\.?|s\.d\.|variance|stdev)\s*(?:of|:|=|is|was)?\s*$",
                  sentence[max(0, n.start - 30):n.start], re.IGNORECASE):
         return False  # "(74.4 mIoU, standard deviation: 0.32)": the spread of the result, not a result
@@ -1056,8 +1069,10 @@ def _is_baseline(sentence: str, n: _Number) -> bool:
     if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]) and \
             _CHANGE_VERB.search(sentence[max(0, n.start - 90):n.start]):
         return True
-    if _PREVIOUS_BEFORE.search(sentence[max(0, n.start - 110):n.start]):
-        return True
+    if _PREVIOUS_BEFORE.search(sentence[max(0, n.start - 110):n.start]) or re.match(
+            r"\s?(?:\\?%)?\s*(?:[\w\-@]+\s+){0,2}?of\s+(?:the\s+)?(?:previous|prior|former|existing|current)\s+"
+            r"(?:best|state|SOTA|leading)", sentence[n.end:n.end + 60], re.IGNORECASE):
+        return True  # "a large improvement from the 56.7 F1 of the previous best system"
     # "CORD (0.9493 0.9601)": an arrow lost with the LaTeX; the first figure is the old one
     return bool(re.search(r"\(\s*$", sentence[max(0, n.start - 3):n.start])
                 and re.match(r"^\s?(?:\\?%)?\s+\d+(?:\.\d+)?\s?(?:\\?%)?\s*\)", sentence[n.end:]))
@@ -1068,6 +1083,8 @@ def _is_delta(sentence: str, n: _Number) -> bool:
         return True
     if re.search(r"\bfrom\s+\S+\s+to\s*$", sentence[max(0, n.start - 40):n.start]):
         return False  # the Y of "from X to Y" is the new figure
+    if re.match(r"\s?(?:\\?%)?\s*(?:[A-Za-z@\-]+\s*){0,2}\$?(?:\\rightarrow|\u2192|->)", sentence[n.end:n.end + 40]):
+        return False  # "(36.1 mAP → 39.9 mAP)": the old and the new figure, not a gain
     before = sentence[max(0, n.start - 60):n.start]
     if _delta_before(sentence, n.start):
         return True
