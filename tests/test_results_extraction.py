@@ -468,7 +468,7 @@ def test_list_items_that_are_several_words_or_language_pairs():
     text = ("Our F2DNet achieves 8.7%, 2.2%, and 6.1% on City Persons, Caltech Pedestrian, and Euro City Person "
             "datasets respectively.")
     assert [(r.dataset, r.value) for r in rows_of(text)] == [
-        ("CityPersons", 8.7), ("Caltech Pedestrian", 2.2), ("Euro City Person", 6.1)]
+        ("CityPersons", 8.7), ("Caltech Pedestrian", 2.2), ("EuroCity Persons", 6.1)]  # the lexicon's name
     text = ("Our method achieves BLEU scores of 30.7 and 43.7 in the WMT'14 English-German and English-French "
             "translation tasks, respectively.")
     assert [(r.dataset, r.value) for r in rows_of(text)] == [("WMT14 En-De", 30.7), ("WMT14 En-Fr", 43.7)]
@@ -547,3 +547,40 @@ def test_shapes_of_the_v5_sample():
     # a method that shares a dataset's name is the subject of the sentence, not where it is measured
     rows = rows_of("On the COCO keypoint set, AID consistently boosts the baseline by around 0.6 AP.")
     assert [(r.dataset, r.value) for r in rows] == [("COCO", 0.6)]
+
+
+def test_shapes_of_the_v6_sample():
+    rows = rows_of("On SemanticKITTI, we outperform all previous methods by at least 3.7% mIoU.")
+    assert [(r.value, r.is_delta) for r in rows] == [(3.7, True)]
+    rows = rows_of("Our Ada-Segment brings 2.7% panoptic quality (PQ) improvement on COCO val split.")
+    assert [(r.value, r.is_delta) for r in rows] == [(2.7, True)]
+    rows = rows_of("Our method outperforms the state of the art (e.g., up to 3%, 17%, and 14% error reductions on "
+                   "Human3.6M, HumanEva-I, and MPI-INF-3DHP, respectively).")
+    assert [(r.dataset, r.value, r.is_delta) for r in rows] == [
+        ("Human3.6M", 3, True), ("HumanEva-I", 17, True), ("MPI-INF-3DHP", 14, True)]
+    # a list of one unit: "MPJPE: 31.9, 8.4% improvement" keeps 31.9 absolute
+    rows = rows_of("On Human3.6M we outperform the previous best by 2mm (MPJPE: 31.9, 8.4% improvement).")
+    assert [(r.value, r.is_delta) for r in rows] == [(2, True), (31.9, False), (8.4, True)]
+    assert triples("On unconditional CIFAR-10 our method achieves FID 9.58 and inception score 8.30.") == [
+        ("CIFAR-10", "FID", 9.58), ("CIFAR-10", "Inception Score", 8.30)]
+    rows = rows_of("Our method achieves APs of 95.7, 94.9 and 89.7 on the easy, medium and hard subsets of WIDER FACE.")
+    assert {r.metric for r in rows} == {"AP"}
+    rows = rows_of("On DocRED, our model exceeds the previous SOTA by 1.36 F1 and 1.46 Ign_F1 score.")
+    assert [(r.metric, r.value) for r in rows] == [("F1", 1.36), (None, 1.46)]
+    assert rows_of("On Pascal VOC, weak supervision achieves about 95% of fully-supervised performance.") == []
+    assert rows_of("We can reduce the annotation demands to 50% without performance loss on MultiWOZ.") == []
+    rows = rows_of("Compared with wav2vec 2.0 on LibriSpeech, our model shows 5% to 10% relative WER reduction.")
+    assert rows == []
+    rows = rows_of("On FUNSD, the F1 score of relation extraction is boosted from 80.35% to 89.45%.")
+    assert [(r.value, "previous result" in r.qualifiers) for r in rows] == [(80.35, True), (89.45, False)]
+    rows = rows_of("On ImageNet, it attains 86.5% and 87.3% top-1 accuracy when finetuned with resolution 224 and 384, "
+                   "respectively.")
+    assert [r.value for r in rows] == [86.5, 87.3]
+    rows = rows_of("Our ensemble model achieves 87.4 F1 and 87.0 F1 on the CoNLL-2005 and 2012 datasets, respectively.")
+    assert [(r.dataset, r.value) for r in rows] == [("CoNLL-2005", 87.4), ("OntoNotes 5.0", 87.0)]
+    # a dataset named only as pre-training data is not the abstract's dataset
+    text = ("We build on an ImageNet pre-trained backbone for salient object detection. The model runs at a real-time "
+            "speed of 32 FPS and reaches an accuracy of 91.2%.")
+    assert rows_of(text) == []
+    # "based on YOLOv3" names the base model, not a dataset
+    assert rows_of("We develop a detector based on YOLOv3. It reaches 45.2% mAP.") == []

@@ -89,7 +89,7 @@ _SETTINGS = re.compile(
 _DELTA_BEFORE = re.compile(
     r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative|considerable|"
     r"remarkable|huge|big|great)\s+)?(?:margin\s+of\s+)?"
-    r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
+    r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|at\s+least\s+|"
     r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?%?|\b(?:improvements?|gains?)\s*\(\s*|"
     r"\bmargins?,?\s*(?:\(\s*|(?:of\s+)?(?:about|around|approximately|nearly|roughly|~)\s*)|\(\s*(?:absolute|relative)\s+|"
     r"\bimprov(?:es|ed|ing)\s+|\bimprov(?:es|ed|ing)\s+(?:upon|on|over)\s+(?:[\w\-]+\s+){0,4}?with\s+|"
@@ -113,13 +113,14 @@ _OVER_BASELINES = re.compile(r"\bover\b", re.IGNORECASE)
 _DELTA_AFTER = re.compile(
     r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:\((?:absolute|relative)\)\s*)?(?:(?!with\b)[\w\-.%/]+\s+){0,3}?"
     r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
-    r"reductions?|(?-i:losses|loss|drops?|degradation|decreases?)|more|less|fewer|above|"
+    r"reductions?|(?-i:losses|loss(?!\s+(?:in|on)\s+the\b)|drops?|degradation|decreases?)|more|less|fewer|"
+    r"above(?!\s+(?:datasets?|benchmarks?|tasks?|mentioned|methods?))|"
     r"over\s+(?:the\s+)?(?:[\w\-]+\s+)?(?:previous|prior|baseline|state|best|sota)|"
     r"relative|absolute)\b",
     re.IGNORECASE,
 )
 _INDEX_BEFORE = re.compile(
-    r"(?:\b(?:class|task|phase|stage|step|version|type|level|layer|block|split|fold|round|epoch|day|track|"
+    r"(?:\b(?:class|task|phase|stage|step|version|type|level|layer|block|split|fold|round|epoch|day|track|resolutions?|"
     r"subtask|setting|scenario|section|table|figure|fig\.|eq\.|factor of|gap from|gap of|gap to|protocol|"
     r"RTX|GTX|Titan|Tesla|out of|factor)|\bbetween)\s*$"
     r"|\bgap\b[^.;,]{0,30}$",
@@ -127,7 +128,7 @@ _INDEX_BEFORE = re.compile(
 )
 # "90% of the full performance": a share, not a result; "between 0.5% and 2.7%": a range
 _SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\)?\s+(?:of\s+(?:the|its|their|our|all|unlabell?ed|labell?ed|training|"
-                          r"data|images|samples|parameters)\b|(?:labell?ed|unlabell?ed)\s+data\b)", re.IGNORECASE)
+                          r"data|images|samples|parameters|fully[- ]supervised|supervised|full|oracle|upper[- ]bound)\b|(?:labell?ed|unlabell?ed)\s+data\b)", re.IGNORECASE)
 _RANGE = re.compile(r"\bbetween\s*$|\branging\s+from\s*$|\branging\s+from\s+\S+\s+to\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
 # "reduce the size of the pre-trained Swin-B transformer by 48%": a cost, not a result
 _COST_BEFORE = re.compile(
@@ -135,7 +136,8 @@ _COST_BEFORE = re.compile(
     r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computations?|computational|cost|costs|time|footprint|speed|"
     r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+|more than\s+|over\s+|"
     r"almost\s+|nearly\s+|approximately\s+|roughly\s+|~\s*)?$"
-    r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$",
+    r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$"
+    r"|\b(?:annotation|labell?ing|label|data)\s+(?:demands?|budgets?|costs?|efforts?|requirements?)\s+(?:to|by)\s+(?:only\s+)?$",
     re.IGNORECASE,
 )
 # "outperforming the best previous system of 0.392", "82.2% (vs 80.2%)", "(current SOTA is 0.86)"
@@ -225,7 +227,7 @@ _PRETRAINING_BEFORE = re.compile(
 _PRETRAINING_AFTER = re.compile(r"^[\s-]?(?:pre-?train(?:ed|ing)|pretrained)\b", re.IGNORECASE)
 # "71.3% on PASCAL-Person-Part (...)": a name the lexicon does not know, right after "on"
 _GENERIC_ON = re.compile(
-    r"\bon\s+(?:the\s+)?(?P<name>[A-Z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|[A-Z]{2,}[A-Za-z0-9]*)"
+    r"(?<!based )(?<!built )(?<!relies )(?<!rely )(?<!depends )(?<!focus )(?<!focuses )\bon\s+(?:the\s+)?(?P<name>[A-Z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|[A-Z]{2,}[A-Za-z0-9]*)"
     r"(?=\s*(?:\(|,|;|\.|$)|\s+(?:and|dataset|datasets|benchmark|test|val|set)\b)"
 )
 _NOT_GENERIC = frozenset(["GPU", "GPUs", "CPU", "CPUs", "TPU", "MCU", "NPU", "FPGA", "ARM", "NVIDIA", "CUDA", "AWS", "API", "SOTA", "SoTA", "CNN", "CNNs", "RNN", "LLM", "LLMs", "ViT", "ViTs", "AI", "ML", "NLP", "CV"])
@@ -318,7 +320,8 @@ class RuleExtractor:
         for index, (s_start, s_end) in enumerate(sentence_spans(abstract)):
             sentence = abstract[s_start:s_end]
             elsewhere: list[tuple[int, int]] = []
-            datasets = self._datasets(sentence)
+            # "ImageNet pre-trained backbone": not where the abstract's figures are measured
+            datasets = [d for d in self._datasets(sentence) if not _pretraining(sentence, d)]
             for d in datasets:
                 mentions.setdefault(d.name, (d, s_start, s_end))
             context: list[Mention] = []
@@ -422,8 +425,8 @@ class RuleExtractor:
         lexicon knows are datasets too, so that figures pair with the right item."""
         found: list[Mention] = []
         for m in _NAME_LIST.finditer(sentence):
-            if not any(m.start() <= d.start and d.end <= m.end() for d in known) or \
-                    not re.search(r"\band\b|&", m.group("items")):
+            inside = [d for d in known if m.start() <= d.start and d.end <= m.end()]
+            if not inside or not re.search(r"\band\b|&", m.group("items")):
                 continue  # "On COCO, ViLD outperforms": a dataset and the model, not a list
             pos, last = m.start(), False
             for piece in re.split(r"(\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?)", m.group("items")):
@@ -449,7 +452,8 @@ class RuleExtractor:
                     continue
                 if any(d.start < end and start < d.end for d in (*known, *generic)) or name in _NOT_GENERIC \
                         or name.split()[0] in _NOT_DATASET_NAMES or self.lexicon.find_metrics(name) \
-                        or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]|^[A-Z]\w+\s[A-Z]", name) \
+                        or not (re.search(r"[A-Z]{2}|\d|[a-z][A-Z]|^[A-Z]\w+\s[A-Z]", name) or (
+                            len(inside) >= 2 and re.fullmatch(r"[A-Z][a-z]{3,}", name))) \
                         or not re.search(r"[A-Za-z]", name) or name.endswith("-") or _LANGUAGE_OR_VERSION.fullmatch(name) \
                         or not all(re.match(r"[A-Z]|\d+$|\d+[A-Z]", w) for w in name.split()):
                     continue  # "V1&V2", "PASCAL- 1-shot": not names
@@ -464,8 +468,7 @@ class RuleExtractor:
         metrics = self.lexicon.find_metrics(sentence)
         taken = [(m.start, m.end) for m in (*datasets, *metrics)]
         # "transfer learning on pretrained representations on ImageNet": not where the result is measured
-        datasets = [d for d in datasets if not _PRETRAINING_BEFORE.search(sentence[max(0, d.start - 80):d.start])
-                    and not _PRETRAINING_AFTER.match(sentence[d.end:d.end + 30])]
+        datasets = [d for d in datasets if not _pretraining(sentence, d)]
         # "GTA5 → Cityscapes", "from GTA5/SYNTHIA to Cityscapes": figures are measured on the target
         sources = _adaptation_sources(sentence, datasets, self.lexicon.datasets)
         datasets = [d for d in datasets if d not in sources]
@@ -477,6 +480,8 @@ class RuleExtractor:
                     "." not in n.text or (abs(n.value) < 10 and re.fullmatch(r"[+\-\u2212]?\d+\.\d", n.text))):
                 continue  # "SFEW 2.0": a version of the dataset name (not "Amazon-Google 79.28")
             metric = _metric_for(sentence, n, metrics)
+            if metric is not None and metric.surface == "APs" and re.match(r"\s+(?:of|are|were)\b", sentence[metric.end:]):
+                metric = Mention("AP", metric.surface, metric.start, metric.end)  # "APs of 95.7 and 94.9": plural AP
             if metric is not None and metric.name == "Error Rate" and metric.surface.lower() in ("error", "errors") \
                     and re.search(r"\b(?!(?:the|an?|of|in|its|our|their|lower|relative|absolute|classification)\b)"
                                   r"[\w\-]+\s+$", sentence[max(0, metric.start - 25):metric.start]):
@@ -559,7 +564,9 @@ class RuleExtractor:
             rows.append(ResultRow(
                 paper_id="",
                 model=_other_method(sentence, n) if baseline else _model_for(sentence, n, title_model, self.lexicon),
-                dataset=dataset.name,
+                # "PASCAL VOC-2012" (a year completed from the list "PASCAL VOC 2007 and 2012"): the lexicon's name
+                dataset=dataset.name if dataset.name in self.lexicon.datasets else (
+                    self.lexicon.lookup_dataset(dataset.name) or dataset.name),
                 dataset_surface=dataset.surface,
                 metric=metric.name if metric else None,
                 metric_surface=metric.surface if metric else "",
@@ -643,6 +650,12 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
 _ARROW = re.compile(r"\s*(?:\u2192|\u27f6|->|=>|\u21d2|-?to-?|2)\s*|\s+", re.IGNORECASE)
 
 
+def _pretraining(sentence: str, dataset: Mention) -> bool:
+    """"pre-trained on ImageNet", "ImageNet pre-training": data a model learnt from, not where it is measured."""
+    return bool(_PRETRAINING_BEFORE.search(sentence[max(0, dataset.start - 80):dataset.start])
+                or _PRETRAINING_AFTER.match(sentence[dataset.end:dataset.end + 30]))
+
+
 def _adaptation_sources(sentence: str, datasets: Sequence[Mention], known: Container[str]) -> dict[Mention, Mention]:
     """source -> target of domain adaptation: "GTA5 → Cityscapes", "GTAV Cityscapes" (the arrow lost;
     two datasets of the lexicon, ``known``), "from GTA5/SYNTHIA to Cityscapes", "Duke-to-Market"."""
@@ -668,8 +681,16 @@ def _in_range(sentence: str, n: _Number) -> bool:
     after = re.match(r"\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?(\d+(?:\.\d+)?)", sentence[n.end:n.end + 30])
     before = re.search(r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?"
                        r"(\d+(?:\.\d+)?)\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?$", sentence[max(0, n.start - 60):n.start])
-    if after and re.search(r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?$",
-                           sentence[max(0, n.start - 30):n.start]):
+    if n.unit == "%" and before is None:
+        # "shows 5% to 10% relative WER reduction": two percentages, unless "from X% to Y%" (a change)
+        plain = re.search(r"(?<![\w.])(\d+(?:\.\d+)?)\s?\\?%\s+to\s+$", sentence[max(0, n.start - 30):n.start])
+        if plain and not re.search(r"\bfrom\b", sentence[max(0, n.start - 30 - 25):n.start - len(plain.group())]):
+            before = plain
+    percent = n.unit == "%" and after is not None and "%" in sentence[n.end + after.end(1):n.end + after.end(1) + 2]
+    changes = re.search(r"\bfrom\b[^;]{0,20}$", sentence[max(0, n.start - 30):n.start])
+    if after and ((percent and not changes) or re.search(
+            r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?$",
+            sentence[max(0, n.start - 30):n.start])):
         low, high = abs(n.value), float(after.group(1))
     elif before:
         low, high = float(before.group(1)), abs(n.value)
@@ -683,6 +704,9 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
         return False
     if re.match(r"\s*,\s*\)", sentence[n.end:n.end + 5]):
         return False  # "under DP guarantee of (8, )": a tuple whose other member was lost with the LaTeX
+    if n.unit is None and re.fullmatch(r"\d\.\d", n.text) and (metric is None or metric.end < n.start - 1) and re.search(
+            r"\b(?:[A-Za-z]+\d[A-Za-z\d]*|[A-Z]{2,5})\s$", sentence[max(0, n.start - 20):n.start]):
+        return False  # "wav2vec 2.0", "GPT 3.5": the version of a model
     if n.unit is None and re.fullmatch(r"\d\.\d", n.text) and re.search(
             r"\b[A-Z][\w\-]*\s?v?\d\.\d\s*(?:and|or|,)\s*v?$", sentence[max(0, n.start - 30):n.start]):
         return False  # "on AMR 2.0 and 3.0", "SQuAD 1.1 and 2.0": the versions of a dataset
@@ -717,7 +741,8 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
             r"\bby\s+(?:more than|over|at least)\s*$", sentence[max(0, n.start - 30):n.start], re.IGNORECASE):
         return False  # "the first model exceeding 87% accuracy": a threshold, not a result
     before = sentence[max(0, n.start - 60):n.start]
-    if _INDEX_BEFORE.search(before) or _COST_BEFORE.search(before):
+    listed = re.sub(r"(?:\d+(?:\.\d+)?\s*(?:,\s*and|,|and|or)\s*)+$", "", before)  # "resolution 224 and 384"
+    if _INDEX_BEFORE.search(before) or _INDEX_BEFORE.search(listed) or _COST_BEFORE.search(before):
         return False  # "class 1", "a factor of 4", "the gap from 14%", "reduce the size by 48%"
     after = sentence[n.end:n.end + 30]
     if _SHARE_AFTER.match(after) or _RANGE.search(before[-30:]) or _RANGE.match(after):
@@ -750,7 +775,7 @@ _SETTING_NOUNS = frozenset(re.findall(r"\S+",
     "noise noisy sparsity sparse pruning pruned masking mask masked labels label labeled labelled annotations "
     "annotated data training subset budget missing occlusion dropout compression quantization fewer less smaller "
     "faster cheaper lighter memory corruption corrupted outliers outlier poisoning poisoned"))
-_UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-]*[A-Z][A-Za-z0-9@\-]*\b")
+_UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-_]*[A-Z][A-Za-z0-9@\-_]*\b")
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
 
@@ -762,7 +787,7 @@ def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mentio
     if before and re.fullmatch(r"\s*(?:(?:on|in)\s+\S+\s+)?by\s+(?:about\s+|up\s+to\s+|over\s+|nearly\s+|~\s?)?",
                                sentence[before[-1].end:n.start]):
         return before[-1]  # "improves the success rate by 17.1% and SPL by 20.6%"
-    if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)\s*",
+    if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)?\s*",
                                sentence[before[-1].end:n.start]):
         return before[-1]  # "an average precision of 0.8000 and mean IoU of 0.8100"
     if after and _LIST_GAP.fullmatch(sentence[n.end:after[0].start]):
@@ -995,16 +1020,26 @@ def _clean_gap(gap: str) -> bool:
 def _list_with_unknown_names(sentence: str, datasets: Sequence[Mention], count: int) -> list[Mention] | None:
     """The ``count`` items of a name list holding known datasets ("ACE2004, ACE2005, and NNE")."""
     for m in _NAME_LIST.finditer(sentence):
-        inside = [d for d in datasets if m.start() <= d.start and d.end <= m.end()]
+        # (the mentions must be this sentence's, not an earlier sentence's passed as context)
+        inside = [d for d in datasets if m.start() <= d.start and d.end <= m.end() and sentence[d.start:d.end] == d.surface]
         if not inside:
             continue
-        items, pos = [], m.start()
+        items: list[Mention] = []
+        pos = m.start()
         for piece in re.split(r"(\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?)", m.group("items")):
             start, end = pos, pos + len(piece)
             pos = end
             if not piece.strip() or re.fullmatch(r"\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?", piece):
                 continue
             known = [d for d in inside if start <= d.start < end]
+            if not known and not re.search(r"[A-Za-z]", piece):
+                year = re.fullmatch(r"\s*((?:19|20)\d\d)\s*", piece)
+                family = re.match(r"(.*?)[\s\-]?(?:19|20)\d\d$", items[-1].surface) if year and items else None
+                if not (year and family and family.group(1)):
+                    return None  # "37.50, 91.98 and 59.23": figures, not names
+                # "the CoNLL-2005 and 2012 datasets": the same name, another year
+                items.append(Mention(f"{family.group(1)}-{year.group(1)}", piece.strip(), start, end))
+                continue
             items.append(known[0] if known else Mention(piece.strip(), piece.strip(), start, end))
         if len(items) == count:
             return items
@@ -1089,9 +1124,13 @@ def _is_delta(sentence: str, n: _Number) -> bool:
     if _delta_before(sentence, n.start):
         return True
     # "43.5% (12 to 6.78) FID improvement": the parenthesis between says what changed
-    after = re.sub(r"^(\s?(?:\\?%|percent|points?|pp))?\s*\([^()]{0,40}\)", r"\1", sentence[n.end:n.end + 100])
+    after = _PARENS.sub("", sentence[n.end:n.end + 100])  # "2.7% panoptic quality (PQ) improvement"
     if _DELTA_AFTER.match(after[:60]) or _OVER_METHOD_AFTER.match(after[:40]):
         return True
+    # "up to 3%, 17%, and 14% error reductions": the list ends with what its figures are
+    run = re.match(r"(?:\s?(?:\\?%)?\s*(?:,\s*and|,|and)\s*[+\u00b1]?\d+(?:\.\d+)?(?=[\s%,)]))+\s?(?:\\?%)?", after)
+    if run and (n.unit == "%") == ("%" in run.group()) and _DELTA_AFTER.match(after[run.end():run.end() + 60]):
+        return True  # (a list of figures of one unit: not "MPJPE: 31.9, 8.4% improvement")
     if re.search(r"\(\s*$", before) and _OVER_BASELINES.search(sentence[:n.start]) and \
             re.search(r"\bover\s+(?:the\s+)?(?:strong|competitive|existing|previous|prior|recent|leading)?\s*"
                       r"(?:state[- ]of[- ]the[- ]art\s+)?(?:baselines?|methods|models|approaches|art|SOTA)\b",
@@ -1161,7 +1200,8 @@ def _title_model(title: str) -> str | None:
 
 def _qualifiers(sentence: str, n: _Number, dataset: Mention | None, prev_end: int, next_start: int) -> list[str]:
     window_start = max(prev_end, sentence.rfind(",", 0, n.start) + 1, sentence.rfind(";", 0, n.start) + 1)
-    window = sentence[window_start:next_start]
+    clause_end = re.search(r";|,\s*(?:and|while|whereas|but)\b", sentence[n.end:next_start])
+    window = sentence[window_start:n.end + clause_end.start() if clause_end else next_start]
     found: list[str] = []
     if dataset is not None:
         split = _SPLIT_AFTER_DATASET.match(sentence[dataset.end:dataset.end + 20])
