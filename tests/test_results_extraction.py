@@ -290,6 +290,25 @@ def test_precision_samples_are_checked_rows_whose_values_are_in_their_sentences(
     assert not looked_at & reported  # the reported sample comes from papers not looked at while tuning
 
 
+@pytest.mark.parametrize("name, size", [("extraction_precision_sample_v3.jsonl", 100),
+                                        ("extraction_precision_sample_v4.jsonl", 100),
+                                        ("extraction_precision_sample_v5.jsonl", 100),
+                                        ("extraction_precision_sample_v6.jsonl", 100),
+                                        ("extraction_precision_sample_v7.jsonl", 25)])
+def test_later_precision_samples_are_checked_rows_of_papers_no_earlier_sample_holds(name, size):
+    folder = HAND_TABLE.parent
+    lines = [json.loads(line) for line in (folder / name).read_text("utf-8").splitlines() if line.strip()]
+    assert len(lines) == size
+    for line in lines:
+        assert line["verdict"] in ("correct", "wrong") and line["reason"]
+        assert line["row"]["value_text"] in line["row"]["sentence"]
+    earlier = sorted(folder.glob("extraction_precision_sample*.jsonl"))
+    earlier = [path for path in earlier if path.name < name and path.name != name]
+    seen = {json.loads(line)["row"]["paper_id"] for path in earlier
+            for line in path.read_text("utf-8").splitlines() if line.strip()}
+    assert not seen & {line["row"]["paper_id"] for line in lines}
+
+
 # ----- precision filters and shapes added for rules-4 (sentences from ml_abstracts, outside the dev set) ----
 
 
