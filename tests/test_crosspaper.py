@@ -122,6 +122,17 @@ def test_lower_is_better_metrics_sort_ascending_and_no_figure_papers_come_last()
     assert [c.key for c in answer.citations] == [1, 2, 3, 4]
 
 
+def test_papers_naming_the_dataset_in_a_sentence_about_results_come_first_among_those_without_a_figure():
+    e = _paper("e", "Pretraining E", "We pretrain on CIFAR-10 and study the features.")
+    f = _paper("f", "Method F", "Our method outperforms the state of the art on CIFAR-10.")
+    mentions = [_row(e, None, "We pretrain on CIFAR-10 and study the features.", metric=None),
+                _row(f, None, "Our method outperforms the state of the art on CIFAR-10.", metric=None)]
+    papers = {p.paper_id: p for p in (e, f)}
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    answer = table_answer(query, [], mentions, papers, lambda pid: _chunks(papers[pid]))
+    assert [r.paper_id for r in answer.table] == ["f", "e"]
+
+
 def test_constraints_best_only_and_limit():
     answer = _answer(TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower", max_value=5))
     assert [r.paper_id for r in answer.table] == ["b", "a", "d"]  # the mention stays: its figure is unknown

@@ -381,7 +381,9 @@ def table_answer(
             row = _with_qualifier(row, paper, terms, verdicts.get(row.paper_id))
             tier = _tier(row)
             value = row.value if row.value is not None else 0.0
-            ranked.append(((group, tier, -value if higher else value, position), row))
+            # among papers without a figure, those naming the dataset where they state results first
+            evaluative = 0 if group < 2 or _EVALUATIVE.search(row.sentence) else 1
+            ranked.append(((group, tier, evaluative, -value if higher else value, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
     if query.best_only and ordered:
@@ -400,6 +402,11 @@ def table_answer(
               "not only from the top passages.")
     return Answer(question=query.question, text=text, citations=citations, refused=False, mode="extractive",
                   notice=notice, table=table)
+
+
+# A sentence stating results ("outperforms the state of the art on X"), not only naming X ("pretrained on X")
+_EVALUATIVE = re.compile(r"\b(?:state[- ]of[- ]the[- ]art|SOTA|outperform\w*|surpass\w*|achiev\w*|results?|experiments?|"
+                         r"evaluat\w*|performance)\b", re.IGNORECASE)
 
 
 def _within(value: float | None, query: TableQuery) -> bool:

@@ -87,6 +87,17 @@ def _inside_compound(text: str, start: int, end: int) -> bool:
         (len(after) == 2 and after[0] in "-_" and after[1].isalnum())
 
 
+def _glued(text: str, start: int, end: int) -> bool:
+    """True when a dataset match is glued to the letters or digits around it: "E2EC" and "EC2" do not
+    name EC, "ImageNet100" (a 100-class subset) is not ImageNet; a year glued on stays ("VOT2017")."""
+    if start > 0 and text[start - 1].isalnum():
+        return True
+    digits = re.match(r"\d+(?![\w])", text[end:])
+    if end < len(text) and text[end].isdigit() and text[end - 1].isalpha():
+        return digits is None or not re.fullmatch(r"(?:19|20)\d\d|\d\d", digits.group())
+    return end < len(text) and text[end].isalpha() and text[end - 1].isdigit()  # "Market1501DukeMTMC"
+
+
 def normalise(name: str) -> str:
     """The matching key of a name: lower-case tokens joined ("ADE-20K" -> "ade20k")."""
     return "".join(m.group().lower() for m in _TOKEN.finditer(name))
@@ -119,7 +130,7 @@ class _Matcher:
             span = min(len(tokens) - k + 1, _MAX_TOKENS)
             self.first_tokens[first] = max(self.first_tokens.get(first, 0), span)
 
-    def find(self, text: str, plural: bool = False) -> list[Mention]:
+    def find(self, text: str, plural: bool = False, whole: bool = False) -> list[Mention]:
         tokens = list(_TOKEN.finditer(text))
         found: list[Mention] = []
         i = 0
@@ -131,8 +142,8 @@ class _Matcher:
                 continue
             canonical, j = match
             start, end = tokens[i].start(), tokens[j].end()
-            if _inside_compound(text, start, end):
-                i += 1  # "V-COCO", "ImageNet-like", "SSv2-Template": part of another name
+            if _inside_compound(text, start, end) or (whole and _glued(text, start, end)):
+                i += 1  # "V-COCO", "ImageNet-like", "SSv2-Template", "E2EC": part of another name
                 continue
             found.append(Mention(canonical, text[start:end], start, end))
             i = j + 1
@@ -215,7 +226,7 @@ class Lexicon:
 
     def find_datasets(self, text: str) -> list[Mention]:
         """Every dataset named in ``text``, in order, with canonical name and character span."""
-        return self._datasets.find(text)
+        return self._datasets.find(text, whole=True)
 
     def find_metrics(self, text: str) -> list[Mention]:
         """Every metric named in ``text`` ("mIoU", "top-1 accuracy", "BLEU scores"), in order."""

@@ -28,15 +28,15 @@ what rules miss.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 from .citations import passage_sentences
-from .lexicon import Lexicon, Mention, get_lexicon
+from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-4"
+EXTRACTOR_VERSION = "rules-5"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -80,32 +80,47 @@ _SPLIT_IN_NAME = re.compile(
 )
 _SETTINGS = re.compile(
     r"\b(single[- ]scale|multi[- ]scale|single[- ]model|ensembles?|zero[- ]shot|one[- ]shot|few[- ]shot|"
-    r"\d+[- ]shot|linear[- ]prob(?:e|ing)|fine[- ]?tun(?:ed|ing)|end-to-end fine-tuning|"
+    r"\d+[- ]shot|linear[- ]prob(?:e|ing)|(?<!without )(?<!w/o )fine[- ]?tun(?:ed|ing)|end-to-end fine-tuning|"
     r"without (?:any )?(?:extra|external|additional) (?:training )?data|with(?:out)? pre-?training|"
     r"(?:semi|self|weakly|un)[- ]supervised|real[- ]time|"
     r"(?:pre-?trained|pretrained) on [A-Z][\w\-]*(?:[- ]\d+[Kk])?)\b",
     re.IGNORECASE,
 )
 _DELTA_BEFORE = re.compile(
-    r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative)\s+)?(?:margin\s+of\s+)?"
-    r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|"
-    r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?|"
-    r"\bmargin\s*\(\s*|\bimprov(?:es|ed|ing)\s+|\bimprov(?:es|ed|ing)\s+(?:upon|on|over)\s+(?:[\w\-]+\s+){0,4}?with\s+|"
+    r"(?:\bby\s+(?:a\s+)?(?:an?\s+)?(?:(?:large|significant|clear|notable|wide|substantial|absolute|relative|considerable|"
+    r"remarkable|huge|big|great)\s+)?(?:margin\s+of\s+)?"
+    r"(?:an?\s+)?(?:average\s+of\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|more\s+than\s+|nearly\s+|at\s+least\s+|"
+    r"approximately\s+|roughly\s+|~\s?)?(?:an?\s+)?%?|\b(?:improvements?|gains?)\s*\(\s*|"
+    r"\bmargins?,?\s*(?:\(\s*|(?:of\s+)?(?:about|around|approximately|nearly|roughly|~)\s*)|\(\s*(?:absolute|relative)\s+|"
+    r"\bimprov(?:es|ed|ing)\s+|\bimprov(?:es|ed|ing)\s+(?:upon|on|over)\s+(?:[\w\-]+\s+){0,4}?with\s+|"
     r"\b(?:improvements?|gains?|boosts?|increases?|margins?|reductions?|decreases?|drops?|"
     r"improved|increased|reduced|boosted)\s+(?:of\s+|by\s+)?(?:up\s+to\s+|about\s+|around\s+|over\s+|"
     r"more\s+than\s+|nearly\s+|approximately\s+|roughly\s+|~\s?)?)$",
     re.IGNORECASE,
 )
+# "the relative improvement in the sentence-level accuracy of our model is 3.79%", "improves the accuracy of
+# the minority classes up to 26.58%", "a loss in accuracy of 3%"
+_GAIN_IS_BEFORE = re.compile(
+    r"(?:\b(?:improvements?|gains?|increases?|reductions?|boosts?)\b"
+    r"(?:(?!achiev|obtain|reach|yield|attain|\bsets?\b|report|scor|SOTA|state|result|\bwith\b|\bto\b|\band\b)[^.;:\d]){0,80}"
+    r"\b(?:is|are|was|were|of|by|amounts? to)"
+    r"|\b(?:losses|loss|degradation|drops?)\s+(?:in|of)\s+(?:[\w\-]+\s+){0,3}?(?:of)?"
+    r"|\bimprov\w*\b(?:(?!achiev|obtain|reach|\bto\b)[^.;:\d]){0,60}\bup\s+to)"
+    r"\s+(?:about\s+|around\s+|up\s+to\s+|over\s+|nearly\s+|approximately\s+|roughly\s+|only\s+|~\s?)?$",
+    re.IGNORECASE,
+)
+_OVER_BASELINES = re.compile(r"\bover\b", re.IGNORECASE)
 _DELTA_AFTER = re.compile(
     r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:\((?:absolute|relative)\)\s*)?(?:(?!with\b)[\w\-.%/]+\s+){0,3}?"
     r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
-    r"reductions?|(?-i:losses|loss|drops?|degradation|decreases?)|more|less|fewer|above|"
+    r"reductions?|(?-i:losses|loss(?!\s+(?:in|on)\s+the\b)|drops?|degradation|decreases?)|more|less|fewer|"
+    r"above(?!\s+(?:datasets?|benchmarks?|tasks?|mentioned|methods?))|"
     r"over\s+(?:the\s+)?(?:[\w\-]+\s+)?(?:previous|prior|baseline|state|best|sota)|"
     r"relative|absolute)\b",
     re.IGNORECASE,
 )
 _INDEX_BEFORE = re.compile(
-    r"(?:\b(?:class|task|phase|stage|step|version|type|level|layer|block|split|fold|round|epoch|day|track|"
+    r"(?:\b(?:class|task|phase|stage|step|version|type|level|layer|block|split|fold|round|epoch|day|track|resolutions?|"
     r"subtask|setting|scenario|section|table|figure|fig\.|eq\.|factor of|gap from|gap of|gap to|protocol|"
     r"RTX|GTX|Titan|Tesla|out of|factor)|\bbetween)\s*$"
     r"|\bgap\b[^.;,]{0,30}$",
@@ -113,14 +128,16 @@ _INDEX_BEFORE = re.compile(
 )
 # "90% of the full performance": a share, not a result; "between 0.5% and 2.7%": a range
 _SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\)?\s+(?:of\s+(?:the|its|their|our|all|unlabell?ed|labell?ed|training|"
-                          r"data|images|samples|parameters)\b|(?:labell?ed|unlabell?ed)\s+data\b)", re.IGNORECASE)
+                          r"data|images|samples|parameters|fully[- ]supervised|supervised|full|oracle|upper[- ]bound)\b|(?:labell?ed|unlabell?ed)\s+data\b)", re.IGNORECASE)
 _RANGE = re.compile(r"\bbetween\s*$|\branging\s+from\s*$|\branging\s+from\s+\S+\s+to\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
 # "reduce the size of the pre-trained Swin-B transformer by 48%": a cost, not a result
 _COST_BEFORE = re.compile(
     r"\bspeed-?ups?\s*\((?:e\.g\.,?\s*)?$|"
     r"\b(?:size|parameters|params|FLOPs|MACs|memory|latency|computations?|computational|cost|costs|time|footprint|speed|"
-    r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+)?$"
-    r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$",
+    r"storage|energy|model size|training time)\b[^.;,]{0,40}\bby\s*(?:up to\s+|about\s+|around\s+|more than\s+|over\s+|"
+    r"almost\s+|nearly\s+|approximately\s+|roughly\s+|~\s*)?$"
+    r"|\b(?:speed-?ups?|memory|run-?time|reductions? in (?:\w+\s+){0,2}(?:memory|time|cost|size))\s+(?:of\s+)?$"
+    r"|\b(?:annotation|labell?ing|label|data)\s+(?:demands?|budgets?|costs?|efforts?|requirements?)\s+(?:to|by)\s+(?:only\s+)?$",
     re.IGNORECASE,
 )
 # "outperforming the best previous system of 0.392", "82.2% (vs 80.2%)", "(current SOTA is 0.86)"
@@ -128,7 +145,14 @@ _PREVIOUS_BEFORE = re.compile(
     r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|(?<!new\s)\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
     r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at)|"
     r"\b(?:existing|previous|prior|other|competing|baseline)\s+(?:[\w\-]+\s+){0,3}?(?:only\s+)?"
-    r"(?:achieve|obtain|reach|get|score)s?\s+(?:only\s+)?(?:an?\s+)?)\s*$",
+    r"(?:achieve|obtain|reach|get|score)s?\s+(?:only\s+)?(?:an?\s+)?|"
+    # "outperforming the state-of-the-art (17.2% mAP)"
+    r"\b(?:outperform|surpass|beat|exceed)\w*\s+(?:the\s+)?(?:previous\s+|prior\s+|current\s+)?"
+    r"(?:state[- ]of[- ]the[- ]art|SOTA|best|baselines?)(?:\s+(?!on\b|in\b|for\b|at\b)[\w\-]+){0,2}\s*\(|"
+    # "while a conventional clustering-based system produced diarization error rate of 28.77%"
+    r"(?<!our\s)\b(?:conventional|traditional|standard|existing|previous|prior|competing)\s+(?:[\w\-]+\s+){0,3}?"
+    r"(?:systems?|models?|methods?|approach(?:es)?|baselines?)\s+(?:produced|achieved|obtained|yielded|had|has|got|"
+    r"reached|scored)\b[^.;\d]{0,40})\s*$",
     re.IGNORECASE,
 )
 _BOUND_BEFORE = re.compile(
@@ -183,7 +207,8 @@ _NOT_MODELS = frozenset(
 )
 # "Generic" dataset names the lexicon does not know: "on the Foo-Bar dataset", "the XYZ benchmark".
 _GENERIC_DATASET = re.compile(
-    r"\b(?i:on|in|of|for|over|across|using|from)\s+(?i:the\s+)?(?:(?:challenging|popular|public|large-scale|"
+    r"\b(?i:on|in|of|for|over|across|using|from)\s+(?i:the\s+)?(?:(?:challenging|popular|public|publicly available|"
+    r"available|well-known|open|open-source|ongoing|famous|commonly used|large-scale|"
     r"standard|widely[- ]used|recent|new|benchmark|real-world)\s+)*"
     r"(?P<name>(?:[A-Z0-9][\w\-+.'’]*[\w+](?:\s|-)){0,3}[A-Z0-9][\w\-+.'’]*[\w+])\s+"
     r"(?:data\s?set|benchmark|corpus|challenge|leaderboard|test\s+set|database)s?\b"
@@ -202,15 +227,35 @@ _PRETRAINING_BEFORE = re.compile(
 _PRETRAINING_AFTER = re.compile(r"^[\s-]?(?:pre-?train(?:ed|ing)|pretrained)\b", re.IGNORECASE)
 # "71.3% on PASCAL-Person-Part (...)": a name the lexicon does not know, right after "on"
 _GENERIC_ON = re.compile(
-    r"\bon\s+(?:the\s+)?(?P<name>[A-Z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|[A-Z]{2,}[A-Za-z0-9]*)"
+    r"(?<!based )(?<!built )(?<!relies )(?<!rely )(?<!depends )(?<!focus )(?<!focuses )\bon\s+(?:the\s+)?(?P<name>[A-Z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|[A-Z]{2,}[A-Za-z0-9]*)"
     r"(?=\s*(?:\(|,|;|\.|$)|\s+(?:and|dataset|datasets|benchmark|test|val|set)\b)"
 )
 _NOT_GENERIC = frozenset(["GPU", "GPUs", "CPU", "CPUs", "TPU", "MCU", "NPU", "FPGA", "ARM", "NVIDIA", "CUDA", "AWS", "API", "SOTA", "SoTA", "CNN", "CNNs", "RNN", "LLM", "LLMs", "ViT", "ViTs", "AI", "ML", "NLP", "CV"])
 _OWN_DATASET = re.compile(
     r"\b(?:our|a|the) (?:new|novel|synthetic|own|proposed|large-scale|collected)\s+(?:\w+\s+){0,2}?(?:data\s?set|benchmark|corpus)"
-    r"|\bwe (?:introduce|present|propose|collect|construct|release|create|build)\b[^.]{0,60}\b(?:data\s?set|benchmark|corpus)",
+    r"|\b(?:we|(?:this|the) (?:paper|work)) (?:introduce|present|propose|collect|construct|release|create|build)s?\b"
+    r"[^.]{0,80}\b(?:data\s?set|benchmark|corpus)",
     re.IGNORECASE,
 )
+# "on a test dataset of 2.4K photos", "on our own benchmark": data other than the named datasets
+_ANOTHER_DATASET = re.compile(
+    r"\b(?:on|in|for|with|using)\s+(?:a|an|our|their|another|other|new|two|three|several)\s+(?:[\w\-]+\s+){0,3}?"
+    r"(?:data\s?sets?|benchmarks?|corpus|corpora|test\s+sets?|collection)\b", re.IGNORECASE)
+# "on FGVC", "on the Babel task", "for Text-to-UMLS linking": a name where the figures are measured
+_NAMED_TARGET = re.compile(
+    r"\b(?i:on|in|for)\s+(?:(?i:the|a|an)\s+)?(?:[a-z][a-z\-]*\s+){0,2}?"
+    r"(?P<name>[A-Z][A-Za-z0-9]*[A-Z0-9][\w\-]*|[A-Z][a-z]+(?=\s+(?:task|subtask|track|challenge|dataset|benchmark|"
+    r"corpus|data)\b))"
+)
+_TRAINED_ON = re.compile(r"\b(?:train(?:ed|ing)?|pre-?train(?:ed|ing)?|fine-?tun(?:ed|ing)|learn(?:ed|ing)?)\s+"
+                         r"(?:\w+\s+){0,3}?(?:on|in|from)\s", re.IGNORECASE)
+_SETUP_AFTER = re.compile(r"\s+(?:setups?|settings?|systems?|models?|tasks?|pipelines?|scenarios?)\b")
+_METHOD_VERB_AFTER = re.compile(
+    r"\s+(?:(?:also|further|still|consistently|significantly|clearly|substantially|greatly|even)\s+)?"
+    r"(?:achieves|outperforms|surpasses|boosts|improves|reduces|is\s+able\s+to|yields|obtains|attains|beats|enables)\b")
+_SUBJECT_BEFORE = re.compile(r"(?:^|[,;:]|\bthat|\bour|\bwhile|\band)\s*$", re.IGNORECASE)
+_OWN_DATA_REF = re.compile(r"\b(?:our|the|this)\s+(?:new\s+|proposed\s+|own\s+)?(?:data\s?set|benchmark|corpus)\b",
+                           re.IGNORECASE)
 _OTHER_DATA = re.compile(r"\b(?:data\s?sets?|benchmarks?|corpus|corpora|database|challenge)\b", re.IGNORECASE)
 _NOT_DATASET_NAMES = frozenset(["The", "This", "Our", "A", "An", "All", "Each", "Both", "These", "Several", "Many", "Multiple", "Public", "New"])
 
@@ -268,10 +313,15 @@ class RuleExtractor:
         mentions: dict[str, tuple[Mention, int, int]] = {}
         previous: list[Mention] = []  # datasets of the last sentence that named any
         previous_index = -10
-        own_dataset = bool(_OWN_DATASET.search(abstract))
+        own = list(_OWN_DATASET.finditer(abstract))
+        own_dataset = bool(own)
+        # "We introduce GLAMI-1M: the largest ... dataset": the abstract's own dataset has a name
+        own_named = {d.name for m in own for d in self._datasets(abstract[max(0, m.start() - 5):m.end() + 5])}
         for index, (s_start, s_end) in enumerate(sentence_spans(abstract)):
             sentence = abstract[s_start:s_end]
-            datasets = self._datasets(sentence)
+            elsewhere: list[tuple[int, int]] = []
+            # "ImageNet pre-trained backbone": not where the abstract's figures are measured
+            datasets = [d for d in self._datasets(sentence) if not _pretraining(sentence, d)]
             for d in datasets:
                 mentions.setdefault(d.name, (d, s_start, s_end))
             context: list[Mention] = []
@@ -281,17 +331,22 @@ class RuleExtractor:
                 # with "respectively", on the list the previous sentence named.
                 respectively = bool(re.search(r"\brespective(?:ly)?\b", sentence))
                 named = {m[0].name for m in mentions.values()}
-                if (index - previous_index <= 2 and len({d.name for d in previous}) == 1) or (
+                own_data = own_dataset and not named <= own_named and bool(_OWN_DATA_REF.search(sentence))
+                if own_data:
+                    pass  # "We introduce a new dataset of Tamil digits. We reach 91.2% on the dataset": not MNIST
+                elif (index - previous_index <= 2 and len({d.name for d in previous}) == 1) or (
                         respectively and index - previous_index <= 2) or index - previous_index == 1:
                     context = previous
-                elif len(named) == 1 and not _OTHER_DATA.search(sentence) and not own_dataset:
+                elif len(named) == 1 and (named <= own_named or (not _OTHER_DATA.search(sentence) and not own_dataset)):
                     # the abstract's only dataset, unless this sentence speaks of another ("our dataset")
                     context = [m[0] for m in mentions.values()]
                 if not context:
                     continue
+                # "...; and comparable results on the NHS COVID-19 task: around 97%": not the earlier datasets'
+                elsewhere = self._elsewhere(sentence, [m[0] for m in mentions.values()])
             else:
                 previous, previous_index = datasets, index
-            found = self._sentence_rows(sentence, datasets, model_from_title, context)
+            found = self._sentence_rows(sentence, datasets, model_from_title, context, elsewhere)
             rows.extend(row.model_copy(update={
                 "paper_id": paper.paper_id, "title": paper.title, "sentence": sentence,
                 "start_char": s_start, "end_char": s_end,
@@ -309,8 +364,37 @@ class RuleExtractor:
 
     # ----- one sentence ----------------------------------------------------------------------
 
+    def _elsewhere(self, sentence: str, named: Iterable[Mention]) -> list[tuple[int, int]]:
+        """The clauses (between semicolons) of a sentence naming no known dataset that say where their
+        figures are measured: "on FGVC", "on a Babel task", "on a test dataset of 2.4K photos"; their
+        figures are not the earlier datasets' (``named``: the datasets the abstract named so far)."""
+        known = {normalise(d.surface) for d in named} | {normalise(d.name) for d in named}
+        spans, start = [], 0
+        for clause in re.split(r"(?<=;)", sentence):
+            if self._clause_elsewhere(clause, known):
+                spans.append((start, start + len(clause)))
+            start += len(clause)
+        return spans
+
+    def _clause_elsewhere(self, sentence: str, known: set[str]) -> bool:
+        if _ANOTHER_DATASET.search(sentence):
+            return True
+        for m in _NAMED_TARGET.finditer(sentence):
+            name = m.group("name")
+            if name in _NOT_GENERIC or name in _NOT_DATASET_NAMES or name in _NOT_MODELS \
+                    or _LANGUAGE_OR_VERSION.fullmatch(name) or _DEVICE.fullmatch(name) \
+                    or self.lexicon.lookup_metric(name) or self.lexicon.lookup_metric(name.rstrip("s")) \
+                    or self.lexicon.find_metrics(name) or normalise(name) in known \
+                    or _TRAINED_ON.search(sentence[max(0, m.start() - 30):m.start() + 3]) \
+                    or (re.fullmatch(r"[A-Z]{2,4}", name) and _SETUP_AFTER.match(sentence[m.end("name"):])):
+                continue  # "in FIDs", "training on the Paracrawl dataset", "in a streaming ASR setup"
+            return True
+        return False
+
     def _datasets(self, sentence: str) -> list[Mention]:
-        known = self.lexicon.find_datasets(sentence)
+        # "..., AID consistently boosts the performance": a method that shares a dataset's name
+        known = [d for d in self.lexicon.find_datasets(sentence)
+                 if not (_METHOD_VERB_AFTER.match(sentence[d.end:]) and _SUBJECT_BEFORE.search(sentence[:d.start]))]
         generic = []
         for m in _GENERIC_DATASET.finditer(sentence):
             start, end = m.start("name"), m.end("name")
@@ -333,24 +417,71 @@ class RuleExtractor:
                         or not re.search(r"[A-Za-z]", name) or re.fullmatch(r"[A-Z]{2,4}", name):
                     continue  # "18 benchmarks"; "NER", "REE", "SARI": tasks and metrics more often than datasets
                 generic.append(Mention(name, name, start, end))
+        generic.extend(self._unknown_list_items(sentence, known, generic))
         return sorted(known + generic, key=lambda m: m.start)
 
+    def _unknown_list_items(self, sentence: str, known: list[Mention], generic: list[Mention]) -> list[Mention]:
+        """"on the VOC07, VOC12, and COCO20K datasets": the names of a list that also holds datasets the
+        lexicon knows are datasets too, so that figures pair with the right item."""
+        found: list[Mention] = []
+        for m in _NAME_LIST.finditer(sentence):
+            inside = [d for d in known if m.start() <= d.start and d.end <= m.end()]
+            if not inside or not re.search(r"\band\b|&", m.group("items")):
+                continue  # "On COCO, ViLD outperforms": a dataset and the model, not a list
+            pos, last = m.start(), False
+            for piece in re.split(r"(\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?)", m.group("items")):
+                start, pos = pos, pos + len(piece)
+                name = piece.strip().rstrip(".")
+                if re.fullmatch(r"\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?", piece):
+                    if last:
+                        break  # "Cifar10, CelebA and LSUN, PNDMs can": the list ends after its "and" item
+                    last = bool(re.search(r"and|&", piece))
+                    continue
+                if not name:
+                    continue
+                start += len(piece) - len(piece.lstrip())
+                end = start + len(name)
+                pair = _LANGUAGE_PAIR.fullmatch(name)
+                if pair:  # "WMT 2014 English-German and English-French": the same campaign, another pair
+                    family = next((d.name.split()[0] for d in known if m.start() <= d.start < m.end()
+                                   and d.name.startswith(("WMT", "IWSLT"))), None)
+                    resolved = family and (self.lexicon.lookup_dataset(
+                        f"{family} {_lang(pair.group('src'))}-{_lang(pair.group('tgt'))}") or family)
+                    if resolved:
+                        found.append(Mention(resolved, name, start, end))
+                    continue
+                if any(d.start < end and start < d.end for d in (*known, *generic)) or name in _NOT_GENERIC \
+                        or name.split()[0] in _NOT_DATASET_NAMES or self.lexicon.find_metrics(name) \
+                        or not (re.search(r"[A-Z]{2}|\d|[a-z][A-Z]|^[A-Z]\w+\s[A-Z]", name) or (
+                            len(inside) >= 2 and re.fullmatch(r"[A-Z][a-z]{3,}", name))) \
+                        or not re.search(r"[A-Za-z]", name) or name.endswith("-") or _LANGUAGE_OR_VERSION.fullmatch(name) \
+                        or not all(re.match(r"[A-Z]|\d+$|\d+[A-Z]", w) for w in name.split()):
+                    continue  # "V1&V2", "PASCAL- 1-shot": not names
+                found.append(Mention(name, name, start, end))
+        return found
+
     def _sentence_rows(self, sentence: str, datasets: list[Mention], title_model: str | None,
-                       context: list[Mention] | None = None) -> list[ResultRow]:
-        """Rows of one sentence; ``context`` are datasets named by an earlier sentence (no spans here)."""
+                       context: list[Mention] | None = None,
+                       elsewhere: Sequence[tuple[int, int]] = ()) -> list[ResultRow]:
+        """Rows of one sentence; ``context`` are datasets named by an earlier sentence (no spans here),
+        whose figures in the ``elsewhere`` spans are measured on something else."""
         metrics = self.lexicon.find_metrics(sentence)
         taken = [(m.start, m.end) for m in (*datasets, *metrics)]
         # "transfer learning on pretrained representations on ImageNet": not where the result is measured
-        datasets = [d for d in datasets if not _PRETRAINING_BEFORE.search(sentence[max(0, d.start - 80):d.start])
-                    and not _PRETRAINING_AFTER.match(sentence[d.end:d.end + 30])]
+        datasets = [d for d in datasets if not _pretraining(sentence, d)]
+        # "GTA5 → Cityscapes", "from GTA5/SYNTHIA to Cityscapes": figures are measured on the target
+        sources = _adaptation_sources(sentence, datasets, self.lexicon.datasets)
+        datasets = [d for d in datasets if d not in sources]
         glued = {m.start for m in metrics}  # "52.7mIoU"
-        numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in taken)]
+        numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in (*taken, *elsewhere))]
         results = []
         for n in numbers:
             if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets) and (
                     "." not in n.text or (abs(n.value) < 10 and re.fullmatch(r"[+\-\u2212]?\d+\.\d", n.text))):
                 continue  # "SFEW 2.0": a version of the dataset name (not "Amazon-Google 79.28")
             metric = _metric_for(sentence, n, metrics)
+            if metric is not None and metric.surface == "APs" and re.match(r"\s+(?:of|are|were)\b", sentence[metric.end:]):
+                metric = Mention("AP", metric.surface, metric.start, metric.end)  # "APs of 95.7 and 94.9": plural AP
             if metric is not None and metric.name == "Error Rate" and metric.surface.lower() in ("error", "errors") \
                     and re.search(r"\b(?!(?:the|an?|of|in|its|our|their|lower|relative|absolute|classification)\b)"
                                   r"[\w\-]+\s+$", sentence[max(0, metric.start - 25):metric.start]):
@@ -365,6 +496,7 @@ class RuleExtractor:
             results.append((n, metric))
         if not results:
             return []
+        results = _metric_slash_pairs(sentence, results, metrics)
         assigned = (_respectively(sentence, results, datasets or context or []) or
                     (_ordered_list(sentence, results, context) if context and not datasets else None) or
                     _parallel_lists(sentence, results, datasets) or {})
@@ -377,6 +509,7 @@ class RuleExtractor:
             masked = masked[:m.start] + "m" * (m.end - m.start) + masked[m.end:]
         baseline_of: dict[int, Mention | None] = {}
         rows = []
+        dataset_of: dict[int, Mention] = {}
         result_numbers = [n for n, _ in results]
         for i, (n, metric) in enumerate(results):
             dataset = assigned.get(n.start)
@@ -386,7 +519,13 @@ class RuleExtractor:
                 dataset = nxt if nxt is not None and _directly_before(sentence, n, nxt) else None
                 if dataset is None:
                     continue
-            if dataset is None and datasets:
+            opened = sentence.rfind("(", 0, n.start)
+            owner = next((p for p in reversed(result_numbers[:i]) if 0 <= p.end <= opened and
+                          re.fullmatch(r"\s*(?:\\?%)?\s*", sentence[p.end:opened]) and ")" not in sentence[opened:n.start]),
+                         None)
+            if dataset is None and owner is not None and owner.start in dataset_of:
+                dataset = dataset_of[owner.start]  # "95.05 (94.6 for rows and 96.32 for columns)": the same dataset
+            elif dataset is None and datasets:
                 # metric names masked: "state-of-the-art AUC (0.424)" is not an unknown name's figure
                 dataset = _dataset_for(masked, n, datasets, result_numbers)
                 # "52.7 mIoU on ADE20K surpassing Swin by +2.7 mAP / +3 mIoU": a delta goes with the
@@ -399,28 +538,43 @@ class RuleExtractor:
             if dataset is None:
                 continue
             dataset = baseline_of.get(n.start) or dataset
+            dataset_of[n.start] = dataset
             dataset = self._language_pair(sentence, n, dataset, result_numbers)
             if not datasets and metric is None and n.start not in assigned:
                 continue  # inherited dataset: only figures that name their metric (or listed "respectively")
-            baseline = _is_baseline(sentence, n) or _other_method_figure(masked, n, datasets)
+            # "+2.8%" is this paper's margin, never another method's figure
+            baseline = not (n.signed and sentence[n.start] == "+") and (
+                _is_baseline(sentence, n) or _other_method_figure(masked, n, datasets))
+            delta = _is_delta(sentence, n)
+            value = n.value
+            if delta and value > 0 and metric is not None and self.lexicon.direction(metric.name) == "higher" \
+                    and _is_drop(sentence, n, metric):
+                value = -value  # "a minor accuracy drop of 2.92%": a change for the worse
             if not baseline and i + 1 < len(results) and _is_baseline(sentence, results[i + 1][0]) and \
                     re.search(r"(?:vs\.?|versus|\()\s*$", sentence[n.end:results[i + 1][0].start]):
                 baseline_of[results[i + 1][0].start] = dataset  # "82.2% (vs 80.2%) on X": same dataset
             # "from 32.92 dB to 33.57 dB": the first figure is the previous result, kept and flagged
             prev_end = result_numbers[i - 1].end if i else 0
             next_start = result_numbers[i + 1].start if i + 1 < len(result_numbers) else len(sentence)
+            from_ = sorted((src for src, target in sources.items() if target == dataset), key=lambda d: d.start)
+            group = next((g for g in _slash_groups(sentence, result_numbers, lambda x: (x.start, x.end)) if n in g), [])
+            if len(group) == len(from_) > 1:  # "53.2%/51.7% when transferring from GTA5/SYNTHIA to Cityscapes"
+                from_ = [from_[group.index(n)]]
+            adapted = [f"adapted from {'/'.join(d.surface for d in from_)}"] if from_ else []
             rows.append(ResultRow(
                 paper_id="",
                 model=_other_method(sentence, n) if baseline else _model_for(sentence, n, title_model, self.lexicon),
-                dataset=dataset.name,
+                # "PASCAL VOC-2012" (a year completed from the list "PASCAL VOC 2007 and 2012"): the lexicon's name
+                dataset=dataset.name if dataset.name in self.lexicon.datasets else (
+                    self.lexicon.lookup_dataset(dataset.name) or dataset.name),
                 dataset_surface=dataset.surface,
                 metric=metric.name if metric else None,
                 metric_surface=metric.surface if metric else "",
-                value=n.value,
+                value=value,
                 unit=n.unit,
-                is_delta=_is_delta(sentence, n),
+                is_delta=delta,
                 qualifiers=(["previous result"] if baseline else []) + _qualifiers(
-                    sentence, n, dataset if dataset in datasets else None, prev_end, next_start),
+                    sentence, n, dataset if dataset in datasets else None, prev_end, next_start) + adapted,
                 value_text=n.text,
                 extractor=self.name,
             ))
@@ -449,7 +603,7 @@ _LANGUAGES = {"en": "En", "english": "En", "de": "De", "german": "De", "fr": "Fr
               "ja": "Ja", "japanese": "Ja", "vi": "Vi", "vietnamese": "Vi"}
 _LANG = r"(?:En|EN|English|De|DE|German|Fr|FR|French|Ro|RO|Romanian|Cs|CS|Czech|Ru|RU|Russian|Zh|ZH|Chinese|Ja|JA|Japanese|Vi|Vietnamese)"
 _LANGUAGE_PAIR = re.compile(
-    r"\b(?P<src>" + _LANG + r")\s?(?:-|\u2013|\u2192|->|to|⇒)?\s?(?P<tgt>" + _LANG + r")\b"
+    r"\b(?P<src>" + _LANG + r")\s?(?:-|\u2013|\u2192|->|-?to-?|⇒)?\s?(?P<tgt>" + _LANG + r")\b"
 )
 
 
@@ -461,7 +615,7 @@ def _lang(name: str) -> str:
 
 
 def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> list[_Number]:
-    found = []
+    found: list[_Number] = []
     for m in _NUMBER.finditer(sentence):
         start = m.start()
         before = sentence[max(0, start - 1):start]
@@ -473,6 +627,10 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
         after = sentence[m.end():]
         if not unit and _NOT_A_RESULT_AFTER.match(after) and not _GLUED_WORD.match(after) \
                 and m.end() not in glued:
+            # "0.5 and 4 GPU hours", "1, 2, 4, 8, and 16 shot": the whole list counts the same thing
+            while found and found[-1].unit is None and re.fullmatch(r"\s*(?:,\s*and|,|and|or|/)\s*",
+                                                                     sentence[found[-1].end:start]):
+                start = found.pop().start
             continue
         if not unit and re.match(r"^\.\d|^,\d", after):
             continue
@@ -489,7 +647,74 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
     return found
 
 
+_ARROW = re.compile(r"\s*(?:\u2192|\u27f6|->|=>|\u21d2|-?to-?|2)\s*|\s+", re.IGNORECASE)
+
+
+def _pretraining(sentence: str, dataset: Mention) -> bool:
+    """"pre-trained on ImageNet", "ImageNet pre-training": data a model learnt from, not where it is measured."""
+    return bool(_PRETRAINING_BEFORE.search(sentence[max(0, dataset.start - 80):dataset.start])
+                or _PRETRAINING_AFTER.match(sentence[dataset.end:dataset.end + 30]))
+
+
+def _adaptation_sources(sentence: str, datasets: Sequence[Mention], known: Container[str]) -> dict[Mention, Mention]:
+    """source -> target of domain adaptation: "GTA5 → Cityscapes", "GTAV Cityscapes" (the arrow lost;
+    two datasets of the lexicon, ``known``), "from GTA5/SYNTHIA to Cityscapes", "Duke-to-Market"."""
+    sources: dict[Mention, Mention] = {}
+    for i in range(len(datasets) - 2, -1, -1):
+        a, b = datasets[i], datasets[i + 1]
+        gap = sentence[a.end:b.start]
+        if a.name == b.name:
+            continue
+        if _ARROW.fullmatch(gap) and (gap.strip() or all(d.name in known for d in (a, b))):
+            sources[a] = sources.get(b, b)  # the target of a chain "A / B to C" is C
+        elif re.fullmatch(r"\s*/\s*", gap) and b in sources:
+            sources[a] = sources[b]
+    return sources
+
+
+def _in_range(sentence: str, n: _Number) -> bool:
+    """"by 19% to 26%", "1.21%2.84%" (the dash lost): one end of a range, not a result. "by 2.1 to 45.3"
+    (a gain, then the new figure) is not a range: the ends of a range are close to each other."""
+    if (n.unit == "%" and re.match(r"\d", sentence[n.end:n.end + 1])) or re.search(r"\d%$", sentence[:n.start]) \
+            or re.search(r"\d\s?%?\s*[-\u2013]\s*$", sentence[max(0, n.start - 12):n.start]):
+        return True  # "15 - 20%": the high end
+    after = re.match(r"\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?(\d+(?:\.\d+)?)", sentence[n.end:n.end + 30])
+    before = re.search(r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?"
+                       r"(\d+(?:\.\d+)?)\s?(?:\\?%|percent)?\s+to\s+(?:about\s+)?$", sentence[max(0, n.start - 60):n.start])
+    if n.unit == "%" and before is None:
+        # "shows 5% to 10% relative WER reduction": two percentages, unless "from X% to Y%" (a change)
+        plain = re.search(r"(?<![\w.])(\d+(?:\.\d+)?)\s?\\?%\s+to\s+$", sentence[max(0, n.start - 30):n.start])
+        if plain and not re.search(r"\bfrom\b", sentence[max(0, n.start - 30 - 25):n.start - len(plain.group())]):
+            before = plain
+    percent = n.unit == "%" and after is not None and "%" in sentence[n.end + after.end(1):n.end + after.end(1) + 2]
+    changes = re.search(r"\bfrom\b[^;]{0,20}$", sentence[max(0, n.start - 30):n.start])
+    if after and ((percent and not changes) or re.search(
+            r"\b(?:by|of)\s+(?:over\s+|up\s+to\s+|about\s+|around\s+|approximately\s+|roughly\s+)?$",
+            sentence[max(0, n.start - 30):n.start])):
+        low, high = abs(n.value), float(after.group(1))
+    elif before:
+        low, high = float(before.group(1)), abs(n.value)
+    else:
+        return False
+    return 0 < low < high <= 4 * low
+
+
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
+    if _in_range(sentence, n):
+        return False
+    if re.match(r"\s*,\s*\)", sentence[n.end:n.end + 5]):
+        return False  # "under DP guarantee of (8, )": a tuple whose other member was lost with the LaTeX
+    if n.unit is None and re.fullmatch(r"\d\.\d", n.text) and (metric is None or metric.end < n.start - 1) and re.search(
+            r"\b(?:[A-Za-z]+\d[A-Za-z\d]*|[A-Z]{2,5})\s$", sentence[max(0, n.start - 20):n.start]):
+        return False  # "wav2vec 2.0", "GPT 3.5": the version of a model
+    if n.unit is None and re.fullmatch(r"\d\.\d", n.text) and re.search(
+            r"\b[A-Z][\w\-]*\s?v?\d\.\d\s*(?:and|or|,)\s*v?$", sentence[max(0, n.start - 30):n.start]):
+        return False  # "on AMR 2.0 and 3.0", "SQuAD 1.1 and 2.0": the versions of a dataset
+    if re.search(r"\b(?:standard deviations?|std\.?|s\.d\.|variance|stdev)\s*(?:of|:|=|is|was)?\s*$",
+                 sentence[max(0, n.start - 30):n.start], re.IGNORECASE):
+        return False  # "(74.4 mIoU, standard deviation: 0.32)": the spread of the result, not a result
+    if re.match(r"\s+(?:\d+\s+)?(?:resolution|px)\b|\s+\d+\s+(?:pixels|inputs?|images?)\b", sentence[n.end:n.end + 30]):
+        return False  # "on 256 256 resolution" (the × lost): an input size
     if re.match(r"^\s*(?:faster|slower|speed-?ups?|quicker)\b|^\s?%?\s*(?:[\w\-]+\s+){0,2}thresholds?\b",
                 sentence[n.end:n.end + 40], re.IGNORECASE):
         return False  # "12 ms faster", "the 96% accuracy threshold"
@@ -516,7 +741,8 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
             r"\bby\s+(?:more than|over|at least)\s*$", sentence[max(0, n.start - 30):n.start], re.IGNORECASE):
         return False  # "the first model exceeding 87% accuracy": a threshold, not a result
     before = sentence[max(0, n.start - 60):n.start]
-    if _INDEX_BEFORE.search(before) or _COST_BEFORE.search(before):
+    listed = re.sub(r"(?:\d+(?:\.\d+)?\s*(?:,\s*and|,|and|or)\s*)+$", "", before)  # "resolution 224 and 384"
+    if _INDEX_BEFORE.search(before) or _INDEX_BEFORE.search(listed) or _COST_BEFORE.search(before):
         return False  # "class 1", "a factor of 4", "the gap from 14%", "reduce the size by 48%"
     after = sentence[n.end:n.end + 30]
     if _SHARE_AFTER.match(after) or _RANGE.search(before[-30:]) or _RANGE.match(after):
@@ -533,7 +759,7 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
 
 _HUMAN_BEFORE = re.compile(
     r"\bhumans?(?:[- ]level)?\s+(?:performance|accuracy|agreement|baselines?|annotators?|experts?|raters?|"
-    r"scores?|level|judges?|subjects?)\b(?:[^.;)]|\.\d)*$|\bhuman[- ]level\b(?:[^.;)]|\.\d)*$",
+    r"scores?|level|judges?|subjects?)\b(?:[^.;)]|\.\d)*$|\bhuman[- ]level\b(?:[^.;)]|\.\d)*$|\bhumans?\s*\(\s*$",
     re.IGNORECASE,
 )
 # Lowercase words that may follow a unitless result ("71.3 on COCO", "2.1 higher"); any other
@@ -549,7 +775,7 @@ _SETTING_NOUNS = frozenset(re.findall(r"\S+",
     "noise noisy sparsity sparse pruning pruned masking mask masked labels label labeled labelled annotations "
     "annotated data training subset budget missing occlusion dropout compression quantization fewer less smaller "
     "faster cheaper lighter memory corruption corrupted outliers outlier poisoning poisoned"))
-_UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-]*[A-Z][A-Za-z0-9@\-]*\b")
+_UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-_]*[A-Z][A-Za-z0-9@\-_]*\b")
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
 
@@ -558,7 +784,10 @@ def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mentio
     before = [m for m in metrics if m.end <= n.start]
     if after and re.fullmatch(r"\s?(?:\\?%)?\s?", sentence[n.end:after[0].start]):
         return after[0]  # "an accuracy of 50.7 mAP": the metric written on the figure itself
-    if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)\s*",
+    if before and re.fullmatch(r"\s*(?:(?:on|in)\s+\S+\s+)?by\s+(?:about\s+|up\s+to\s+|over\s+|nearly\s+|~\s?)?",
+                               sentence[before[-1].end:n.start]):
+        return before[-1]  # "improves the success rate by 17.1% and SPL by 20.6%"
+    if before and re.fullmatch(r"\s*(?:score\s+)?(?:of|to|=|:|is|was|were|at|reaches|reached)?\s*",
                                sentence[before[-1].end:n.start]):
         return before[-1]  # "an average precision of 0.8000 and mean IoU of 0.8100"
     if after and _LIST_GAP.fullmatch(sentence[n.end:after[0].start]):
@@ -595,6 +824,10 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
         return None  # "by 2.0 ROUGE on a version of New York Times", "by 18.7% on the end joints of limbs"
     if prv is not None and re.fullmatch(r"\s*[(:]\s*", sentence[prv.end:n.start]):
         return prv  # "MIT Indoor67 (86.7%)", "USMLE: 60.2%"
+    opened = sentence.rfind("(", 0, n.start)
+    if prv is not None and opened >= prv.end and not sentence[prv.end:opened].strip() \
+            and ")" not in sentence[opened:n.start]:
+        return prv  # "WMT14 English-French (43.8 BLEU and 46.4 BLEU with back-translation)"
     if nxt is not None:
         # "52.9% (+5.4% increase) on HMDB51", "91.5 % (ESC-50)", "... database (DISFA)"
         gap = re.sub(r"\s*\(\s*$", "", _PARENS.sub("", re.sub(r"^[^()]*\)", "", sentence[n.end:nxt.start])
@@ -605,8 +838,9 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
             # dataset written just before the figure, with nothing between, is the closer one
             if prv is not None and _clean_gap(sentence[prv.end:n.start]) and \
                     len(sentence[prv.end:n.start]) < len(sentence[n.end:nxt.start]) and \
-                    re.search(r"\band\b|\(", sentence[n.end:nxt.start]):
-                return prv
+                    re.search(r"\band\b|\(", sentence[n.end:nxt.start]) and \
+                    not re.fullmatch(r"\s*(?:(?!and\b)[\w\-%]+\s+){0,3}?(?:on|in|for)\s+(?:the\s+)?", gap):
+                return prv  # not "82.4% top-1 accuracy on UCF101 and 52.9% (+5.4% increase) on HMDB51"
             return nxt
     if prv is not None:
         gap = sentence[prv.end:n.start]
@@ -659,7 +893,10 @@ def _other_target(sentence: str, n: _Number, datasets: Sequence[Mention], number
     phrase = sentence[m.start():min(len(sentence), m.start() + 50)]
     cut = re.search(r"[,;:()]|\band\b|\bwith\b", phrase)
     phrase = phrase[:cut.start()] if cut else phrase
-    if any(m.start() <= d.start < m.start() + len(phrase) for d in datasets) or word.lower() in _NEUTRAL_TARGETS \
+    # "on Multimodal Material Segmentation (MCubeS) dataset": the long name of the dataset in brackets
+    bracketed = re.match(r"\s*\(\s*", sentence[m.start() + len(phrase):])
+    end_phrase = m.start() + len(phrase) + (bracketed.end() if bracketed else 0)
+    if any(m.start() <= d.start <= end_phrase for d in datasets) or word.lower() in _NEUTRAL_TARGETS \
             or _DEVICE.search(phrase):
         return False  # "on the class-conditional ImageNet", "on a single GPU", "on the clean test set"
     # only a name (a capitalised word) is another target: "on binary labels", "on fine-grained" qualify the dataset
@@ -708,6 +945,20 @@ def _slash_pairs(sentence: str, results: list[tuple[_Number, Mention | None]],
         if following:
             pairs.update((n.start, d) for n, d in zip(group, following[0], strict=True))
     return pairs
+
+
+def _metric_slash_pairs(sentence: str, results: list[tuple[_Number, Mention | None]],
+                        metrics: Sequence[Mention]) -> list[tuple[_Number, Mention | None]]:
+    """"Rank-1/mAP=96.6%/94.2%", "mAP/NDS of 45.1/52.3": the i-th figure has the i-th metric."""
+    groups = _slash_groups(sentence, [n for n, _ in results], lambda x: (x.start, x.end))
+    named: dict[int, Mention] = {}
+    for mgroup in _slash_groups(sentence, list(metrics), lambda x: (x.start, x.end)):
+        following = next((g for g in groups if g[0].start >= mgroup[-1].end), None)
+        if following and len(following) == len(mgroup) and re.fullmatch(
+                r"\s*(?:=|:|of|is|are|was|were|reach(?:es|ed)?|scores?\s+of)?\s*",
+                sentence[mgroup[-1].end:following[0].start]):
+            named.update((n.start, m) for n, m in zip(following, mgroup, strict=True))
+    return [(n, named.get(n.start, metric)) for n, metric in results]
 
 
 def _slash_groups(sentence: str, items: list, span) -> list[list]:
@@ -769,16 +1020,26 @@ def _clean_gap(gap: str) -> bool:
 def _list_with_unknown_names(sentence: str, datasets: Sequence[Mention], count: int) -> list[Mention] | None:
     """The ``count`` items of a name list holding known datasets ("ACE2004, ACE2005, and NNE")."""
     for m in _NAME_LIST.finditer(sentence):
-        inside = [d for d in datasets if m.start() <= d.start and d.end <= m.end()]
+        # (the mentions must be this sentence's, not an earlier sentence's passed as context)
+        inside = [d for d in datasets if m.start() <= d.start and d.end <= m.end() and sentence[d.start:d.end] == d.surface]
         if not inside:
             continue
-        items, pos = [], m.start()
+        items: list[Mention] = []
+        pos = m.start()
         for piece in re.split(r"(\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?)", m.group("items")):
             start, end = pos, pos + len(piece)
             pos = end
             if not piece.strip() or re.fullmatch(r"\s*(?:,\s*and|,|and|&)\s*(?:the\s+)?", piece):
                 continue
             known = [d for d in inside if start <= d.start < end]
+            if not known and not re.search(r"[A-Za-z]", piece):
+                year = re.fullmatch(r"\s*((?:19|20)\d\d)\s*", piece)
+                family = re.match(r"(.*?)[\s\-]?(?:19|20)\d\d$", items[-1].surface) if year and items else None
+                if not (year and family and family.group(1)):
+                    return None  # "37.50, 91.98 and 59.23": figures, not names
+                # "the CoNLL-2005 and 2012 datasets": the same name, another year
+                items.append(Mention(f"{family.group(1)}-{year.group(1)}", piece.strip(), start, end))
+                continue
             items.append(known[0] if known else Mention(piece.strip(), piece.strip(), start, end))
         if len(items) == count:
             return items
@@ -843,8 +1104,10 @@ def _is_baseline(sentence: str, n: _Number) -> bool:
     if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]) and \
             _CHANGE_VERB.search(sentence[max(0, n.start - 90):n.start]):
         return True
-    if _PREVIOUS_BEFORE.search(sentence[max(0, n.start - 60):n.start]):
-        return True
+    if _PREVIOUS_BEFORE.search(sentence[max(0, n.start - 110):n.start]) or re.match(
+            r"\s?(?:\\?%)?\s*(?:[\w\-@]+\s+){0,2}?of\s+(?:the\s+)?(?:previous|prior|former|existing|current)\s+"
+            r"(?:best|state|SOTA|leading)", sentence[n.end:n.end + 60], re.IGNORECASE):
+        return True  # "a large improvement from the 56.7 F1 of the previous best system"
     # "CORD (0.9493 0.9601)": an arrow lost with the LaTeX; the first figure is the old one
     return bool(re.search(r"\(\s*$", sentence[max(0, n.start - 3):n.start])
                 and re.match(r"^\s?(?:\\?%)?\s+\d+(?:\.\d+)?\s?(?:\\?%)?\s*\)", sentence[n.end:]))
@@ -855,17 +1118,58 @@ def _is_delta(sentence: str, n: _Number) -> bool:
         return True
     if re.search(r"\bfrom\s+\S+\s+to\s*$", sentence[max(0, n.start - 40):n.start]):
         return False  # the Y of "from X to Y" is the new figure
+    if re.match(r"\s?(?:\\?%)?\s*(?:[A-Za-z@\-]+\s*){0,2}\$?(?:\\rightarrow|\u2192|->)", sentence[n.end:n.end + 40]):
+        return False  # "(36.1 mAP → 39.9 mAP)": the old and the new figure, not a gain
     before = sentence[max(0, n.start - 60):n.start]
-    if _DELTA_BEFORE.search(before):
+    if _delta_before(sentence, n.start):
         return True
-    if _DELTA_AFTER.match(sentence[n.end:n.end + 60]) or _OVER_METHOD_AFTER.match(sentence[n.end:n.end + 40]):
+    # "43.5% (12 to 6.78) FID improvement": the parenthesis between says what changed
+    after = _PARENS.sub("", sentence[n.end:n.end + 100])  # "2.7% panoptic quality (PQ) improvement"
+    if _DELTA_AFTER.match(after[:60]) or _OVER_METHOD_AFTER.match(after[:40]):
         return True
+    # "up to 3%, 17%, and 14% error reductions": the list ends with what its figures are
+    run = re.match(r"(?:\s?(?:\\?%)?\s*(?:,\s*and|,|and)\s*[+\u00b1]?\d+(?:\.\d+)?(?=[\s%,)]))+\s?(?:\\?%)?", after)
+    if run and (n.unit == "%") == ("%" in run.group()) and _DELTA_AFTER.match(after[run.end():run.end() + 60]):
+        return True  # (a list of figures of one unit: not "MPJPE: 31.9, 8.4% improvement")
+    if re.search(r"\(\s*$", before) and _OVER_BASELINES.search(sentence[:n.start]) and \
+            re.search(r"\bover\s+(?:the\s+)?(?:strong|competitive|existing|previous|prior|recent|leading)?\s*"
+                      r"(?:state[- ]of[- ]the[- ]art\s+)?(?:baselines?|methods|models|approaches|art|SOTA)\b",
+                      sentence[max(0, n.start - 120):n.start], re.IGNORECASE):
+        return True  # "performance over strong baselines e.g. TabFact (4.3%), InfoVQA (1.4%)": the gains on each
     # "outperforming VideoMAE by 1.2% and 2.4%": the rest of a list of improvements
     run = _NUMBER_LIST_BEFORE.search(sentence[:n.start])
     if run:
         first = run.start()
-        return bool(sentence[first] in "+\u00b1" or _DELTA_BEFORE.search(sentence[max(0, first - 60):first]))
+        return bool(sentence[first] in "+\u00b1" or _delta_before(sentence, first))
     return False
+
+
+_DROP_BEFORE = re.compile(
+    r"\b(?:drops?|losses|loss|degradation|decreases?|declines?)\s+(?:in\s+(?:[\w\-]+\s+){0,3}?)?(?:of\s+)?"
+    r"(?:only\s+|about\s+|around\s+|approximately\s+|nearly\s+|roughly\s+|over\s+|more\s+than\s+|up\s+to\s+|~\s?)?$",
+    re.IGNORECASE)
+# "the mAP of EfficientDet-D7 drops 74.5%": the verb, when the metric is its subject
+_DROP_VERB_BEFORE = re.compile(r"\b(?:drop(?:s|ped)?|decreas\w*|declin\w*|degrad\w*|falls?|fell)\s+"
+                               r"(?:by\s+)?(?:only\s+|about\s+|around\s+|~\s?)?$", re.IGNORECASE)
+_DROP_AFTER = re.compile(r"^(?:\s?(?:%|\\%|percent|points?|pp))?\s*(?:[\w\-]+\s+){0,2}?"
+                         r"(?:drops?|loss|degradation|decrease|decline)\b", re.IGNORECASE)
+
+
+def _is_drop(sentence: str, n: _Number, metric: Mention) -> bool:
+    """"an accuracy drop of 2.92%", "with 3% loss in accuracy", "mAP drops 74.5%": a change for the worse."""
+    verb = _DROP_VERB_BEFORE.search(sentence[max(0, n.start - 40):n.start])
+    if verb and metric.end <= n.start and n.start - metric.end <= 50:
+        return True
+    if re.search(r"\b(?:alleviat|mitigat|reduc|recover|avoid|prevent|without)\w*\b[^.;,]{0,30}$", sentence[max(0, n.start - 40):n.start],
+                 re.IGNORECASE):
+        return False  # "alleviates up to 74% performance drop": a drop avoided
+    return bool(_DROP_BEFORE.search(sentence[max(0, n.start - 40):n.start]) or _DROP_AFTER.match(sentence[n.end:n.end + 40]))
+
+
+def _delta_before(sentence: str, start: int) -> bool:
+    """"by 2.1", "a gain of 2.1", "the improvement of our model is 2.1": what comes before a change."""
+    return bool(_DELTA_BEFORE.search(sentence[max(0, start - 60):start])
+                or _GAIN_IS_BEFORE.search(sentence[max(0, start - 100):start]))
 
 
 def _model_for(sentence: str, n: _Number, title_model: str | None, lexicon: Lexicon) -> str | None:
@@ -896,7 +1200,8 @@ def _title_model(title: str) -> str | None:
 
 def _qualifiers(sentence: str, n: _Number, dataset: Mention | None, prev_end: int, next_start: int) -> list[str]:
     window_start = max(prev_end, sentence.rfind(",", 0, n.start) + 1, sentence.rfind(";", 0, n.start) + 1)
-    window = sentence[window_start:next_start]
+    clause_end = re.search(r";|,\s*(?:and|while|whereas|but)\b", sentence[n.end:next_start])
+    window = sentence[window_start:n.end + clause_end.start() if clause_end else next_start]
     found: list[str] = []
     if dataset is not None:
         split = _SPLIT_AFTER_DATASET.match(sentence[dataset.end:dataset.end + 20])
