@@ -233,7 +233,7 @@ def ingest(
     data: Path = ML_ABSTRACTS,
     limit: int = 1000,
     variants: Annotated[str, typer.Option(help="Comma-separated: bare-fp32, bare-bf16, before, after, "
-                                           "bf16-none, bf16-encoded, fp32-pooled")] = "bare-fp32,before,after",
+                                           "bf16-none, bf16-encoded, fp32-pooled, workers-1")] = "bare-fp32,before,after",
     out: OutOpt = None,
 ) -> None:
     """Ingest of the first `limit` papers per configuration, against bare sentence-transformers fp32."""
@@ -258,6 +258,7 @@ def ingest(
         "bf16-none": {"embedding.dtype": "bfloat16", "embedding.sentence_vectors": "none"},
         "bf16-encoded": {"embedding.dtype": "bfloat16", "embedding.sentence_vectors": "encoded"},
         "fp32-pooled": {"embedding.dtype": "float32", "embedding.sentence_vectors": "pooled"},
+        "workers-1": {"embedding.ingest_workers": 1},
     }
     names = [v.strip() for v in variants.split(",") if v.strip()]
     # One-time costs (importing llama-index, loading the splitter and punkt) are not ingest speed.

@@ -154,6 +154,22 @@ def test_sentence_vectors_round_trip(tmp_path):
     assert SentenceVectors.load(tmp_path / "nothing-here") is None
 
 
+def test_ingest_workers_give_the_same_vectors_as_one_batch_at_a_time():
+    """Batches encoded side by side (embedding.ingest_workers) land in their own rows: passage and
+    sentence vectors equal those of one batch at a time, whatever order the batches finish in."""
+    texts = [f"Paper {i}. " + "We report results on ADE20K. " * (1 + i % 7) + "It works." for i in range(23)]
+    spans = [[(0, len(f"Paper {i}."))] for i in range(23)]
+    overrides = {"embedding.dtype": "float32", "embedding.batch_size": 4}
+    serial = Embedder(load_config(overrides={**overrides, "embedding.ingest_workers": 1}).embedding)
+    parallel = Embedder(load_config(overrides={**overrides, "embedding.ingest_workers": 3}).embedding)
+    assert parallel.ingest_workers == 3 and serial.ingest_workers == 1
+    one, many = serial.embed_passages(texts, spans), parallel.embed_passages(texts, spans)
+    assert np.allclose(one.passages, many.passages, atol=1e-5)
+    assert many.sentences is not None and one.sentences is not None
+    assert np.allclose(one.sentences.astype(np.float32), many.sentences.astype(np.float32), atol=2e-3)
+    assert np.allclose(many.passages, parallel.embed_texts(texts), atol=1e-5)  # no spans: same passages
+
+
 def test_pooled_sentence_vectors_match_the_sentences(bundled_qa, embedder):
     """Stored spans are the sentences of each chunk; each pooled vector is closest to its own sentence."""
     store = bundled_qa.retriever.store

@@ -8,11 +8,13 @@ without them.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -103,6 +105,7 @@ class Embedder:
         self.model_id, self._load_name = resolve_model(cfg.model)
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()
 
     @cached_property
     def device(self) -> str:
@@ -212,15 +215,37 @@ class Embedder:
         order = np.argsort([len(t) for t in texts], kind="stable")
         batches = [order[i : i + self.cfg.batch_size] for i in range(0, len(order), self.cfg.batch_size)]
         bar = _progress(len(texts), progress)
-        for batch in batches:
+
+        def encode(batch: np.ndarray) -> tuple[np.ndarray, list[np.ndarray] | None]:
             batch_spans = [spans[i] for i in batch] if spans is not None else None
-            vectors, span_vectors = self._encode_batch([texts[i] for i in batch], batch_spans)
-            passages[batch] = vectors
-            if sentences is not None and offsets is not None and span_vectors is not None:
-                for i, rows in zip(batch, span_vectors, strict=True):
-                    sentences[offsets[i] : offsets[i + 1]] = rows
-            bar(len(batch))
+            return self._encode_batch([texts[i] for i in batch], batch_spans)
+
+        workers = min(self.ingest_workers, len(batches))
+        with ExitStack() as stack:
+            if workers > 1:
+                # Whole batches side by side, one torch thread each (torch releases the GIL inside
+                # its kernels): two threads inside one batch synchronise at every operator, which
+                # costs more than they share on 2 cores (benchmarks/speed.py ingest, variant
+                # workers-1, and the README's Speed table).
+                stack.enter_context(_torch_threads(1))
+                pool = stack.enter_context(ThreadPoolExecutor(workers, thread_name_prefix="paperqa-embed"))
+                encoded: Iterator[tuple[np.ndarray, list[np.ndarray] | None]] = pool.map(encode, batches)
+            else:
+                encoded = map(encode, batches)
+            for batch, (vectors, span_vectors) in zip(batches, encoded, strict=True):
+                passages[batch] = vectors
+                if sentences is not None and offsets is not None and span_vectors is not None:
+                    for i, rows in zip(batch, span_vectors, strict=True):
+                        sentences[offsets[i] : offsets[i + 1]] = rows
+                bar(len(batch))
         return PassageVectors(passages, sentences, offsets)
+
+    @cached_property
+    def ingest_workers(self) -> int:
+        """Batches encoded side by side (``embedding.ingest_workers``; auto: CPU count up to 4, 1 on a GPU)."""
+        if self.device != "cpu":
+            return 1
+        return self.cfg.ingest_workers or min(os.cpu_count() or 1, 4)
 
     def _encode_batch(
         self, texts: list[str], spans: list[Sequence[tuple[int, int]]] | None
@@ -230,19 +255,19 @@ class Embedder:
         model = self._model
         prefix = self.cfg.text_prefix
         inputs = [prefix + t for t in texts]
-        if spans is None:
-            vectors = model.encode(inputs, batch_size=len(inputs), normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
-            return np.asarray(vectors, dtype=np.float32), None
-        # The model's own tokenizer, asked for character offsets, with the model's truncation.
-        tokenizer = model.tokenizer
-        features = tokenizer(inputs, padding=True, truncation=True, max_length=model.max_seq_length,
-                             return_offsets_mapping=True, return_tensors="pt")
-        offsets = features.pop("offset_mapping").numpy()
+        # The model's own tokenizer, asked for character offsets, with the model's truncation. One
+        # batch at a time: a fast tokenizer called from two threads at once fails ("Already borrowed").
+        with self._tokenizer_lock:
+            features = model.tokenizer(inputs, padding=True, truncation=True, max_length=model.max_seq_length,
+                                       return_offsets_mapping=spans is not None, return_tensors="pt")
+        offsets = features.pop("offset_mapping").numpy() if spans is not None else None
         features = {k: v.to(model.device) for k, v in features.items()}
         with torch.inference_mode():
-            out = model.forward(features)  # Transformer -> Pooling -> Normalize, as encode() runs them
+            out = model.forward(features)  # Transformer -> Pooling [-> Normalize], as encode() runs them
         vectors = out["sentence_embedding"].float().cpu().numpy()
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # encode(normalize_embeddings)
+        if spans is None or offsets is None:
+            return vectors, None
         tokens = out["token_embeddings"].float().cpu().numpy()
         mask = features["attention_mask"].cpu().numpy().astype(bool)
         shift = len(prefix)
