@@ -227,6 +227,28 @@ def test_other_questions_take_the_passage_path(bundled_qa):
     assert off.table == []
 
 
+def test_search_of_a_cross_paper_question_fuses_the_table(bundled_qa):
+    """retrieval.table_weight: a hybrid search of the question returns the papers of its table
+    answer (every ADE20K mIoU figure among them); without the table, papers that never mention
+    ADE20K come in. A paper found through the table alone comes with its cited passage."""
+    question = "Which papers report ADE20K mIoU?"
+    table = bundled_qa.ask(question).table or []
+    cited = {row.paper_id: row.citation.chunk_id for row in table if row.citation is not None}
+    hits, timings = bundled_qa.search_timed(question, k=10, distinct_papers=True)
+    assert "table" in timings
+    assert all(hit.paper_id in cited for hit in hits), [hit.paper.title for hit in hits]
+    titles = " | ".join(hit.paper.title for hit in hits)
+    assert all(name in titles for name, _ in ADE20K_MIOU), titles
+    assert all(hit.chunk.chunk_id == cited[hit.paper_id] for hit in hits
+               if hit.bm25_rank is None and hit.dense_rank is None)
+    off_hits, off_timings = bundled_qa.with_settings({"retrieval.table_weight": 0}).search_timed(
+        question, k=10, distinct_papers=True)
+    assert "table" not in off_timings
+    assert any(hit.paper_id not in cited for hit in off_hits)
+    other, other_timings = bundled_qa.search_timed("How does attention scale with sequence length?", k=5)
+    assert "table" not in other_timings and len(other) == 5  # other questions search as before
+
+
 def test_stream_ends_with_the_table_answer(bundled_qa):
     stream = bundled_qa.stream("Which papers report ADE20K mIoU?")
     text = "".join(stream.deltas())

@@ -307,8 +307,30 @@ class PaperQA:
     ) -> tuple[list[Hit], dict[str, float]]:
         """Like :meth:`search`, with seconds spent per stage (embed_query, dense, bm25, fuse, total)."""
         query = self._check_question(query)
-        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters, distinct_papers=distinct_papers)
+        t = time.perf_counter()
+        hybrid = (mode or self.settings.retrieval.mode) == "hybrid"
+        table_chunks = self._table_chunks(query, filters) if hybrid else None  # dense/bm25 modes stay pure
+        table_s = time.perf_counter() - t
+        result = self.retriever.retrieve(query, k=k, mode=mode, filters=filters, distinct_papers=distinct_papers,
+                                         table_chunks=table_chunks)
+        if table_chunks is not None:
+            result.timings["table"] = table_s
+            result.timings["total"] += table_s
         return result.hits, result.timings
+
+    def _table_chunks(self, question: str, filters: SearchFilters | None) -> list[str] | None:
+        """For a cross-paper question, the passage each paper of its table answer is cited from, in
+        the table's order (search fuses them in: ``retrieval.table_weight``); else None."""
+        if self.settings.retrieval.table_weight <= 0 or self.retriever.size == 0:
+            return None
+        table_query = self.table_query(question)
+        if table_query is None:
+            return None
+        try:
+            answer = self._table_answer(table_query, filters, judge_qualifier=False)
+        except ResultsStoreError:  # an index without a results table searches as before
+            return None
+        return [row.citation.chunk_id for row in answer.table or [] if row.citation is not None]
 
     @property
     def generator(self) -> AnswerGenerator:
@@ -386,7 +408,8 @@ class PaperQA:
             return None
         return parse_question(question, self.lexicon)
 
-    def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None) -> Answer:
+    def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None,
+                      judge_qualifier: bool = True) -> Answer:
         """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
         papers = self.papers
         rows, mentions = table_rows(query, self.results_table, papers)
@@ -395,7 +418,7 @@ class PaperQA:
             rows = [r for r in rows if r.paper_id in allowed]
             mentions = [r for r in mentions if r.paper_id in allowed]
         judge = None
-        if query.qualifier and self.answer_mode() == "generated":
+        if query.qualifier and judge_qualifier and self.answer_mode() == "generated":
             from .llm import LLMClient
 
             llm = self.settings.llm

@@ -124,6 +124,10 @@ class RetrievalConfig(_Section):
     distinct_papers: bool = _field(
         False, "Search returns k distinct papers (each paper's best passage) instead of k passages; "
                "cross-paper questions and per-paper evaluation always ask for distinct papers.")
+    table_weight: float = _field(
+        2.0, "Hybrid search of a cross-paper question ('which papers report mIoU on ADE20K?') fuses a third "
+             "ranking: the papers of its results-table answer, in the table's order, with this weight; 0 turns it off.",
+        ge=0)
     names_bm25_boost: float = _field(
         0.0, "Hybrid fusion leans on BM25 for names-heavy questions: the BM25 weight is multiplied by "
              "1 + names_bm25_boost * (share of the question's words that are names such as ADE20K, mIoU, COCO).",

@@ -215,7 +215,7 @@ def rrf(rankings: dict[str, Ranked], weights: dict[str, float], rrf_k: int) -> d
 def relative_score(rankings: dict[str, Ranked], weights: dict[str, float]) -> dict[int, float]:
     """Min-max normalise each retriever's scores, then a weighted sum: keeps score gaps that RRF loses."""
     fused: dict[int, float] = {}
-    total = sum(weights.values()) or 1.0
+    total = sum(weights[name] for name in rankings) or 1.0
     for name, ranked in rankings.items():
         if len(ranked.scores) == 0:
             continue
@@ -253,7 +253,7 @@ def names_share(query: str) -> float:
 def fusion_weights(query: str, cfg: RetrievalConfig) -> dict[str, float]:
     """The configured weights, with BM25's raised by ``names_bm25_boost`` times the names share."""
     boost = 1.0 + cfg.names_bm25_boost * names_share(query) if cfg.names_bm25_boost else 1.0
-    return {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight * boost}
+    return {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight * boost, "table": cfg.table_weight}
 
 
 class Retriever:
@@ -288,11 +288,14 @@ class Retriever:
     def retrieve(
         self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
         query_vector: np.ndarray | None = None, distinct_papers: bool | None = None,
+        table_chunks: Sequence[str] | None = None,
     ) -> SearchResult:
         """Top-k passages and the seconds per stage; ``query_vector`` skips embedding the query.
 
         With ``distinct_papers`` (default ``retrieval.distinct_papers``), the best passage of each of
         the top-k papers instead of the top-k passages (which may come from fewer papers).
+        ``table_chunks``: chunk ids ranked by the results table (a cross-paper question's answer,
+        one cited passage per paper), fused as a third ranking with ``retrieval.table_weight``.
         """
         cfg = self.settings.retrieval
         k = k or cfg.k
@@ -319,6 +322,13 @@ class Retriever:
             t = time.perf_counter()
             rankings["bm25"] = self.bm25.search(query, depth, allowed)
             timings["bm25"] = time.perf_counter() - t
+        if table_chunks and cfg.table_weight > 0 and mode == "hybrid":
+            rows = [self.store.chunk_rows[c] for c in dict.fromkeys(table_chunks) if c in self.store.chunk_rows]
+            if allowed is not None:
+                permitted = set(allowed.tolist())
+                rows = [r for r in rows if r in permitted]
+            rankings["table"] = Ranked(np.asarray(rows, dtype=np.int64),
+                                       np.linspace(1.0, 0.5, num=len(rows), dtype=np.float32))
         t = time.perf_counter()
         fused = fuse(rankings, fusion_weights(query, cfg), depth if distinct else k, cfg.fusion, cfg.rrf_k)
         hits = self._hits(fused, rankings)
