@@ -228,13 +228,15 @@ def test_other_questions_take_the_passage_path(bundled_qa):
 
 
 def test_search_of_a_cross_paper_question_fuses_the_table(bundled_qa):
-    """retrieval.table_weight: a hybrid search of the question returns the papers of its table
-    answer (every ADE20K mIoU figure among them); without the table, papers that never mention
-    ADE20K come in. A paper found through the table alone comes with its cited passage."""
+    """retrieval.table_weight: weighted up, a hybrid search of the question returns the papers of
+    its table answer (every ADE20K mIoU figure among them); without the table, papers that never
+    mention ADE20K come in; the default weight is in between. A paper found through the table
+    alone comes with its cited passage."""
     question = "Which papers report ADE20K mIoU?"
     table = bundled_qa.ask(question).table or []
     cited = {row.paper_id: row.citation.chunk_id for row in table if row.citation is not None}
-    hits, timings = bundled_qa.search_timed(question, k=10, distinct_papers=True)
+    strong = bundled_qa.with_settings({"retrieval.table_weight": 2.0})
+    hits, timings = strong.search_timed(question, k=10, distinct_papers=True)
     assert "table" in timings
     assert all(hit.paper_id in cited for hit in hits), [hit.paper.title for hit in hits]
     titles = " | ".join(hit.paper.title for hit in hits)
@@ -244,7 +246,9 @@ def test_search_of_a_cross_paper_question_fuses_the_table(bundled_qa):
     off_hits, off_timings = bundled_qa.with_settings({"retrieval.table_weight": 0}).search_timed(
         question, k=10, distinct_papers=True)
     assert "table" not in off_timings
-    assert any(hit.paper_id not in cited for hit in off_hits)
+    default_hits = bundled_qa.search(question, k=10, distinct_papers=True)  # the default weight, in between
+    in_table = [sum(hit.paper_id in cited for hit in found) for found in (off_hits, default_hits, hits)]
+    assert in_table[0] < in_table[1] <= in_table[2] == 10, in_table
     other, other_timings = bundled_qa.search_timed("How does attention scale with sequence length?", k=5)
     assert "table" not in other_timings and len(other) == 5  # other questions search as before
 

@@ -125,7 +125,7 @@ class RetrievalConfig(_Section):
         False, "Search returns k distinct papers (each paper's best passage) instead of k passages; "
                "cross-paper questions and per-paper evaluation always ask for distinct papers.")
     table_weight: float = _field(
-        2.0, "Hybrid search of a cross-paper question ('which papers report mIoU on ADE20K?') fuses a third "
+        0.5, "Hybrid search of a cross-paper question ('which papers report mIoU on ADE20K?') fuses a third "
              "ranking: the papers of its results-table answer, in the table's order, with this weight; 0 turns it off.",
         ge=0)
     names_bm25_boost: float = _field(
