@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import faiss
 import numpy as np
 import pytest
 
@@ -11,6 +12,7 @@ from paperqa.api import PaperQA
 from paperqa.config import load_config
 from paperqa.errors import IndexMismatchError, IndexTypeError, PaperQAError
 from paperqa.index_store import IndexStore, new_faiss_index, resolve_index_type
+from paperqa.retrieval import SearchFilters
 from paperqa.sources import bundled_corpus_paths
 
 
@@ -60,13 +62,26 @@ def test_ivfpq_builds_searches_and_finds_what_flat_finds(bundled_qa, tmp_path, e
     qa.ingest(bundled_corpus_paths())
     store = IndexStore.open(qa.index_dir)
     assert store.manifest.index_type == "ivfpq"
-    assert "IVFPQ" in type(store.vectors).__name__
-    assert store.vectors.code_size == load_config().index.ivfpq_m  # 48 bytes a vector, not 1536
+    # IVF-PQ codes pick candidates; an SQ8 copy (one byte a dimension) re-scores them (index.ivfpq_refine)
+    assert isinstance(store.vectors, faiss.IndexRefine)
+    ivfpq = faiss.downcast_index(store.vectors.base_index)
+    assert "IVFPQ" in type(ivfpq).__name__
+    assert ivfpq.code_size == load_config().index.ivfpq_m  # 48 bytes a vector, not 1536
+    assert faiss.downcast_index(store.vectors.refine_index).code_size == 384
     query = "k-means mask transformer for panoptic segmentation"
     exact = [h.chunk.chunk_id for h in bundled_qa.search(query, k=10, mode="dense")]
     approx = [h.chunk.chunk_id for h in qa.search(query, k=10, mode="dense")]
     assert approx[0] == exact[0]
-    assert len(set(approx) & set(exact)) >= 6
+    assert len(set(approx) & set(exact)) >= 8
+    source = bundled_qa.papers[exact_paper := bundled_qa.search(query, k=1, mode="dense")[0].paper_id].sources[0]
+    filtered = qa.search(query, k=5, mode="dense", filters=SearchFilters(sources=[source]))
+    assert filtered and all(source in h.paper.sources for h in filtered)  # the filter reaches the IVF inside
+    assert exact_paper in {h.paper_id for h in filtered}
+    plain = PaperQA(tmp_path / "ivfpq-plain", overrides={"index.type": "ivfpq", "index.ivfpq_refine": "none"},
+                    embedder=embedder)
+    plain.ingest(bundled_corpus_paths())
+    assert "IVFPQ" in type(IndexStore.open(plain.index_dir).vectors).__name__
+    assert plain.search(query, k=1, mode="dense")[0].chunk.chunk_id == exact[0]
 
 
 def test_ivfpq_refuses_what_it_cannot_build_with_a_clear_error():

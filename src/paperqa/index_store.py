@@ -134,6 +134,7 @@ def index_cache_key(settings: Settings, embedding_model: str, **content: object)
         "identity": IndexIdentity.of(settings, embedding_model).model_dump(mode="json"),
         "build": {"hnsw_m": settings.index.hnsw_m, "ivf_nlist": settings.index.ivf_nlist,
                   "ivfpq_nlist": settings.index.ivfpq_nlist, "ivfpq_m": settings.index.ivfpq_m,
+                  "ivfpq_refine": settings.index.ivfpq_refine,
                   "auto_hnsw_from": settings.index.auto_hnsw_from, "auto_ivfpq_from": settings.index.auto_ivfpq_from,
                   "max_length": settings.embedding.max_length,
                   # Interchangeable but not identical vectors: an eval comparing dtypes or sentence
@@ -493,7 +494,8 @@ def new_faiss_index(dimension: int, expected_vectors: int, cfg: IndexConfig, kin
 
 
 def _new_ivfpq(dimension: int, expected_vectors: int, cfg: IndexConfig) -> faiss.Index:
-    """FAISS's own IVF-PQ ("IVF{nlist},PQ{m}"): ivfpq_m bytes a vector instead of 4 x dimension."""
+    """FAISS's own IVF-PQ ("IVF{nlist},PQ{m}[,Refine(SQ8)]"): ivfpq_m bytes a vector instead of 4 x
+    dimension, plus the refine copy (one byte a dimension for SQ8) that candidates are re-scored from."""
     if dimension % cfg.ivfpq_m:
         raise IndexTypeError(
             f"index.ivfpq_m={cfg.ivfpq_m} does not divide the embedding dimension {dimension}; choose a divisor "
@@ -506,7 +508,8 @@ def _new_ivfpq(dimension: int, expected_vectors: int, cfg: IndexConfig) -> faiss
             "use index.type auto or flat for small corpora"
         )
     nlist = max(1, min(cfg.ivfpq_nlist, expected_vectors // 39))
-    return faiss.index_factory(dimension, f"IVF{nlist},PQ{cfg.ivfpq_m}", faiss.METRIC_INNER_PRODUCT)
+    refine = f",Refine({cfg.ivfpq_refine})" if cfg.ivfpq_refine != "none" else ""
+    return faiss.index_factory(dimension, f"IVF{nlist},PQ{cfg.ivfpq_m}{refine}", faiss.METRIC_INNER_PRODUCT)
 
 
 def _batches(vectors: Vectors) -> Iterable[np.ndarray]:

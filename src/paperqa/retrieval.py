@@ -97,8 +97,8 @@ def place_for_search(index: faiss.Index, cfg: IndexConfig) -> faiss.Index:
             "index.device is 'gpu' but FAISS sees no GPU: install the GPU build (pip install -e '.[gpu]', "
             "without faiss-cpu) on a CUDA host, or set index.device to auto or cpu"
         )
-    # FAISS has no GPU HNSW; the index itself says what it is (index.type may be auto).
-    if cfg.device != "cpu" and gpus > 0 and not isinstance(index, faiss.IndexHNSW):
+    # FAISS has no GPU HNSW and no GPU IndexRefine; the index itself says what it is (index.type may be auto).
+    if cfg.device != "cpu" and gpus > 0 and not isinstance(index, (faiss.IndexHNSW, faiss.IndexRefine)):
         return faiss.index_cpu_to_all_gpus(index)
     return index
 
@@ -112,6 +112,7 @@ class DenseRetriever:
         # What was built, not index.type (which may be auto): HNSW, an IVF family (ivf, ivfpq) or flat.
         self.is_hnsw = isinstance(vectors, faiss.IndexHNSW)
         self.is_ivf = faiss.try_extract_index_ivf(vectors) is not None
+        self.is_refine = isinstance(vectors, faiss.IndexRefine)  # ivfpq with ivfpq_refine
         self.index = place_for_search(vectors, cfg)
         self.on_gpu = self.index is not vectors
 
@@ -134,6 +135,13 @@ class DenseRetriever:
         elif self.is_ivf:
             params = faiss.SearchParametersIVF()
             params.nprobe = self.cfg.ivf_nprobe
+            if self.is_refine:  # the IVF-PQ inside picks candidates (and applies the filter); the refine re-scores
+                if selector is not None:
+                    params.sel = selector
+                refine = faiss.IndexRefineSearchParameters()
+                refine.k_factor = self.cfg.refine_k_factor
+                refine.base_index_params = params
+                return refine
         elif selector is None:
             return None
         else:
