@@ -88,3 +88,8 @@ def test_fact_in_text(fact, text, expected):
 def test_fact_recall():
     assert m.fact_recall([87.1, 84.3], "87.1% on ImageNet") == pytest.approx(0.5)
     assert m.fact_recall([], "anything") is None
+
+
+def test_facts_are_found_in_a_markdown_table_answer():
+    """A table answer's text escapes every cell ("57\\.6\\%"): its figures still count as stated."""
+    assert m.fact_recall([57.6, 55.2], "| 1 | MOAT\\: a model | 57\\.6\\% |\n| 2 | kMaX | 55\\.2\\% |") == 1.0

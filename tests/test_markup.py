@@ -1,6 +1,6 @@
 """The escaping every face uses for text from papers and users."""
 
-from paperqa.markup import escape_html, escape_markdown
+from paperqa.markup import escape_html, escape_markdown, unescape_markdown
 
 
 def test_markdown_image_and_link_become_literal_text():
@@ -22,3 +22,9 @@ def test_plain_words_and_numbers_are_unchanged_apart_from_punctuation():
 
 def test_escape_html_quotes():
     assert escape_html('<a href="x">') == "&lt;a href=&quot;x&quot;&gt;"
+
+
+def test_unescape_markdown_gives_the_literal_text_back():
+    for text in ["57.6% mIoU", "MOAT: Alternating [1] <b>&amp;</b> ![x](y) a|b", "plain words 84", "&lt; \\ ` * _"]:
+        assert unescape_markdown(escape_markdown(text)) == text
+    assert unescape_markdown("57\\.6\\%") == "57.6%"

@@ -14,6 +14,7 @@ Hand-rolled because no maintained library escapes for CommonMark: the rule is Co
 from __future__ import annotations
 
 import html
+import re
 import string
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
@@ -38,3 +39,14 @@ def escape_markdown(value: object) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+_ESCAPED = re.compile(r"\\([" + re.escape("".join(sorted(_MD_PUNCTUATION))) + r"])")
+
+
+def unescape_markdown(value: str) -> str:
+    """The literal text back from :func:`escape_markdown` output (for measuring, never for showing)."""
+    text = _ESCAPED.sub(r"\1", value)
+    for char, entity in sorted(_ENTITIES.items(), key=lambda item: item[0] == "&"):  # &amp; last
+        text = text.replace(entity, char)
+    return text

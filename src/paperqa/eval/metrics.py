@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..markup import unescape_markdown
+
 Qrels = Mapping[str, int]
 
 
@@ -124,6 +126,8 @@ def fact_in_text(fact: str | float, text: str) -> bool:
     A number matches any number in the text with the same value (58 == "58.0%"); a string
     matches as a case-insensitive substring, also with all whitespace removed ("3.1 x" == "3.1x").
     """
+    # A table answer's text is Markdown with every cell escaped ("57\\.6\\%"): facts are matched on the literal text.
+    text = unescape_markdown(text)
     value = _as_number(fact)
     if value is not None:
         return any(math.isclose(value, n, rel_tol=0, abs_tol=1e-9) for n in numbers_in(text))
