@@ -603,3 +603,14 @@ def test_shapes_of_the_v6_sample():
     assert rows_of(text) == []
     # "based on YOLOv3" names the base model, not a dataset
     assert rows_of("We develop a detector based on YOLOv3. It reaches 45.2% mAP.") == []
+
+
+@pytest.mark.parametrize(("abstract", "expected"), [
+    ("ConvNeXts compete favorably with Transformers, achieving 87.8% ImageNet top-1 accuracy and outperforming "
+     "Swin Transformers on COCO detection.", [("ImageNet", "Top-1 Accuracy", 87.8)]),
+    ("Our model achieves 47.0 COCO box AP and 52.1 ADE20K mIoU.", [("COCO", "AP", 47.0), ("ADE20K", "mIoU", 52.1)]),
+])
+def test_metric_named_after_the_dataset(abstract, expected):
+    """'87.8% ImageNet top-1 accuracy': figure, dataset, then metric (rules-6)."""
+    got = [(r.dataset, r.metric, r.value) for r in rows_of(abstract) if r.value is not None]
+    assert got == expected

@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-5"
+EXTRACTOR_VERSION = "rules-6"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -479,7 +479,7 @@ class RuleExtractor:
             if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets) and (
                     "." not in n.text or (abs(n.value) < 10 and re.fullmatch(r"[+\-\u2212]?\d+\.\d", n.text))):
                 continue  # "SFEW 2.0": a version of the dataset name (not "Amazon-Google 79.28")
-            metric = _metric_for(sentence, n, metrics)
+            metric = _metric_for(sentence, n, metrics, datasets)
             if metric is not None and metric.surface == "APs" and re.match(r"\s+(?:of|are|were)\b", sentence[metric.end:]):
                 metric = Mention("AP", metric.surface, metric.start, metric.end)  # "APs of 95.7 and 94.9": plural AP
             if metric is not None and metric.name == "Error Rate" and metric.surface.lower() in ("error", "errors") \
@@ -779,11 +779,16 @@ _UNKNOWN_METRIC_AFTER = re.compile(r"^\s?[A-Z][A-Za-z0-9@\-_]*[A-Z][A-Za-z0-9@\-
 _LIST_GAP = re.compile(r"(?:\s*(?:\\?%|,|and|or|/)\s*(?:\d+(?:\.\d+)?)?)*\s*(?:\\?%)?\s*")
 
 
-def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention]) -> Mention | None:
+def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention],
+                datasets: Sequence[Mention] = ()) -> Mention | None:
     after = [m for m in metrics if m.start >= n.end]
     before = [m for m in metrics if m.end <= n.start]
     if after and re.fullmatch(r"\s?(?:\\?%)?\s?", sentence[n.end:after[0].start]):
         return after[0]  # "an accuracy of 50.7 mAP": the metric written on the figure itself
+    between = [d for d in datasets if d.start >= n.end and d.end <= after[0].start] if after else []
+    if len(between) == 1 and re.fullmatch(r"\s?(?:\\?%)?\s?", sentence[n.end:between[0].start]) \
+            and re.fullmatch(r"\s?", sentence[between[0].end:after[0].start]):
+        return after[0]  # "87.8% ImageNet top-1 accuracy", "47.0 COCO box AP": the dataset names the metric
     if before and re.fullmatch(r"\s*(?:(?:on|in)\s+\S+\s+)?by\s+(?:about\s+|up\s+to\s+|over\s+|nearly\s+|~\s?)?",
                                sentence[before[-1].end:n.start]):
         return before[-1]  # "improves the success rate by 17.1% and SPL by 20.6%"
