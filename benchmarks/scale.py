@@ -66,7 +66,6 @@ SPECS = {
 SWEEPS = {"hnsw": ("efSearch", [64, 128, 256, 512, 1024]), "ivfpq": ("nprobe", [16, 32, 64, 128]),
           "ivfpq-refine": ("nprobe", [16, 32, 64])}
 REFINE_K_FACTOR = 10  # candidates re-scored per result asked for
-HEADLINE = {"hnsw": 128, "ivfpq": 32}  # the config defaults index.hnsw_ef_search / index.ivf_nprobe
 IVF_TRAIN = 65_536  # 64 per list for 1024 lists (FAISS wants >= 39, uses <= 256)
 
 console = Console()

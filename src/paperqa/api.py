@@ -19,7 +19,7 @@ import numpy as np
 
 from .answering import extractive_answer, refusal
 from .chunking import chunk_papers, indexed_text, sentence_spans, text_offset
-from .config import Settings, load_config
+from .config import Settings, cache_dir, load_config
 from .crosspaper import (
     QualifierJudge,
     TableQuery,
@@ -54,8 +54,7 @@ History = list[dict[str, str]]
 def default_index_dir(settings: Settings, model_id: str) -> Path:
     """The bundled corpus's index: one folder per index identity and build settings, built on first use."""
     digest = index_cache_key(settings, model_id, corpus="bundled")
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "paperqa" / f"bundled-{digest}"
+    return cache_dir() / f"bundled-{digest}"
 
 
 class PaperQA:

@@ -308,6 +308,11 @@ def redact_command(argv: list[str]) -> str:
     return " ".join(words)
 
 
+def cache_dir() -> Path:
+    """``${XDG_CACHE_HOME:-~/.cache}/paperqa``: the bundled index, the question-encoder trace, the vLLM CPU set-up."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "paperqa"
+
+
 def default_config_path() -> Path:
     """``configs/default.yaml``: inside the wheel, or at the top of a source checkout."""
     here = Path(__file__).resolve().parent

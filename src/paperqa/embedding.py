@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import EmbeddingConfig
+from .config import EmbeddingConfig, cache_dir
 from .errors import EmbeddingModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,10 +91,6 @@ class PassageVectors:
     passages: np.ndarray  # (n_passages, d) float32, L2-normalised
     sentences: np.ndarray | None = None  # (n_spans_total, d) float16; NaN rows = not covered
     sentence_offsets: np.ndarray | None = None  # (n_passages + 1,) int64
-
-    def sentences_of(self, row: int) -> np.ndarray:
-        assert self.sentences is not None and self.sentence_offsets is not None
-        return self.sentences[int(self.sentence_offsets[row]) : int(self.sentence_offsets[row + 1])]
 
 
 class Embedder:
@@ -357,7 +353,7 @@ class _QueryEncoder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
         self.model = model  # None when the trace came from the cache
-        self.device, self.max_length, self.pooling = device, max_length, pooling
+        self.device, self.pooling = device, pooling
         self._traced = traced if traced is not None or model is None or device != "cpu" else self._trace()
 
     @classmethod
@@ -451,7 +447,6 @@ class _TraceCache:
 
     def __init__(self, folder: str, dtype: str) -> None:
         import hashlib
-        import os
 
         import torch
 
@@ -463,8 +458,7 @@ class _TraceCache:
             "weights": [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in weights],
         }
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        self.path = base / "paperqa" / "query-encoder" / digest
+        self.path = cache_dir() / "query-encoder" / digest
 
     def load(self):
         import torch

