@@ -99,7 +99,7 @@ class EmbeddingConfig(_Section):
                 "one is searched with another; the manifest records it for information.")
     ingest_workers: int = _field(
         0, "Batches encoded at once during ingest on CPU, each with one torch thread (0: auto, the CPU count up to "
-           "4; 1: one batch at a time with torch's own threads). On 2 idle cores, 2 workers: 1.03-1.12x.", ge=0)
+           "4; 1: one batch at a time with torch's own threads). On 2 idle cores, 2 workers: 1.03x (benchmarks/speed.py ingest).", ge=0)
     query_threads: int = _field(
         1, "torch threads for encoding one question (0: torch's default). One short question does not split "
            "usefully, and concurrent questions then each keep a core.", ge=0)

@@ -334,14 +334,14 @@ class _QueryEncoder:
 
     On CPU the transformer is traced and frozen with TorchScript for single questions: freezing
     folds the weights into the graph and lets oneDNN pre-pack them, which removes most of the
-    per-call overhead of eager linear layers. One bf16 question went 9.1 -> 7.2 ms on one thread
-    here (benchmarks/speed.py query), with vectors at cosine >= 0.9999 to the eager ones. A trace
+    per-call overhead of eager linear layers. One bf16 question takes 7.5 ms on one thread here
+    against 10.7 ms for bare sentence-transformers (benchmarks/speed.py query). A trace
     that fails (an unusual architecture, or a torch without TorchScript: it is deprecated in
     torch 2.x) falls back to the eager model.
 
     The frozen trace and the tokenizer are cached on disk (:class:`_TraceCache`), so a cold
     ``paperqa search`` loads them with torch and the tokenizers library alone: no transformers
-    import, no weight loading, no tracing (about 2.5 s of a cold search here).
+    import, no weight loading, no tracing (a cold search: 4.6 -> 2.0 s, benchmarks/speed.py cold).
     """
 
     def __init__(self, tokenizer, model, device: str, max_length: int, pooling: str, traced=None) -> None:
