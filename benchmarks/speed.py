@@ -233,7 +233,8 @@ def ingest(
     data: Path = ML_ABSTRACTS,
     limit: int = 1000,
     variants: Annotated[str, typer.Option(help="Comma-separated: bare-fp32, bare-bf16, before, after, "
-                                           "bf16-none, bf16-encoded, fp32-pooled, workers-1")] = "bare-fp32,before,after",
+                                           "bf16-none, bf16-encoded, fp32-pooled, workers-1, char-sort")]
+    = "bare-fp32,before,after",
     out: OutOpt = None,
 ) -> None:
     """Ingest of the first `limit` papers per configuration, against bare sentence-transformers fp32."""
@@ -259,7 +260,13 @@ def ingest(
         "bf16-encoded": {"embedding.dtype": "bfloat16", "embedding.sentence_vectors": "encoded"},
         "fp32-pooled": {"embedding.dtype": "float32", "embedding.sentence_vectors": "pooled"},
         "workers-1": {"embedding.ingest_workers": 1},
+        "char-sort": {},  # batches by character length, as before the token sort (a subclass below)
     }
+
+    class CharSortEmbedder(Embedder):
+        def _batch_order(self, texts: list[str]) -> np.ndarray:
+            return np.argsort([len(t) for t in texts], kind="stable")
+
     names = [v.strip() for v in variants.split(",") if v.strip()]
     # One-time costs (importing llama-index, loading the splitter and punkt) are not ingest speed.
     from paperqa.chunking import chunk_papers, sentence_spans
@@ -273,16 +280,17 @@ def ingest(
             embedders[name] = SentenceTransformer(path, device="cpu", model_kwargs={"dtype": getattr(torch, dt)})
             embedders[name].encode(texts[:8], show_progress_bar=False)
         else:
-            embedders[name] = Embedder(load_config(overrides=configs[name]).embedding).load()
+            kind = CharSortEmbedder if name == "char-sort" else Embedder
+            embedders[name] = kind(load_config(overrides=configs[name]).embedding).load()
             embedders[name].embed_texts(texts[:8])
     rows = []
-    for name in names:  # one after another on the same texts; rerun to see the spread
+    for run, name in enumerate(names):  # one after another on the same texts; rerun to see the spread
         t = time.perf_counter()
         if name.startswith("bare-"):
             embedders[name].encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
             seconds, passages, timings = time.perf_counter() - t, None, {}
         else:
-            qa = PaperQA(index_dir=work / name, overrides=configs[name], embedder=embedders[name])
+            qa = PaperQA(index_dir=work / f"{run}-{name}", overrides=configs[name], embedder=embedders[name])
             report = qa.ingest([subset])
             seconds, passages, timings = time.perf_counter() - t, report.chunks_added, report.timings_s
         rows.append({"variant": name, "papers": len(papers), "passages": passages, "seconds": seconds,

@@ -170,6 +170,29 @@ def test_ingest_workers_give_the_same_vectors_as_one_batch_at_a_time():
     assert np.allclose(many.passages, parallel.embed_texts(texts), atol=1e-5)  # no spans: same passages
 
 
+def test_batches_are_sorted_by_token_count_and_rows_come_back_in_order(monkeypatch):
+    """Ingest batches group texts of the same token count (padded to a multiple of 8, so few shapes
+    reach the kernels), and every vector lands in its text's row: equal to encoding the text alone."""
+    texts = ["ADE20K " * n + f"end {n}." for n in (30, 2, 17, 2, 45, 9, 30, 1)]
+    embedder = Embedder(load_config(overrides={"embedding.dtype": "float32", "embedding.batch_size": 3,
+                                                "embedding.ingest_workers": 1}).embedding)
+    lengths = [len(embedder._model.tokenizer(t)["input_ids"]) for t in texts]
+    order = embedder._batch_order(texts)
+    assert [lengths[i] for i in order] == sorted(lengths)
+    shapes: list[tuple[int, ...]] = []
+    forward = embedder._model.forward
+
+    def spy(features, **kwargs):
+        shapes.append(tuple(features["input_ids"].shape))
+        return forward(features, **kwargs)
+
+    monkeypatch.setattr(embedder._model, "forward", spy)
+    vectors = embedder.embed_passages(texts).passages
+    assert shapes and all(width % 8 == 0 for _, width in shapes)
+    alone = np.stack([embedder.embed_passages([t]).passages[0] for t in texts])
+    assert np.allclose(vectors, alone, atol=1e-5)
+
+
 def test_pooled_sentence_vectors_match_the_sentences(bundled_qa, embedder):
     """Stored spans are the sentences of each chunk; each pooled vector is closest to its own sentence."""
     store = bundled_qa.retriever.store

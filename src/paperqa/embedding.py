@@ -38,6 +38,13 @@ DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+# Batches are padded to a multiple of 8 tokens. Each new sequence length costs the process memory
+# it keeps (about 25 MB per length in a throwaway test: 241 lengths of batch 64 took RSS from 0.5
+# to 6 GB, 31 lengths to 0.7 GB); token-sorted batches would otherwise bring nearly every length
+# from 16 to 256, which took a whole-file ingest of ml_abstracts to 6.5 GB peak.
+_PAD_MULTIPLE = 8
+
+
 def resolve_model(name: str) -> tuple[str, str]:
     """``(model_id recorded in manifests, name or path handed to sentence-transformers)``."""
     if name in (DEFAULT_MODEL_ALIAS, DEFAULT_MODEL_ID, "all-MiniLM-L6-v2"):
@@ -206,9 +213,7 @@ class Embedder:
             sentences = np.full((int(offsets[-1]), dim), np.nan, dtype=np.float16)
         if not texts:
             return PassageVectors(passages, sentences, offsets)
-        # Batches of similar length waste less compute on padding: 17.3 -> 20.8 passages/s on
-        # 610 ml_abstracts passages (2 cores), identical vectors. Order is restored afterwards.
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        order = self._batch_order(texts)
         batches = [order[i : i + self.cfg.batch_size] for i in range(0, len(order), self.cfg.batch_size)]
         bar = _progress(len(texts), progress)
 
@@ -236,6 +241,20 @@ class Embedder:
                 bar(len(batch))
         return PassageVectors(passages, sentences, offsets)
 
+    def _batch_order(self, texts: list[str]) -> np.ndarray:
+        """Texts sorted by token count, so that a batch pads almost nothing; order is restored afterwards.
+
+        Sorting by characters left 23% of the tokens a batch of 64 reads as padding over
+        ml_abstracts' 18,698 passages; by token count, 0.25% (one extra tokenizer pass costs about a
+        second there). The vectors are the same either way.
+        """
+        model = self._model
+        prefix = self.cfg.text_prefix
+        with self._tokenizer_lock:
+            ids = model.tokenizer([prefix + t for t in texts], truncation=True, max_length=model.max_seq_length,
+                                  return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        return np.argsort([len(i) for i in ids], kind="stable")
+
     @cached_property
     def ingest_workers(self) -> int:
         """Batches encoded side by side (``embedding.ingest_workers``; auto: CPU count up to 4, 1 on a GPU)."""
@@ -253,9 +272,12 @@ class Embedder:
         inputs = [prefix + t for t in texts]
         # The model's own tokenizer, asked for character offsets, with the model's truncation. One
         # batch at a time: a fast tokenizer called from two threads at once fails ("Already borrowed").
+        limit = model.max_seq_length
+        multiple = _PAD_MULTIPLE if limit is None or limit % _PAD_MULTIPLE == 0 else None  # not past the limit
         with self._tokenizer_lock:
-            features = model.tokenizer(inputs, padding=True, truncation=True, max_length=model.max_seq_length,
-                                       return_offsets_mapping=spans is not None, return_tensors="pt")
+            features = model.tokenizer(inputs, padding=True, pad_to_multiple_of=multiple, truncation=True,
+                                       max_length=limit, return_offsets_mapping=spans is not None,
+                                       return_tensors="pt")
         offsets = features.pop("offset_mapping").numpy() if spans is not None else None
         features = {k: v.to(model.device) for k, v in features.items()}
         with torch.inference_mode():
