@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +27,18 @@ from .crosspaper import (
     table_answer,
     table_rows,
 )
-from .embedding import Embedder
+from .embedding import Embedder, progress_bar
 from .errors import IndexNotFoundError, LLMUnavailableError, QuestionError
-from .index_store import IndexStore, ResultsUpdate, SentenceVectors, index_cache_key, writer_lock
+from .index_store import (
+    IndexStore,
+    ResultsUpdate,
+    SentenceSpill,
+    SentenceVectors,
+    index_cache_key,
+    slices,
+    spill_folder,
+    writer_lock,
+)
 from .lexicon import Lexicon, get_lexicon
 from .models import (
     Answer,
@@ -245,47 +254,75 @@ class PaperQA:
         t = time.perf_counter()
         chunks = chunk_papers(new, self.settings.chunking)
         report.timings_s["chunk"] = time.perf_counter() - t
-        t = time.perf_counter()
-        vectors, sentences = self._embed_chunks(chunks, with_sentences=store is None or store.sentences is not None,
-                                                progress=progress)
-        report.timings_s["embed"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
         t = time.perf_counter()
         self._extraction_warnings = []
         results = self._results_update(store, new)
         report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
         report.timings_s["results"] = time.perf_counter() - t
+        # One streaming pass: slices of passages are embedded while the index consumes them, so the
+        # vectors are never held together and sentence vectors go to disk as they come.
         t = time.perf_counter()
+        embed_s = [0.0]
         dtype = self.embedder.dtype
-        if store is None:
-            result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
-                                       results=results, sentences=sentences, embedding_dtype=dtype)
-        else:
-            result = store.add(updated + new, chunks, vectors, self.settings, results=results, sentences=sentences,
-                               embedding_dtype=dtype)
-        report.timings_s["index"] = time.perf_counter() - t
+        with spill_folder(self.index_dir) as spill:
+            vectors, sentences = self._embed_chunks(chunks, with_sentences=store is None or store.sentences is not None,
+                                                    progress=progress, spill=spill, seconds=embed_s)
+            if store is None:
+                result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
+                                           results=results, sentences=sentences, embedding_dtype=dtype)
+            else:
+                result = store.add(updated + new, chunks, vectors, self.settings, results=results,
+                                   sentences=sentences, embedding_dtype=dtype)
+        report.timings_s["embed"] = embed_s[0]
+        report.timings_s["index"] = time.perf_counter() - t - embed_s[0]
         return result
 
     def _embed_chunks(
-        self, chunks: list[Chunk], with_sentences: bool, progress: bool
-    ) -> tuple[np.ndarray, SentenceVectors | None]:
-        """Passage vectors, and the sentence vectors extractive answers quote from (embedding.sentence_vectors)."""
+        self, chunks: list[Chunk], with_sentences: bool, progress: bool, spill: Path, seconds: list[float]
+    ) -> tuple[Iterator[np.ndarray], SentenceSpill | SentenceVectors | None]:
+        """Passage vectors, a slice of ``embedding.ingest_slice`` passages at a time, and the sentence
+        vectors extractive answers quote from (``embedding.sentence_vectors``), which consuming the
+        passage vectors writes to ``spill``. ``seconds[0]`` accumulates the time spent embedding."""
         chunking = self.settings.chunking
-        texts = [indexed_text(c, chunking) for c in chunks]
         mode = self.settings.embedding.sentence_vectors if with_sentences else "none"
+        size = self.settings.embedding.ingest_slice
+        bar = progress_bar(len(chunks), progress)
+
+        def timed(batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+            while True:
+                t = time.perf_counter()
+                batch = next(batches, None)
+                seconds[0] += time.perf_counter() - t
+                if batch is None:
+                    return
+                yield batch
+
+        if mode == "encoded":  # every sentence on its own, as the answer would at question time (held in memory)
+            t = time.perf_counter()
+            spans = [sentence_spans(c.text) for c in chunks]
+            vectors = self.embedder.embed_texts([indexed_text(c, chunking) for c in chunks], bar)
+            flat = self.embedder.embed_texts([c.text[a:b] for c, s in zip(chunks, spans, strict=True) for a, b in s])
+            seconds[0] += time.perf_counter() - t
+            return iter([vectors]), SentenceVectors.from_flat(spans, flat)
         if mode == "none":
-            return self.embedder.embed_texts(texts, progress), None
-        spans = [[(int(a), int(b)) for a, b in sentence_spans(c.text)] for c in chunks]
-        if mode == "pooled":
-            shifted = [[(a + text_offset(c, chunking), b + text_offset(c, chunking)) for a, b in s]
-                       for c, s in zip(chunks, spans, strict=True)]
-            embedded = self.embedder.embed_passages(texts, shifted, progress)
-            assert embedded.sentences is not None
-            return embedded.passages, SentenceVectors.from_flat(spans, embedded.sentences)
-        # encoded: every sentence on its own, as the answer would at question time
-        vectors = self.embedder.embed_texts(texts, progress)
-        flat = self.embedder.embed_texts([c.text[a:b] for c, s in zip(chunks, spans, strict=True) for a, b in s])
-        return vectors, SentenceVectors.from_flat(spans, flat)
+            return timed(self.embedder.embed_passages([indexed_text(c, chunking) for c in part], None, bar).passages
+                         for part in slices(chunks, size)), None
+        offsets, flat_spans = SentenceVectors.layout(sentence_spans(c.text) for c in chunks)
+        sink = SentenceSpill(spill / "sentence_vectors.npy", offsets, flat_spans, self.embedder.dimension)
+
+        def pooled() -> Iterator[np.ndarray]:
+            for start in range(0, len(chunks), size):
+                part = chunks[start : start + size]
+                shifted = [[(int(a) + text_offset(c, chunking), int(b) + text_offset(c, chunking))
+                            for a, b in flat_spans[offsets[start + i] : offsets[start + i + 1]]]
+                           for i, c in enumerate(part)]
+                embedded = self.embedder.embed_passages([indexed_text(c, chunking) for c in part], shifted, bar)
+                assert embedded.sentences is not None
+                sink.write(embedded.sentences)
+                yield embedded.passages
+
+        return timed(pooled()), sink
 
     # ----- search and answers ------------------------------------------------------------------
 

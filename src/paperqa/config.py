@@ -97,6 +97,10 @@ class EmbeddingConfig(_Section):
         "auto", "Weights' precision. auto: bfloat16 on CUDA and on CPUs with AVX512-BF16/AMX, else float32. "
                 "Vectors of every dtype are interchangeable (cosine >= 0.998 to float32), so an index built with "
                 "one is searched with another; the manifest records it for information.")
+    ingest_slice: int = _field(
+        4096, "Passages an ingest embeds at a time: their vectors go into the index and their sentence vectors "
+        "to disk before the next slice, so memory does not grow with the corpus beyond the index itself.", gt=0,
+    )
     ingest_workers: int = _field(
         0, "Batches encoded at once during ingest on CPU, each with one torch thread (0: auto, the CPU count up to "
            "4; 1: one batch at a time with torch's own threads). On 2 idle cores, 2 workers: 1.03x (benchmarks/speed.py ingest).", ge=0)

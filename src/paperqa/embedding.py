@@ -12,7 +12,7 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -182,7 +182,9 @@ class Embedder:
 
     # ----- passages ----------------------------------------------------------------------------
 
-    def embed_texts(self, texts: Sequence[str], progress: bool = False, query_time: bool = False) -> np.ndarray:
+    def embed_texts(
+        self, texts: Sequence[str], progress: bool | Callable[[int], None] = False, query_time: bool = False
+    ) -> np.ndarray:
         """Vectors for passages (or sentences), float32, normalised.
 
         ``query_time``: a few sentences for a question being answered, encoded with
@@ -194,7 +196,8 @@ class Embedder:
         return self.embed_passages(texts, None, progress).passages
 
     def embed_passages(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]] | None = None, progress: bool = False
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]] | None = None,
+        progress: bool | Callable[[int], None] = False,
     ) -> PassageVectors:
         """Passage vectors; with ``spans`` (character spans per text), also one vector per span.
 
@@ -215,7 +218,7 @@ class Embedder:
             return PassageVectors(passages, sentences, offsets)
         order = self._batch_order(texts)
         batches = [order[i : i + self.cfg.batch_size] for i in range(0, len(order), self.cfg.batch_size)]
-        bar = _progress(len(texts), progress)
+        bar = progress if callable(progress) else progress_bar(len(texts), progress)
 
         def encode(batch: np.ndarray) -> tuple[np.ndarray, list[np.ndarray] | None]:
             batch_spans = [spans[i] for i in batch] if spans is not None else None
@@ -565,8 +568,9 @@ def _torch_threads(count: int) -> Iterator[None]:
                 torch.set_num_threads(_threads_state["previous"])
 
 
-def _progress(total: int, enabled: bool):
-    """A tqdm bar (as sentence-transformers shows) when asked; a no-op otherwise."""
+def progress_bar(total: int, enabled: bool) -> Callable[[int], None]:
+    """A tqdm bar (as sentence-transformers shows) when asked, else a no-op; ``embed_passages``
+    takes one as ``progress`` so that several calls share a bar."""
     if not enabled:
         return lambda n: None
     from tqdm.auto import tqdm

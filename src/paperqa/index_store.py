@@ -14,6 +14,7 @@ that the next ingest removes.
 
 from __future__ import annotations
 
+import array
 import fcntl
 import hashlib
 import itertools
@@ -21,12 +22,13 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar, overload
 
 import bm25s
 import faiss
@@ -45,6 +47,8 @@ FORMAT_VERSION = 1
 Vectors = np.ndarray | Iterable[np.ndarray]
 _BATCH = 65_536  # rows reconstructed at a time when auto rebuilds an index as a bigger type
 _CURRENT = "CURRENT"
+_BM25_SLICE = 20_000  # texts tokenised at a time
+T = TypeVar("T")
 _VERSIONS = "versions"
 
 
@@ -181,15 +185,24 @@ class SentenceVectors:
     offsets: np.ndarray
     spans: np.ndarray
     vectors: np.ndarray
+    spill: Path | None = None  # a file of ours holding exactly ``vectors``: save() moves it, never copies
+
+    @classmethod
+    def layout(cls, spans: Iterable[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray]:
+        """``(offsets, flat spans)`` of chunks' sentence spans, as compact arrays."""
+        counts, flat = array.array("q", [0]), array.array("i")  # 8 and 4 bytes an item, not a Python tuple per span
+        for chunk_spans in spans:
+            counts.append(len(chunk_spans))
+            for start, end in chunk_spans:
+                flat.extend((start, end))
+        return np.cumsum(np.frombuffer(counts, dtype=np.int64)), np.frombuffer(flat, dtype=np.int32).reshape(-1, 2)
 
     @classmethod
     def from_flat(cls, spans: list[list[tuple[int, int]]], vectors: np.ndarray) -> SentenceVectors:
         """From one array with every chunk's sentence rows in chunk order (no per-chunk copies)."""
-        counts = np.array([len(s) for s in spans], dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        offsets, flat_spans = cls.layout(spans)
         if int(offsets[-1]) != len(vectors):
             raise ValueError(f"{len(vectors)} sentence vectors for {int(offsets[-1])} sentence spans")
-        flat_spans = np.array([span for chunk in spans for span in chunk], dtype=np.int32).reshape(-1, 2)
         return cls(offsets, flat_spans, np.asarray(vectors, dtype=np.float16))
 
     def __len__(self) -> int:
@@ -200,14 +213,24 @@ class SentenceVectors:
         start, end = int(self.offsets[row]), int(self.offsets[row + 1])
         return self.spans[start:end], self.vectors[start:end]
 
-    def concat(self, other: SentenceVectors) -> SentenceVectors:
+    def concat(self, other: SentenceVectors, folder: Path | None = None) -> SentenceVectors:
+        """Both sets of rows; with ``folder``, written there file to file (no row is held in memory)."""
         offsets = np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]])
-        return SentenceVectors(offsets, np.concatenate([self.spans, other.spans]),
-                               np.concatenate([self.vectors, other.vectors]))
+        spans = np.concatenate([self.spans, other.spans])
+        if folder is None:
+            return SentenceVectors(offsets, spans, np.concatenate([self.vectors, other.vectors]))
+        spill = SentenceSpill(folder / f"merged-{uuid.uuid4().hex}.npy", offsets, spans, self.vectors.shape[1])
+        for part in (self, other):
+            spill.copy_rows(part.vectors)
+        return spill.finish()
 
     def save(self, folder: Path) -> None:
-        for name, array in zip(_SENTENCE_FILES, (self.offsets, self.spans, self.vectors), strict=True):
-            np.save(folder / name, array, allow_pickle=False)
+        for name, values in zip(_SENTENCE_FILES[:2], (self.offsets, self.spans), strict=True):
+            np.save(folder / name, values, allow_pickle=False)
+        if self.spill is not None and self.spill.is_file():
+            os.replace(self.spill, folder / _SENTENCE_FILES[2])  # the memory map keeps the same file
+        else:
+            np.save(folder / _SENTENCE_FILES[2], self.vectors, allow_pickle=False)
 
     @classmethod
     def load(cls, folder: Path) -> SentenceVectors | None:
@@ -216,6 +239,63 @@ class SentenceVectors:
             return None
         arrays = [np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in _SENTENCE_FILES]
         return cls(*arrays)
+
+
+class SentenceSpill:
+    """Sentence vectors written to a ``.npy`` file batch by batch as an ingest computes them.
+
+    The header (the final shape) goes first, then rows in chunk order with plain writes: the
+    rows are never held whole in memory, nor mapped while written (written pages of a memory map
+    would count in the process's resident set).
+    """
+
+    def __init__(self, path: Path, offsets: np.ndarray, spans: np.ndarray, dimension: int) -> None:
+        self.path, self.offsets, self.spans = path, offsets, spans
+        self._handle = open(path, "wb")  # noqa: SIM115 -- closed by finish(), or with the spill folder
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)), "fortran_order": False,
+                  "shape": (len(spans), dimension)}
+        np.lib.format.write_array_header_1_0(self._handle, header)
+        self._rows = 0
+
+    def write(self, rows: np.ndarray) -> None:
+        self._handle.write(np.ascontiguousarray(rows, dtype=np.float16).tobytes())
+        self._rows += len(rows)
+
+    def copy_rows(self, vectors: np.ndarray) -> None:
+        """Append stored rows: straight from their file when memory-mapped, else from memory."""
+        filename = getattr(vectors, "filename", None)
+        if isinstance(vectors, np.memmap) and filename and vectors.dtype == np.float16:
+            with open(filename, "rb") as source:
+                source.seek(vectors.offset)
+                remaining = vectors.nbytes
+                while remaining:
+                    block = source.read(min(remaining, 1 << 24))
+                    if not block:
+                        raise OSError(f"{filename} ends early")
+                    self._handle.write(block)
+                    remaining -= len(block)
+            self._rows += len(vectors)
+        else:
+            for start in range(0, len(vectors), _BATCH):
+                self.write(np.asarray(vectors[start : start + _BATCH]))
+
+    def finish(self) -> SentenceVectors:
+        self._handle.close()
+        if self._rows != len(self.spans):
+            raise ValueError(f"{self._rows} sentence vectors written for {len(self.spans)} sentence spans")
+        return SentenceVectors(self.offsets, self.spans, np.load(self.path, mmap_mode="r"), spill=self.path)
+
+
+@contextmanager
+def spill_folder(root: Path) -> Iterator[Path]:
+    """A scratch folder beside the versions (same file system, so files move into a version by
+    rename); removed on exit, and by the next ingest's pruning if this process is killed."""
+    folder = root / _VERSIONS / f".tmp-spill-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class IndexStore:
@@ -348,13 +428,13 @@ class IndexStore:
 
     def add(
         self, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
-        results: ResultsUpdate | None = None, sentences: SentenceVectors | None = None,
+        results: ResultsUpdate | None = None, sentences: SentenceVectors | SentenceSpill | None = None,
         embedding_dtype: str | None = None,
     ) -> IndexStore:
         """Write a new version holding this one plus the given papers; return it loaded.
 
-        ``vectors`` is one array, or batches in chunk order (consumed once, never held together).
-        Sentence vectors are kept only when both this version and the new chunks have them (an
+        ``vectors`` is one array, or batches in chunk order (consumed once, never held together);
+        ``sentences`` may be a :class:`SentenceSpill` that consuming them fills. Sentence vectors are kept only when both this version and the new chunks have them (an
         index made without them stays without: the answer then encodes sentences when asked).
         """
         merged_papers = dict(self.papers)
@@ -376,7 +456,10 @@ class IndexStore:
             index = faiss.clone_index(self.vectors)
             for batch in _batches(vectors):
                 _add_vectors(index, batch)
-        merged_sentences = self.sentences.concat(sentences) if self.sentences and sentences else None
+        if isinstance(sentences, SentenceSpill):  # complete once the vectors above are consumed
+            sentences = sentences.finish()
+        folder = sentences.spill.parent if sentences is not None and sentences.spill is not None else None
+        merged_sentences = self.sentences.concat(sentences, folder) if self.sentences and sentences else None
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
                               self.manifest.embedding_model, kind, results, merged_sentences, embedding_dtype,
                               self.manifest.sentence_vectors if merged_sentences else "none")
@@ -384,7 +467,7 @@ class IndexStore:
     @classmethod
     def create(
         cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
-        embedding_model: str, results: ResultsUpdate | None = None, sentences: SentenceVectors | None = None,
+        embedding_model: str, results: ResultsUpdate | None = None, sentences: SentenceVectors | SentenceSpill | None = None,
         embedding_dtype: str | None = None,
     ) -> IndexStore:
         """Write the first version; ``vectors`` as in :meth:`add` (one row per chunk, in order)."""
@@ -392,6 +475,8 @@ class IndexStore:
             raise _pointer_error(root, f"{root / _CURRENT} is missing")
         kind = resolve_index_type(settings.index, len(chunks))
         index = build_faiss_index(_batches(vectors), len(chunks), kind, settings.index)
+        if isinstance(sentences, SentenceSpill):  # complete once the vectors above are consumed
+            sentences = sentences.finish()
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
                               embedding_model, kind, results, sentences, embedding_dtype,
                               settings.embedding.sentence_vectors if sentences else "none")
@@ -521,10 +606,53 @@ def _add_vectors(index: faiss.Index, vectors: np.ndarray) -> None:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
 
-def build_bm25(texts: list[str], retrieval: RetrievalConfig) -> bm25s.BM25:
+def build_bm25(texts: Iterable[str], retrieval: RetrievalConfig) -> bm25s.BM25:
+    """bm25s over ``texts``, tokenised a slice at a time into 4-byte ids (see :class:`_TokenIds`)."""
+    vocab: dict[str, int] = {}
+    docs: list[np.ndarray] = []
+    for part in slices(texts, _BM25_SLICE):
+        tokenized = bm25_tokenize(part, retrieval)
+        local = np.empty(len(tokenized.vocab), dtype=np.int32)  # this slice's ids -> the corpus's ids
+        for token, i in tokenized.vocab.items():
+            local[i] = vocab.setdefault(token, len(vocab))
+        docs.extend(local[np.asarray(ids, dtype=np.int64)] for ids in tokenized.ids)
     bm25 = bm25s.BM25()
-    bm25.index(bm25_tokenize(texts, retrieval), show_progress=False)
+    bm25.index(bm25s.tokenization.Tokenized(ids=_TokenIds(docs), vocab=vocab), show_progress=False)
     return bm25
+
+
+class _TokenIds(Sequence[list[int]]):
+    """Every document's token ids as int32 arrays, handed to bm25s one Python list at a time.
+
+    bm25s indexes lists of Python ints (36 bytes a token with the list slot); at a million passages
+    of ~100 tokens that alone is several GB. bm25s only iterates the corpus (three passes), so a
+    sequence that builds each document's list on demand keeps 4 bytes a token.
+    """
+
+    def __init__(self, docs: list[np.ndarray]) -> None:
+        self._docs = docs
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    @overload
+    def __getitem__(self, i: int) -> list[int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[list[int]]: ...
+    def __getitem__(self, i: int | slice) -> list[int] | list[list[int]]:
+        if isinstance(i, slice):
+            return [d.tolist() for d in self._docs[i]]
+        return self._docs[i].tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (d.tolist() for d in self._docs)
+
+
+def slices(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last may be shorter), holding one at a time."""
+    iterator = iter(items)
+    while part := list(itertools.islice(iterator, size)):
+        yield part
 
 
 # ----- atomic versions ---------------------------------------------------------------------
@@ -635,7 +763,7 @@ def _write_version(
         embedding_dtype=embedding_dtype,
         sentence_vectors=sentence_mode,
     )
-    bm25 = build_bm25([indexed_text(c, settings.chunking) for c in chunks], settings.retrieval)
+    bm25 = build_bm25((indexed_text(c, settings.chunking) for c in chunks), settings.retrieval)
     try:
         versions.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
