@@ -13,11 +13,14 @@ from paperqa.crosspaper import (
     parse_judgement,
     parse_question,
     render_text,
+    summary,
     table_answer,
+    table_rows,
     table_view,
 )
 from paperqa.lexicon import get_lexicon
 from paperqa.models import Chunk, Paper, ResultRow
+from paperqa.results_table import ResultsTable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -383,3 +386,34 @@ def test_an_unreachable_llm_keeps_the_lexical_evidence(bundled_qa):
 def test_a_table_question_nobody_answers_takes_the_passage_path(bundled_qa):
     answer = bundled_qa.ask("Which papers report mAP on DOTA?")  # no bundled paper names DOTA
     assert answer.table == [] and answer.refused
+
+
+def test_papers_with_another_metrics_figure_on_the_dataset_are_listed_after_the_pair_and_before_mentions():
+    rows, mentions, papers = _fid_corpus()
+    e = _paper("e", "Classifier E", "Our classifier reaches 97.1% accuracy on CIFAR-10.")
+    f = _paper("f", "Model F", "Model F obtains 95.0% on CIFAR-10.")
+    papers |= {"e": e, "f": f}
+    rows = [*rows, _row(e, 97.1, e.abstract, metric="Accuracy"), _row(f, 95.0, f.abstract, metric=None)]
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    answer = table_answer(query, rows, mentions, papers, lambda pid: _chunks(papers[pid]))
+    # the pair's figures by value, then the figure whose metric is not named, the other metric, the mention
+    assert [r.paper_id for r in answer.table] == ["b", "a", "c", "f", "e", "d"]
+    assert summary(query, answer.table, None).startswith(
+        "3 papers report FID on CIFAR-10 (lower is better); 2 report other figures on CIFAR-10 (another metric, "
+        "or none named); 1 names CIFAR-10 without a figure")
+    best = _answer(TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower", best_only=True))
+    assert [r.paper_id for r in best.table] == ["b"]
+
+
+def test_table_rows_give_every_row_of_the_dataset_and_drop_the_metric_only_when_the_pair_has_none():
+    papers = {p.paper_id: p for p in (
+        _paper("a", "A", "A reaches 2.4 FID on CIFAR-10."), _paper("b", "B", "B reaches 97.1% accuracy on CIFAR-10."),
+        _paper("c", "C", "We evaluate on CIFAR-10."))}
+    table = ResultsTable.from_papers(papers.values())
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    rows, mentions = table_rows(query, table, papers)
+    assert {(r.paper_id, r.metric) for r in rows if r.value is not None} == {("a", "FID"), ("b", "Accuracy")}
+    assert query.metric == "FID" and [m.paper_id for m in mentions] == ["c"]
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="mIoU")
+    rows, _ = table_rows(query, table, papers)
+    assert query.metric is None and len([r for r in rows if r.value is not None]) == 2

@@ -182,7 +182,7 @@ class ResultsSource(Protocol):
 
 def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
                ) -> tuple[list[ResultRow], list[ResultRow]]:
-    """The rows for the pair (every metric of the dataset when the pair has none, and then
+    """Every row of the dataset (:func:`table_answer` puts the pair's first; when the pair has none,
     ``query.metric`` becomes None), and the papers naming the dataset without a figure."""
     if not query.in_lexicon:
         def with_metric(ids: list[str]) -> set[str]:
@@ -191,9 +191,8 @@ def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
         # The extractor keeps a few names it finds by shape ("the X dataset") as written: use their rows.
         rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True) if query.metric else []
         return rows, literal_mentions(query, papers, with_metric)
-    rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True)
-    if not rows and query.metric:
-        rows = table.query(dataset=query.dataset, include_deltas=True)
+    rows = table.query(dataset=query.dataset, include_deltas=True)
+    if query.metric and not any(r.metric == query.metric for r in rows):
         query.metric = None
     return rows, table.mentions(query.dataset)
 
@@ -355,25 +354,33 @@ def table_answer(
 ) -> Answer:
     """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
 
-    ``rows`` are the table's rows for the pair (any order; deltas kept apart), ``mentions`` the
-    papers that name the dataset without a figure. Nothing is dropped for the qualifier: rows
+    ``rows`` are the table's rows of the dataset (any order; deltas kept apart; rows of another
+    metric list their paper after the pair's deltas, as evaluated on the dataset with the pair's
+    figure unknown), ``mentions`` the papers that name the dataset without a figure. Nothing is dropped for the qualifier: rows
     are ranked by how well their paper matches it and each carries the evidence.
     """
     higher = query.direction == "higher"
-    best_rows = _best_per_paper([r for r in rows if r.value is not None and not r.is_delta], higher)
+    pair = [r for r in rows if r.value is not None and _of_pair(r, query)]
+    best_rows = _best_per_paper([r for r in pair if not r.is_delta], higher)
     best_rows = [r for r in best_rows if _within(r.value, query)]
     with_figure = {r.paper_id for r in best_rows}
-    deltas = _best_per_paper([r for r in rows if r.value is not None and r.is_delta and r.paper_id not in with_figure],
+    deltas = _best_per_paper([r for r in pair if r.is_delta and r.paper_id not in with_figure],
                              higher) if query.min_value is None and query.max_value is None else []
     reported = with_figure | {r.paper_id for r in deltas}
+    # papers with figures on the dataset for another metric (or none named): evaluated on it, the
+    # pair's figure unknown; a figure whose metric is not named is shown first (it may be the pair's)
+    others = [] if query.best_only or query.limit or query.metric is None else _first_per_paper(
+        r for r in sorted(rows, key=lambda r: r.metric is not None)
+        if r.value is not None and not _of_pair(r, query) and r.paper_id not in reported and r.paper_id in papers)
+    reported |= {r.paper_id for r in others}
     no_figure = [] if query.best_only or query.limit else _first_per_paper(
         m for m in mentions if m.paper_id not in reported and m.paper_id in papers)
     terms = qualifier_terms(query.qualifier)
-    listed = [p for p in dict.fromkeys(r.paper_id for r in (*best_rows, *deltas, *no_figure)) if p in papers]
+    listed = [p for p in dict.fromkeys(r.paper_id for r in (*best_rows, *deltas, *others, *no_figure)) if p in papers]
     verdicts = judge([papers[p] for p in listed], query.qualifier) if judge and terms else {}
 
     ranked: list[tuple[tuple, ResultRow]] = []
-    for group, group_rows in enumerate((best_rows, deltas, no_figure)):
+    for group, group_rows in enumerate((best_rows, deltas, others, no_figure)):
         for position, row in enumerate(group_rows):
             paper = papers.get(row.paper_id)
             if paper is None:
@@ -382,7 +389,9 @@ def table_answer(
             tier = _tier(row)
             value = row.value if row.value is not None else 0.0
             # among papers without a figure, those naming the dataset where they state results first
-            evaluative = 0 if group < 2 or _EVALUATIVE.search(row.sentence) else 1
+            evaluative = 0 if group < 3 or _EVALUATIVE.search(row.sentence) else 1
+            if group == 2:  # another metric's figure is not comparable: reading order, not value
+                value = 0.0
             ranked.append(((group, tier, evaluative, -value if higher else value, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
@@ -407,6 +416,11 @@ def table_answer(
 # A sentence stating results ("outperforms the state of the art on X"), not only naming X ("pretrained on X")
 _EVALUATIVE = re.compile(r"\b(?:state[- ]of[- ]the[- ]art|SOTA|outperform\w*|surpass\w*|achiev\w*|results?|experiments?|"
                          r"evaluat\w*|performance)\b", re.IGNORECASE)
+
+
+def _of_pair(row: ResultRow, query: TableQuery) -> bool:
+    """The row's figure is for the asked metric (any metric when the question names none)."""
+    return query.metric is None or row.metric == query.metric
 
 
 def _within(value: float | None, query: TableQuery) -> bool:
@@ -525,14 +539,18 @@ def _nothing(query: TableQuery, scope: str, esc: Callable[[str], str]) -> str:
 
 
 def _counts(query: TableQuery, table: Sequence[ResultRow], scope: str, esc: Callable[[str], str]) -> str:
-    figures = sum(r.value is not None and not r.is_delta for r in table)
-    deltas = sum(r.is_delta for r in table)
+    figures = sum(r.value is not None and not r.is_delta and _of_pair(r, query) for r in table)
+    deltas = sum(r.is_delta and _of_pair(r, query) for r in table)
+    others = sum(r.value is not None and not _of_pair(r, query) for r in table)
     missing = sum(r.value is None for r in table)
     direction = "higher is better" if query.direction == "higher" else "lower is better"
     parts = [(f"{figures} paper{'s' if figures != 1 else ''}{scope} report{'s' if figures == 1 else ''} "
               f"{pair_label(query, esc)}{_constraint_text(query)} ({direction})")]
     if deltas:
         parts.append(f"{deltas} only as an improvement over a baseline")
+    if others:
+        parts.append(f"{others} report{'s' if others == 1 else ''} other figures on {esc(query.dataset)} "
+                     f"(another metric, or none named)")
     if missing:
         parts.append(f"{missing} name{'s' if missing == 1 else ''} {esc(query.dataset)} without a figure "
                      "in the abstract")
