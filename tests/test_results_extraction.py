@@ -119,6 +119,16 @@ def test_a_bad_lexicon_file_names_the_file_and_entry(tmp_path):
 def test_normalise():
     assert normalise("ADE-20K") == normalise("ade 20k") == "ade20k"
     assert normalise("J&F") == "j&f"
+    assert normalise("R@1") == "r@1" != normalise("R-1")
+
+
+def test_at_k_metrics_are_matched_whole_and_not_taken_for_rouge():
+    lexicon = get_lexicon()
+    text = "It reaches 43.8 R@1 and 78.1 Recall@5 on MSRVTT, 54.3 AR@100 on ActivityNet and R-1 of 40.2 on XSum."
+    assert [(m.name, m.surface) for m in lexicon.find_metrics(text)] == [
+        ("Recall@1", "R@1"), ("Recall@5", "Recall@5"), ("Average Recall", "AR@100"), ("ROUGE-1", "R-1")]
+    assert lexicon.resolve_metric("text-to-video R@1") == "Recall@1"
+    assert ("MSR-VTT", "Recall@1", 43.8) in triples(text)
 
 
 # ----- the shapes abstracts use (real sentences) ------------------------------------------------

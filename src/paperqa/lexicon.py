@@ -36,10 +36,11 @@ from .errors import PaperQAError
 
 Direction = Literal["higher", "lower"]
 
-# Runs of letters (any script: "αNLI"), runs of digits, and the two symbols that carry meaning in
-# names ("J&F", "CK+", "FF++"). Letters and digits are separate tokens so that "52.7mIoU" holds
-# the metric mIoU; a name's key joins its tokens, so "ADE20K" is still one name.
-_TOKEN = re.compile(r"[^\W\d_]+|\d+|[+&]")
+# Runs of letters (any script: "αNLI"), runs of digits, and the symbols that carry meaning in
+# names ("J&F", "CK+", "FF++", "R@1"). Letters and digits are separate tokens so that "52.7mIoU"
+# holds the metric mIoU; a name's key joins its tokens, so "ADE20K" is still one name, and "R@1"
+# (recall at 1) keeps its "@" apart from "R-1" (ROUGE-1).
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[+&@]")
 # What may stand between two tokens of one name: nothing, one space, a hyphen, an underscore, a
 # slash, an apostrophe ("WMT'14"), or a dot between two word characters ("SQuAD1.1", "v1.0").
 _GAP = re.compile(r"(?:\s?[-\u2010\u2011\u2013_/]?\s?|['\u2019]|\.)")
