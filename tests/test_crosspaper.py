@@ -405,7 +405,7 @@ def test_papers_with_another_metrics_figure_on_the_dataset_are_listed_after_the_
     assert [r.paper_id for r in best.table] == ["b"]
 
 
-def test_table_rows_give_every_row_of_the_dataset_and_drop_the_metric_only_when_the_pair_has_none():
+def test_table_rows_give_every_row_of_the_dataset_and_the_asked_metric_stays_when_the_pair_has_none():
     papers = {p.paper_id: p for p in (
         _paper("a", "A", "A reaches 2.4 FID on CIFAR-10."), _paper("b", "B", "B reaches 97.1% accuracy on CIFAR-10."),
         _paper("c", "C", "We evaluate on CIFAR-10."))}
@@ -414,6 +414,12 @@ def test_table_rows_give_every_row_of_the_dataset_and_drop_the_metric_only_when_
     rows, mentions = table_rows(query, table, papers)
     assert {(r.paper_id, r.metric) for r in rows if r.value is not None} == {("a", "FID"), ("b", "Accuracy")}
     assert query.metric == "FID" and [m.paper_id for m in mentions] == ["c"]
-    query = TableQuery(question="q", dataset="CIFAR-10", metric="mIoU")
-    rows, _ = table_rows(query, table, papers)
-    assert query.metric is None and len([r for r in rows if r.value is not None]) == 2
+    # no paper gives the pair: the answer says so, then lists the papers evaluated on the dataset
+    for best in (False, True):
+        query = TableQuery(question="q", dataset="CIFAR-10", metric="mIoU", best_only=best)
+        rows, mentions = table_rows(query, table, papers)
+        assert query.metric == "mIoU" and len([r for r in rows if r.value is not None]) == 2
+        answer = table_answer(query, rows, mentions, papers, lambda pid: [])
+        assert [r.paper_id for r in answer.table][2:] == ["c"] and len(answer.table) == 3
+        assert summary(query, answer.table, None).startswith("0 papers report mIoU on CIFAR-10 (higher is better); "
+                                                             "2 report other figures on CIFAR-10")

@@ -182,8 +182,8 @@ class ResultsSource(Protocol):
 
 def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
                ) -> tuple[list[ResultRow], list[ResultRow]]:
-    """Every row of the dataset (:func:`table_answer` puts the pair's first; when the pair has none,
-    ``query.metric`` becomes None), and the papers naming the dataset without a figure."""
+    """Every row of the dataset (:func:`table_answer` puts the pair's first), and the papers naming
+    the dataset without a figure."""
     if not query.in_lexicon:
         def with_metric(ids: list[str]) -> set[str]:
             return {r.paper_id for r in table.query(metric=query.metric, paper_ids=ids)} if query.metric else set()
@@ -191,10 +191,7 @@ def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
         # The extractor keeps a few names it finds by shape ("the X dataset") as written: use their rows.
         rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True) if query.metric else []
         return rows, literal_mentions(query, papers, with_metric)
-    rows = table.query(dataset=query.dataset, include_deltas=True)
-    if query.metric and not any(r.metric == query.metric for r in rows):
-        query.metric = None
-    return rows, table.mentions(query.dataset)
+    return table.query(dataset=query.dataset, include_deltas=True), table.mentions(query.dataset)
 
 
 def literal_mentions(query: TableQuery, papers: dict[str, Paper],
@@ -369,11 +366,13 @@ def table_answer(
     reported = with_figure | {r.paper_id for r in deltas}
     # papers with figures on the dataset for another metric (or none named): evaluated on it, the
     # pair's figure unknown; a figure whose metric is not named is shown first (it may be the pair's)
-    others = [] if query.best_only or query.limit or query.metric is None else _first_per_paper(
+    # "best" / "top 5": the pair's figures only; when it has none, the papers evaluated on the dataset
+    ranked_only = bool(query.best_only or query.limit) and bool(best_rows)
+    others = [] if ranked_only or query.metric is None else _first_per_paper(
         r for r in sorted(rows, key=lambda r: r.metric is not None)
         if r.value is not None and not _of_pair(r, query) and r.paper_id not in reported and r.paper_id in papers)
     reported |= {r.paper_id for r in others}
-    no_figure = [] if query.best_only or query.limit else _first_per_paper(
+    no_figure = [] if ranked_only else _first_per_paper(
         m for m in mentions if m.paper_id not in reported and m.paper_id in papers)
     terms = qualifier_terms(query.qualifier)
     listed = [p for p in dict.fromkeys(r.paper_id for r in (*best_rows, *deltas, *others, *no_figure)) if p in papers]
@@ -390,15 +389,15 @@ def table_answer(
             value = row.value if row.value is not None else 0.0
             # among papers without a figure, those naming the dataset where they state results first
             evaluative = 0 if group < 3 or _EVALUATIVE.search(row.sentence) else 1
-            if group == 2:  # another metric's figure is not comparable: reading order, not value
+            if group == 2:  # another metric's figure is not comparable: not sorted by value
                 value = 0.0
             ranked.append(((group, tier, evaluative, -value if higher else value, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
-    if query.best_only and ordered:
+    if query.best_only and ranked_only:
         top_value = ordered[0].value
         ordered = [r for r in ordered if r.value == top_value and not r.is_delta] or ordered[:1]
-    if query.limit:
+    if query.limit and ranked_only:
         ordered = ordered[: query.limit]
 
     table, citations = [], []
