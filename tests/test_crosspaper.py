@@ -423,3 +423,32 @@ def test_table_rows_give_every_row_of_the_dataset_and_the_asked_metric_stays_whe
         assert [r.paper_id for r in answer.table][2:] == ["c"] and len(answer.table) == 3
         assert summary(query, answer.table, None).startswith("0 papers report mIoU on CIFAR-10 (higher is better); "
                                                              "2 report other figures on CIFAR-10")
+
+
+def test_papers_naming_the_asked_metric_come_first_among_those_without_the_pairs_figure():
+    rows, mentions, papers = _fid_corpus()
+    e = _paper("e", "Classifier E", "Our classifier reaches 97.1% accuracy on CIFAR-10.")
+    g = _paper("g", "GAN G", "We evaluate on CIFAR-10 and our samples improve the Frechet Inception Distance.")
+    papers |= {"e": e, "g": g}
+    rows = [*rows, _row(e, 97.1, e.abstract, metric="Accuracy")]
+    mentions = [*mentions, _row(g, None, g.abstract, metric=None)]
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    lexicon = get_lexicon()
+    pattern = lexicon.metric_pattern("FID")
+    answer = table_answer(query, rows, mentions, papers, lambda pid: _chunks(papers[pid]),
+                          names_metric=lambda p: bool(pattern.search(p.abstract)))
+    # the pair's figures, then the mention naming FID, the other metric's figure, the plain mention
+    assert [r.paper_id for r in answer.table] == ["b", "a", "c", "g", "e", "d"]
+    without = table_answer(query, rows, mentions, papers, lambda pid: _chunks(papers[pid]))
+    assert [r.paper_id for r in without.table] == ["b", "a", "c", "e", "d", "g"]
+
+
+def test_metric_pattern_finds_any_name_of_the_metric_short_ones_only_as_written():
+    lexicon = get_lexicon()
+    fid = lexicon.metric_pattern("FID")
+    assert fid.search("a lower Fréchet Inception Distance") and fid.search("FID-50K of 2.1")
+    assert not fid.search("a fidelity term")
+    mean_ap = lexicon.metric_pattern("mAP")
+    assert mean_ap.search("an average mAP of 35.4") and mean_ap.search("mean average precision")
+    assert not mean_ap.search("a map of the scene")
+    assert lexicon.metric_pattern("no such metric") is None

@@ -422,8 +422,11 @@ class PaperQA:
 
             llm = self.settings.llm
             judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
+        pattern = self.lexicon.metric_pattern(query.metric) if query.metric else None
+        names_metric = (lambda paper: bool(pattern.search(paper.title) or pattern.search(paper.abstract))
+                        ) if pattern is not None else None
         answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
-                              total_papers=len(papers))
+                              total_papers=len(papers), names_metric=names_metric)
         if judge is not None and judge.failure:
             answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
                              f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")

@@ -348,8 +348,12 @@ def table_answer(
     chunks_of: Callable[[str], Sequence[Chunk]],
     judge: JudgeFn | None = None,
     total_papers: int | None = None,
+    names_metric: Callable[[Paper], bool] | None = None,
 ) -> Answer:
     """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
+
+    ``names_metric(paper)``: whether the paper names the asked metric; among the papers without the
+    pair's figure, those that do come first (``PaperQA`` passes the lexicon's test of all its names).
 
     ``rows`` are the table's rows of the dataset (any order; deltas kept apart; rows of another
     metric list their paper after the pair's deltas, as evaluated on the dataset with the pair's
@@ -389,9 +393,12 @@ def table_answer(
             value = row.value if row.value is not None else 0.0
             # among papers without a figure, those naming the dataset where they state results first
             evaluative = 0 if group < 3 or _EVALUATIVE.search(row.sentence) else 1
+            # among papers without the pair's figure (another metric's or none), those whose abstract
+            # names the asked metric first, whether they give a figure for another one or not
+            named = 0 if group < 2 or (names_metric is not None and names_metric(paper)) else 1
             if group == 2:  # another metric's figure is not comparable: not sorted by value
                 value = 0.0
-            ranked.append(((group, tier, evaluative, -value if higher else value, position), row))
+            ranked.append(((min(group, 2), tier, named, group, evaluative, -value if higher else value, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
     if query.best_only and ranked_only:
