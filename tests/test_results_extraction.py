@@ -59,6 +59,16 @@ def test_names_are_matched_as_whole_words_and_cased_names_only_as_written():
     assert lexicon.find_datasets("a race between models") == []
 
 
+def test_mnist_variants_are_benchmarks_of_their_own_and_humaneva_is_not_humaneval():
+    lexicon = get_lexicon()
+    text = "We reach 98.3% on permuted MNIST, 99.1% on sequential MNIST, 97.0% on rotated MNIST and 99.7% on MNIST."
+    assert [m.name for m in lexicon.find_datasets(text)] == [
+        "Permuted MNIST", "Sequential MNIST", "Rotated MNIST", "MNIST"]
+    assert ("MNIST", None, 99.7) in triples(text) and ("Permuted MNIST", None, 98.3) in triples(text)
+    assert lexicon.resolve_dataset("HumanEva-I") == "HumanEva-I"  # not HumanEval by typo tolerance
+    assert lexicon.resolve_dataset("HumanEval") == "HumanEval"
+
+
 @pytest.mark.parametrize(("typed", "dataset", "metric"), [
     ("COCO box AP", "COCO", "AP"),
     ("top-1 on ImageNet", "ImageNet", "Top-1 Accuracy"),
