@@ -10,6 +10,7 @@ import pytest
 from paperqa.crosspaper import (
     NO_FIGURE,
     TableQuery,
+    pair_support,
     parse_judgement,
     parse_question,
     render_text,
@@ -436,7 +437,7 @@ def test_papers_naming_the_asked_metric_come_first_among_those_without_the_pairs
     lexicon = get_lexicon()
     pattern = lexicon.metric_pattern("FID")
     answer = table_answer(query, rows, mentions, papers, lambda pid: _chunks(papers[pid]),
-                          names_metric=lambda p: bool(pattern.search(p.abstract)))
+                          support=lambda p: int(bool(pattern.search(p.abstract))))
     # the pair's figures, then the mention naming FID, the other metric's figure, the plain mention
     assert [r.paper_id for r in answer.table] == ["b", "a", "c", "g", "e", "d"]
     without = table_answer(query, rows, mentions, papers, lambda pid: _chunks(papers[pid]))
@@ -452,3 +453,20 @@ def test_metric_pattern_finds_any_name_of_the_metric_short_ones_only_as_written(
     assert mean_ap.search("an average mAP of 35.4") and mean_ap.search("mean average precision")
     assert not mean_ap.search("a map of the scene")
     assert lexicon.metric_pattern("no such metric") is None
+
+
+def test_pair_support_counts_the_metric_named_and_a_dataset_shared_with_the_papers_reporting_the_pair():
+    a = _paper("a", "Seg A", "A reaches 49.1% mIoU on SUN RGB-D and 52.0% on NYUv2.")
+    b = _paper("b", "Seg B", "We evaluate on SUN RGB-D and NYUv2 and report mIoU.")
+    c = _paper("c", "Seg C", "We evaluate RGB-D segmentation on SUN RGB-D and NYUv2.")
+    d = _paper("d", "Det D", "We evaluate 3D detection on SUN RGB-D and ScanNet.")
+    rows = [_row(a, 49.1, a.abstract, metric="mIoU").model_copy(update={"dataset": "SUN RGB-D"})]
+    query = TableQuery(question="q", dataset="SUN RGB-D", metric="mIoU")
+    datasets_of = {"a": {"SUN RGB-D", "NYUv2"}, "b": {"SUN RGB-D", "NYUv2"}, "c": {"SUN RGB-D", "NYUv2"},
+                   "d": {"SUN RGB-D", "ScanNet"}}
+    support = pair_support(query, rows, datasets_of, get_lexicon().metric_pattern("mIoU"))
+    assert [support(p) for p in (b, c, d)] == [2, 1, 0]
+    mentions = [_row(p, None, p.abstract, metric=None).model_copy(update={"dataset": "SUN RGB-D"}) for p in (d, c, b)]
+    papers = {p.paper_id: p for p in (a, b, c, d)}
+    answer = table_answer(query, rows, mentions, papers, lambda pid: [], support=support)
+    assert [r.paper_id for r in answer.table] == ["a", "b", "c", "d"]

@@ -23,6 +23,7 @@ from .config import Settings, cache_dir, load_config
 from .crosspaper import (
     QualifierJudge,
     TableQuery,
+    pair_support,
     parse_question,
     table_answer,
     table_rows,
@@ -422,11 +423,12 @@ class PaperQA:
 
             llm = self.settings.llm
             judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
-        pattern = self.lexicon.metric_pattern(query.metric) if query.metric else None
-        names_metric = (lambda paper: bool(pattern.search(paper.title) or pattern.search(paper.abstract))
-                        ) if pattern is not None else None
+        support = None
+        if query.metric and query.in_lexicon:
+            datasets_of = self.results_table.datasets_of(r.paper_id for r in (*rows, *mentions))
+            support = pair_support(query, rows, datasets_of, self.lexicon.metric_pattern(query.metric))
         answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
-                              total_papers=len(papers), names_metric=names_metric)
+                              total_papers=len(papers), support=support)
         if judge is not None and judge.failure:
             answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
                              f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")

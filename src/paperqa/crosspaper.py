@@ -348,12 +348,13 @@ def table_answer(
     chunks_of: Callable[[str], Sequence[Chunk]],
     judge: JudgeFn | None = None,
     total_papers: int | None = None,
-    names_metric: Callable[[Paper], bool] | None = None,
+    support: Callable[[Paper], int] | None = None,
 ) -> Answer:
     """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
 
-    ``names_metric(paper)``: whether the paper names the asked metric; among the papers without the
-    pair's figure, those that do come first (``PaperQA`` passes the lexicon's test of all its names).
+    Among the papers without the pair's figure, those with more signs that they report it come first:
+    ``support(paper)`` counts them (:func:`pair_support`: the paper names the asked metric; it names
+    another dataset that the papers reporting the pair name).
 
     ``rows`` are the table's rows of the dataset (any order; deltas kept apart; rows of another
     metric list their paper after the pair's deltas, as evaluated on the dataset with the pair's
@@ -395,7 +396,7 @@ def table_answer(
             evaluative = 0 if group < 3 or _EVALUATIVE.search(row.sentence) else 1
             # among papers without the pair's figure (another metric's or none), those whose abstract
             # names the asked metric first, whether they give a figure for another one or not
-            named = 0 if group < 2 or (names_metric is not None and names_metric(paper)) else 1
+            named = 0 if group < 2 or support is None else -support(paper)
             if group == 2:  # another metric's figure is not comparable: not sorted by value
                 value = 0.0
             ranked.append(((min(group, 2), tier, named, group, evaluative, -value if higher else value, position), row))
@@ -417,6 +418,25 @@ def table_answer(
               "not only from the top passages.")
     return Answer(question=query.question, text=text, citations=citations, refused=False, mode="extractive",
                   notice=notice, table=table)
+
+
+def pair_support(query: TableQuery, rows: Sequence[ResultRow], datasets_of: dict[str, set[str]],
+                 metric_pattern: re.Pattern[str] | None) -> Callable[[Paper], int]:
+    """How many signs a paper without the pair's figure gives that it reports the pair: its abstract
+    names the asked metric (``metric_pattern``, any of the metric's names); it names another dataset
+    that the papers giving the pair's figure (or improvement) also name (evaluated alongside them, so likely on the
+    same task: a SUN RGB-D paper that names NYUv2 beside SUN RGB-D mIoU papers, not ScanNet).
+    ``datasets_of``: each paper's datasets (every row of the table, figures and mentions)."""
+    reporting = {r.paper_id for r in rows if r.value is not None and _of_pair(r, query)}
+    companions = {d for pid in reporting for d in datasets_of.get(pid, ())} - {query.dataset}
+
+    def support(paper: Paper) -> int:
+        names = metric_pattern is not None and bool(metric_pattern.search(paper.title)
+                                                    or metric_pattern.search(paper.abstract))
+        shares = bool(companions & (datasets_of.get(paper.paper_id, set()) - {query.dataset}))
+        return int(names) + int(shares)
+
+    return support
 
 
 # A sentence stating results ("outperforms the state of the art on X"), not only naming X ("pretrained on X")
