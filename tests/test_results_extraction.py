@@ -634,3 +634,21 @@ def test_metric_named_after_the_dataset(abstract, expected):
     """'87.8% ImageNet top-1 accuracy': figure, dataset, then metric (rules-6)."""
     got = [(r.dataset, r.metric, r.value) for r in rows_of(abstract) if r.value is not None]
     assert got == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # real sentences of ml_abstracts: the count after the figure has its own number
+    ("The discovered model obtains a test error of 2.82% with only 2.5M parameters on CIFAR-10.",
+     ("CIFAR-10", "Error Rate", 2.82)),
+    ("On the Google speech commands dataset we obtain an accuracy of 95.55% using 75.7k parameters.",
+     ("Speech Commands", "Accuracy", 95.55)),
+])
+def test_a_figure_followed_by_a_model_size_is_still_a_result(text, expected):
+    assert expected in triples(text)
+
+
+def test_percentages_followed_by_a_cost_word_are_costs_even_in_a_list():
+    text = ("UniNet-B5 achieves 84.9% top-1 accuracy on ImageNet, outperforming EfficientNet-B7 and BoTNet-T7 with "
+            "44% and 55% fewer FLOPs respectively.")
+    assert triples(text) == [("ImageNet", "Top-1 Accuracy", 84.9)]
+    assert triples("On CIFAR-10 our search cuts 30% of parameters.") == []

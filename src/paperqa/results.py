@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-7"
+EXTRACTOR_VERSION = "rules-8"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -161,8 +161,11 @@ _BOUND_BEFORE = re.compile(
     r"only|just|merely|random(?:ly)?|chance(?: level)?|human|humans|baseline(?:s)? (?:of|at))\s*(?:the\s+)?$",
     re.IGNORECASE,
 )
+# (the words between may not hold a count of their own: "95.55% using 75.7k parameters" and
+# "84.3% with 22M params" give the cost to 75.7k and 22M, and the figure stays a result; a list of
+# percentages shares it: "44% and 55% fewer FLOPs")
 _COST_AFTER = re.compile(
-    r"^(?:\s?(?:\\?%|percent))?\s*(?:[\w\-.%]+\s+){0,3}?(?:(?:in|of|on)\s+)?(?:both\s+)?(?:the\s+)?(?:number\s+of\s+)?(?:computation(?:al)?|compute|"
+    r"^(?:\s?(?:\\?%|percent))?\s*(?:(?:(?:[^\W\d]|[-.%])[\w\-.%]*|\d[\d.]*\\?%)\s+){0,3}?(?:(?:in|of|on)\s+)?(?:both\s+)?(?:the\s+)?(?:number\s+of\s+)?(?:computation(?:al)?|compute|"
     r"G?FLOPs?|G?MACs|cost|memory|parameters|params|model size|latency|energy|bitrate|bit-rate|storage|"
     r"training time|inference time|run-?time|speed|throughput|bandwidth|power|confidence|operations|"
     r"multiply-adds?|actions|annotations|samples|data|time)\b",
