@@ -652,3 +652,14 @@ def test_percentages_followed_by_a_cost_word_are_costs_even_in_a_list():
             "44% and 55% fewer FLOPs respectively.")
     assert triples(text) == [("ImageNet", "Top-1 Accuracy", 84.9)]
     assert triples("On CIFAR-10 our search cuts 30% of parameters.") == []
+
+
+def test_a_list_of_previous_figures_is_all_previous_and_the_own_list_pairs_with_the_datasets():
+    # 1911.04118 (ml_abstracts)
+    text = ("Our approach establishes the state of the art on two well-known benchmarks, WikiQA and TREC-QA, "
+            "achieving MAP scores of 92% and 94.3%, respectively, which largely outperform the previous highest "
+            "scores of 83.4% and 87.5%, obtained in very recent work.")
+    rows = rows_of(text)
+    own = [(r.dataset, r.value) for r in rows if "previous result" not in r.qualifiers]
+    assert own == [("WikiQA", 92.0), ("TREC QA", 94.3)]
+    assert {r.value for r in rows if "previous result" in r.qualifiers} == {83.4, 87.5}
