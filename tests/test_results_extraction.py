@@ -663,3 +663,13 @@ def test_a_list_of_previous_figures_is_all_previous_and_the_own_list_pairs_with_
     own = [(r.dataset, r.value) for r in rows if "previous result" not in r.qualifiers]
     assert own == [("WikiQA", 92.0), ("TREC QA", 94.3)]
     assert {r.value for r in rows if "previous result" in r.qualifiers} == {83.4, 87.5}
+
+
+def test_an_iou_threshold_is_not_a_result_and_the_two_lists_then_pair():
+    # 2004.01658 (ml_abstracts)
+    text = ("We conduct extensive experiments on two challenging datasets, ScanNet v2 and S3DIS, on which our method "
+            "achieves the highest performance, 63.6% and 64.0%, compared to 54.9% and 54.4% achieved by former best "
+            "solutions in terms of mAP with IoU threshold 0.5.")
+    own = [(r.dataset, r.value) for r in rows_of(text) if "previous result" not in r.qualifiers]
+    assert own == [("ScanNet", 63.6), ("S3DIS", 64.0)]
+    assert triples("Detections count as correct at an IoU threshold = 0.7 on KITTI.") == []

@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-9"
+EXTRACTOR_VERSION = "rules-10"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -157,7 +157,7 @@ _PREVIOUS_BEFORE = re.compile(
 )
 _BOUND_BEFORE = re.compile(
     r"\bcross\w*\s+(?:the\s+)?\w+\s+$|\b(?:exceed(?:s|ed|ing)?|surpass(?:es|ing)?|above|below|under|over|beyond|than|at least|at most|"
-    r"less than|more than|down to|threshold of|cross(?:es|ing)?|break(?:s|ing)?|"
+    r"less than|more than|down to|thresholds?(?:\s+of|\s*=|\s*:)?|cross(?:es|ing)?|break(?:s|ing)?|"
     r"only|just|merely|random(?:ly)?|chance(?: level)?|human|humans|baseline(?:s)? (?:of|at))\s*(?:the\s+)?$",
     re.IGNORECASE,
 )
