@@ -10,6 +10,7 @@ import pytest
 from paperqa.crosspaper import (
     NO_FIGURE,
     TableQuery,
+    answer_support,
     pair_support,
     parse_judgement,
     parse_question,
@@ -470,3 +471,16 @@ def test_pair_support_counts_the_metric_named_and_a_dataset_shared_with_the_pape
     papers = {p.paper_id: p for p in (a, b, c, d)}
     answer = table_answer(query, rows, mentions, papers, lambda pid: [], support=support)
     assert [r.paper_id for r in answer.table] == ["a", "b", "c", "d"]
+
+
+def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
+    papers = {p.paper_id: p for p in (
+        _paper("a", "A", "A reaches 49.1% mIoU on SUN RGB-D and 52.0% mIoU on NYUv2."),
+        _paper("b", "B", "We evaluate RGB-D segmentation on SUN RGB-D and NYUv2."),
+        _paper("c", "C", "We evaluate 3D detection on SUN RGB-D and ScanNet."))}
+    table, lexicon = ResultsTable.from_papers(papers.values()), get_lexicon()
+    query = TableQuery(question="q", dataset="SUN RGB-D", metric="mIoU")
+    rows, mentions = table_rows(query, table, papers)
+    support = answer_support(query, rows, mentions, table, lexicon)
+    assert support is not None and (support(papers["b"]), support(papers["c"])) == (1, 0)
+    assert answer_support(TableQuery(question="q", dataset="SUN RGB-D"), rows, mentions, table, lexicon) is None

@@ -23,7 +23,7 @@ from .config import Settings, cache_dir, load_config
 from .crosspaper import (
     QualifierJudge,
     TableQuery,
-    pair_support,
+    answer_support,
     parse_question,
     table_answer,
     table_rows,
@@ -423,10 +423,7 @@ class PaperQA:
 
             llm = self.settings.llm
             judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
-        support = None
-        if query.metric and query.in_lexicon:
-            datasets_of = self.results_table.datasets_of(r.paper_id for r in (*rows, *mentions))
-            support = pair_support(query, rows, datasets_of, self.lexicon.metric_pattern(query.metric))
+        support = answer_support(query, rows, mentions, self.results_table, self.lexicon)
         answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
                               total_papers=len(papers), support=support)
         if judge is not None and judge.failure:

@@ -62,6 +62,8 @@ class Lexicon(Protocol):
 
     def resolve_metric(self, name: str) -> str | None: ...
 
+    def metric_pattern(self, metric: str) -> re.Pattern[str] | None: ...
+
 
 class TableQuery(BaseModel):
     """A cross-paper question as a query on the results table."""
@@ -178,6 +180,8 @@ class ResultsSource(Protocol):
               include_deltas: bool = False) -> list[ResultRow]: ...
 
     def mentions(self, dataset: str) -> list[ResultRow]: ...
+
+    def datasets_of(self, paper_ids: Iterable[str]) -> dict[str, set[str]]: ...
 
 
 def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
@@ -418,6 +422,16 @@ def table_answer(
               "not only from the top passages.")
     return Answer(question=query.question, text=text, citations=citations, refused=False, mode="extractive",
                   notice=notice, table=table)
+
+
+def answer_support(query: TableQuery, rows: Sequence[ResultRow], mentions: Sequence[ResultRow], table: ResultsSource,
+                   lexicon: Lexicon) -> Callable[[Paper], int] | None:
+    """:func:`pair_support` for :func:`table_answer`, from the results table and the lexicon (None when
+    the question names no metric the lexicon knows)."""
+    if not query.metric or not query.in_lexicon:
+        return None
+    datasets_of = table.datasets_of(r.paper_id for r in (*rows, *mentions))
+    return pair_support(query, rows, datasets_of, lexicon.metric_pattern(query.metric))
 
 
 def pair_support(query: TableQuery, rows: Sequence[ResultRow], datasets_of: dict[str, set[str]],
