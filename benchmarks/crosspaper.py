@@ -47,7 +47,7 @@ def main(
 ) -> None:
     from paperqa.chunking import chunk_papers, indexed_text
     from paperqa.config import load_config
-    from paperqa.crosspaper import parse_question, table_answer, table_rows
+    from paperqa.crosspaper import answer_support, parse_question, table_answer, table_rows
     from paperqa.eval.aggregate_eval import load_aggregate, precision_at, recall_of
     from paperqa.eval.metrics import dedupe, mean_defined
     from paperqa.index_store import build_bm25
@@ -89,7 +89,8 @@ def main(
         answered: list[str] = []
         if query is not None:
             rows, mentions = table_rows(query, table, papers)
-            answer = table_answer(query, rows, mentions, papers, by_paper.get, total_papers=len(papers))
+            answer = table_answer(query, rows, mentions, papers, by_paper.get, total_papers=len(papers),
+                                  support=answer_support(query, rows, mentions, table, lexicon))
             answered = dedupe(r.paper_id for r in answer.table)
         answer_s.append(time.perf_counter() - start)
         ranked = bm25.search(item.question, max(k * 3, settings.retrieval.candidates))

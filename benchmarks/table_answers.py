@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from paperqa.crosspaper import parse_question, table_answer, table_rows
+from paperqa.crosspaper import answer_support, parse_question, table_answer, table_rows
 from paperqa.eval.aggregate_eval import precision_at, recall_of
 from paperqa.eval.extraction import read_corpus, read_jsonl
 from paperqa.lexicon import get_lexicon
@@ -45,7 +45,8 @@ def main() -> int:
         ranking: list[str] = []
         if query is not None:
             rows, mentions = table_rows(query, table, papers)
-            answer = table_answer(query, rows, mentions, papers, lambda pid: [], None, len(papers))
+            answer = table_answer(query, rows, mentions, papers, lambda pid: [], None, len(papers),
+                                  support=answer_support(query, rows, mentions, table, lexicon))
             ranking = list(dict.fromkeys(r.paper_id for r in answer.table))
         if not ranking:
             unanswered += 1

@@ -10,14 +10,19 @@ import pytest
 from paperqa.crosspaper import (
     NO_FIGURE,
     TableQuery,
+    answer_support,
+    pair_support,
     parse_judgement,
     parse_question,
     render_text,
+    summary,
     table_answer,
+    table_rows,
     table_view,
 )
 from paperqa.lexicon import get_lexicon
 from paperqa.models import Chunk, Paper, ResultRow
+from paperqa.results_table import ResultsTable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -383,3 +388,99 @@ def test_an_unreachable_llm_keeps_the_lexical_evidence(bundled_qa):
 def test_a_table_question_nobody_answers_takes_the_passage_path(bundled_qa):
     answer = bundled_qa.ask("Which papers report mAP on DOTA?")  # no bundled paper names DOTA
     assert answer.table == [] and answer.refused
+
+
+def test_papers_with_another_metrics_figure_on_the_dataset_are_listed_after_the_pair_and_before_mentions():
+    rows, mentions, papers = _fid_corpus()
+    e = _paper("e", "Classifier E", "Our classifier reaches 97.1% accuracy on CIFAR-10.")
+    f = _paper("f", "Model F", "Model F obtains 95.0% on CIFAR-10.")
+    papers |= {"e": e, "f": f}
+    rows = [*rows, _row(e, 97.1, e.abstract, metric="Accuracy"), _row(f, 95.0, f.abstract, metric=None)]
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    answer = table_answer(query, rows, mentions, papers, lambda pid: _chunks(papers[pid]))
+    # the pair's figures by value, then the figure whose metric is not named, the other metric, the mention
+    assert [r.paper_id for r in answer.table] == ["b", "a", "c", "f", "e", "d"]
+    assert summary(query, answer.table, None).startswith(
+        "3 papers report FID on CIFAR-10 (lower is better); 2 report other figures on CIFAR-10 (another metric, "
+        "or none named); 1 names CIFAR-10 without a figure")
+    best = _answer(TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower", best_only=True))
+    assert [r.paper_id for r in best.table] == ["b"]
+
+
+def test_table_rows_give_every_row_of_the_dataset_and_the_asked_metric_stays_when_the_pair_has_none():
+    papers = {p.paper_id: p for p in (
+        _paper("a", "A", "A reaches 2.4 FID on CIFAR-10."), _paper("b", "B", "B reaches 97.1% accuracy on CIFAR-10."),
+        _paper("c", "C", "We evaluate on CIFAR-10."))}
+    table = ResultsTable.from_papers(papers.values())
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    rows, mentions = table_rows(query, table, papers)
+    assert {(r.paper_id, r.metric) for r in rows if r.value is not None} == {("a", "FID"), ("b", "Accuracy")}
+    assert query.metric == "FID" and [m.paper_id for m in mentions] == ["c"]
+    # no paper gives the pair: the answer says so, then lists the papers evaluated on the dataset
+    for best in (False, True):
+        query = TableQuery(question="q", dataset="CIFAR-10", metric="mIoU", best_only=best)
+        rows, mentions = table_rows(query, table, papers)
+        assert query.metric == "mIoU" and len([r for r in rows if r.value is not None]) == 2
+        answer = table_answer(query, rows, mentions, papers, lambda pid: [])
+        assert [r.paper_id for r in answer.table][2:] == ["c"] and len(answer.table) == 3
+        assert summary(query, answer.table, None).startswith("0 papers report mIoU on CIFAR-10 (higher is better); "
+                                                             "2 report other figures on CIFAR-10")
+
+
+def test_papers_naming_the_asked_metric_come_first_among_those_without_the_pairs_figure():
+    rows, mentions, papers = _fid_corpus()
+    e = _paper("e", "Classifier E", "Our classifier reaches 97.1% accuracy on CIFAR-10.")
+    g = _paper("g", "GAN G", "We evaluate on CIFAR-10 and our samples improve the Frechet Inception Distance.")
+    papers |= {"e": e, "g": g}
+    rows = [*rows, _row(e, 97.1, e.abstract, metric="Accuracy")]
+    mentions = [*mentions, _row(g, None, g.abstract, metric=None)]
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    lexicon = get_lexicon()
+    pattern = lexicon.metric_pattern("FID")
+    answer = table_answer(query, rows, mentions, papers, lambda pid: _chunks(papers[pid]),
+                          support=lambda p: int(bool(pattern.search(p.abstract))))
+    # the pair's figures, then the mention naming FID, the other metric's figure, the plain mention
+    assert [r.paper_id for r in answer.table] == ["b", "a", "c", "g", "e", "d"]
+    without = table_answer(query, rows, mentions, papers, lambda pid: _chunks(papers[pid]))
+    assert [r.paper_id for r in without.table] == ["b", "a", "c", "e", "d", "g"]
+
+
+def test_metric_pattern_finds_any_name_of_the_metric_short_ones_only_as_written():
+    lexicon = get_lexicon()
+    fid = lexicon.metric_pattern("FID")
+    assert fid.search("a lower Fréchet Inception Distance") and fid.search("FID-50K of 2.1")
+    assert not fid.search("a fidelity term")
+    mean_ap = lexicon.metric_pattern("mAP")
+    assert mean_ap.search("an average mAP of 35.4") and mean_ap.search("mean average precision")
+    assert not mean_ap.search("a map of the scene")
+    assert lexicon.metric_pattern("no such metric") is None
+
+
+def test_pair_support_counts_the_metric_named_and_a_dataset_shared_with_the_papers_reporting_the_pair():
+    a = _paper("a", "Seg A", "A reaches 49.1% mIoU on SUN RGB-D and 52.0% on NYUv2.")
+    b = _paper("b", "Seg B", "We evaluate on SUN RGB-D and NYUv2 and report mIoU.")
+    c = _paper("c", "Seg C", "We evaluate RGB-D segmentation on SUN RGB-D and NYUv2.")
+    d = _paper("d", "Det D", "We evaluate 3D detection on SUN RGB-D and ScanNet.")
+    rows = [_row(a, 49.1, a.abstract, metric="mIoU").model_copy(update={"dataset": "SUN RGB-D"})]
+    query = TableQuery(question="q", dataset="SUN RGB-D", metric="mIoU")
+    datasets_of = {"a": {"SUN RGB-D", "NYUv2"}, "b": {"SUN RGB-D", "NYUv2"}, "c": {"SUN RGB-D", "NYUv2"},
+                   "d": {"SUN RGB-D", "ScanNet"}}
+    support = pair_support(query, rows, datasets_of, get_lexicon().metric_pattern("mIoU"))
+    assert [support(p) for p in (b, c, d)] == [2, 1, 0]
+    mentions = [_row(p, None, p.abstract, metric=None).model_copy(update={"dataset": "SUN RGB-D"}) for p in (d, c, b)]
+    papers = {p.paper_id: p for p in (a, b, c, d)}
+    answer = table_answer(query, rows, mentions, papers, lambda pid: [], support=support)
+    assert [r.paper_id for r in answer.table] == ["a", "b", "c", "d"]
+
+
+def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
+    papers = {p.paper_id: p for p in (
+        _paper("a", "A", "A reaches 49.1% mIoU on SUN RGB-D and 52.0% mIoU on NYUv2."),
+        _paper("b", "B", "We evaluate RGB-D segmentation on SUN RGB-D and NYUv2."),
+        _paper("c", "C", "We evaluate 3D detection on SUN RGB-D and ScanNet."))}
+    table, lexicon = ResultsTable.from_papers(papers.values()), get_lexicon()
+    query = TableQuery(question="q", dataset="SUN RGB-D", metric="mIoU")
+    rows, mentions = table_rows(query, table, papers)
+    support = answer_support(query, rows, mentions, table, lexicon)
+    assert support is not None and (support(papers["b"]), support(papers["c"])) == (1, 0)
+    assert answer_support(TableQuery(question="q", dataset="SUN RGB-D"), rows, mentions, table, lexicon) is None

@@ -59,6 +59,16 @@ def test_names_are_matched_as_whole_words_and_cased_names_only_as_written():
     assert lexicon.find_datasets("a race between models") == []
 
 
+def test_mnist_variants_are_benchmarks_of_their_own_and_humaneva_is_not_humaneval():
+    lexicon = get_lexicon()
+    text = "We reach 98.3% on permuted MNIST, 99.1% on sequential MNIST, 97.0% on rotated MNIST and 99.7% on MNIST."
+    assert [m.name for m in lexicon.find_datasets(text)] == [
+        "Permuted MNIST", "Sequential MNIST", "Rotated MNIST", "MNIST"]
+    assert ("MNIST", None, 99.7) in triples(text) and ("Permuted MNIST", None, 98.3) in triples(text)
+    assert lexicon.resolve_dataset("HumanEva-I") == "HumanEva-I"  # not HumanEval by typo tolerance
+    assert lexicon.resolve_dataset("HumanEval") == "HumanEval"
+
+
 @pytest.mark.parametrize(("typed", "dataset", "metric"), [
     ("COCO box AP", "COCO", "AP"),
     ("top-1 on ImageNet", "ImageNet", "Top-1 Accuracy"),
@@ -119,6 +129,16 @@ def test_a_bad_lexicon_file_names_the_file_and_entry(tmp_path):
 def test_normalise():
     assert normalise("ADE-20K") == normalise("ade 20k") == "ade20k"
     assert normalise("J&F") == "j&f"
+    assert normalise("R@1") == "r@1" != normalise("R-1")
+
+
+def test_at_k_metrics_are_matched_whole_and_not_taken_for_rouge():
+    lexicon = get_lexicon()
+    text = "It reaches 43.8 R@1 and 78.1 Recall@5 on MSRVTT, 54.3 AR@100 on ActivityNet and R-1 of 40.2 on XSum."
+    assert [(m.name, m.surface) for m in lexicon.find_metrics(text)] == [
+        ("Recall@1", "R@1"), ("Recall@5", "Recall@5"), ("Average Recall", "AR@100"), ("ROUGE-1", "R-1")]
+    assert lexicon.resolve_metric("text-to-video R@1") == "Recall@1"
+    assert ("MSR-VTT", "Recall@1", 43.8) in triples(text)
 
 
 # ----- the shapes abstracts use (real sentences) ------------------------------------------------
@@ -614,3 +634,42 @@ def test_metric_named_after_the_dataset(abstract, expected):
     """'87.8% ImageNet top-1 accuracy': figure, dataset, then metric (rules-6)."""
     got = [(r.dataset, r.metric, r.value) for r in rows_of(abstract) if r.value is not None]
     assert got == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # real sentences of ml_abstracts: the count after the figure has its own number
+    ("The discovered model obtains a test error of 2.82% with only 2.5M parameters on CIFAR-10.",
+     ("CIFAR-10", "Error Rate", 2.82)),
+    ("On the Google speech commands dataset we obtain an accuracy of 95.55% using 75.7k parameters.",
+     ("Speech Commands", "Accuracy", 95.55)),
+])
+def test_a_figure_followed_by_a_model_size_is_still_a_result(text, expected):
+    assert expected in triples(text)
+
+
+def test_percentages_followed_by_a_cost_word_are_costs_even_in_a_list():
+    text = ("UniNet-B5 achieves 84.9% top-1 accuracy on ImageNet, outperforming EfficientNet-B7 and BoTNet-T7 with "
+            "44% and 55% fewer FLOPs respectively.")
+    assert triples(text) == [("ImageNet", "Top-1 Accuracy", 84.9)]
+    assert triples("On CIFAR-10 our search cuts 30% of parameters.") == []
+
+
+def test_a_list_of_previous_figures_is_all_previous_and_the_own_list_pairs_with_the_datasets():
+    # 1911.04118 (ml_abstracts)
+    text = ("Our approach establishes the state of the art on two well-known benchmarks, WikiQA and TREC-QA, "
+            "achieving MAP scores of 92% and 94.3%, respectively, which largely outperform the previous highest "
+            "scores of 83.4% and 87.5%, obtained in very recent work.")
+    rows = rows_of(text)
+    own = [(r.dataset, r.value) for r in rows if "previous result" not in r.qualifiers]
+    assert own == [("WikiQA", 92.0), ("TREC QA", 94.3)]
+    assert {r.value for r in rows if "previous result" in r.qualifiers} == {83.4, 87.5}
+
+
+def test_an_iou_threshold_is_not_a_result_and_the_two_lists_then_pair():
+    # 2004.01658 (ml_abstracts)
+    text = ("We conduct extensive experiments on two challenging datasets, ScanNet v2 and S3DIS, on which our method "
+            "achieves the highest performance, 63.6% and 64.0%, compared to 54.9% and 54.4% achieved by former best "
+            "solutions in terms of mAP with IoU threshold 0.5.")
+    own = [(r.dataset, r.value) for r in rows_of(text) if "previous result" not in r.qualifiers]
+    assert own == [("ScanNet", 63.6), ("S3DIS", 64.0)]
+    assert triples("Detections count as correct at an IoU threshold = 0.7 on KITTI.") == []

@@ -210,4 +210,7 @@ def test_from_papers_extracts_rows(tmp_path):
     table = ResultsTable.from_papers(papers)
     assert [r.value for r in table.query(dataset="Cityscapes")] == [81.0]
     assert {r.paper_id for r in table.mentions("Cityscapes")} == {"2101.00003"}
+    assert table.datasets_of(["2101.00001", "2101.00003", "2101.00002", "missing"]) == {
+        "2101.00001": {"ADE20K", "Cityscapes"}, "2101.00003": {"ADE20K", "Cityscapes"},
+        "2101.00002": {"FFHQ", "CIFAR-10"}, "missing": set()}
 

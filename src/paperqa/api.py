@@ -23,6 +23,7 @@ from .config import Settings, cache_dir, load_config
 from .crosspaper import (
     QualifierJudge,
     TableQuery,
+    answer_support,
     parse_question,
     table_answer,
     table_rows,
@@ -459,8 +460,9 @@ class PaperQA:
 
             llm = self.settings.llm
             judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
+        support = answer_support(query, rows, mentions, self.results_table, self.lexicon)
         answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
-                              total_papers=len(papers))
+                              total_papers=len(papers), support=support)
         if judge is not None and judge.failure:
             answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
                              f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")

@@ -62,6 +62,8 @@ class Lexicon(Protocol):
 
     def resolve_metric(self, name: str) -> str | None: ...
 
+    def metric_pattern(self, metric: str) -> re.Pattern[str] | None: ...
+
 
 class TableQuery(BaseModel):
     """A cross-paper question as a query on the results table."""
@@ -179,11 +181,13 @@ class ResultsSource(Protocol):
 
     def mentions(self, dataset: str) -> list[ResultRow]: ...
 
+    def datasets_of(self, paper_ids: Iterable[str]) -> dict[str, set[str]]: ...
+
 
 def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
                ) -> tuple[list[ResultRow], list[ResultRow]]:
-    """The rows for the pair (every metric of the dataset when the pair has none, and then
-    ``query.metric`` becomes None), and the papers naming the dataset without a figure."""
+    """Every row of the dataset (:func:`table_answer` puts the pair's first), and the papers naming
+    the dataset without a figure."""
     if not query.in_lexicon:
         def with_metric(ids: list[str]) -> set[str]:
             return {r.paper_id for r in table.query(metric=query.metric, paper_ids=ids)} if query.metric else set()
@@ -191,11 +195,7 @@ def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
         # The extractor keeps a few names it finds by shape ("the X dataset") as written: use their rows.
         rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True) if query.metric else []
         return rows, literal_mentions(query, papers, with_metric)
-    rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True)
-    if not rows and query.metric:
-        rows = table.query(dataset=query.dataset, include_deltas=True)
-        query.metric = None
-    return rows, table.mentions(query.dataset)
+    return table.query(dataset=query.dataset, include_deltas=True), table.mentions(query.dataset)
 
 
 def literal_mentions(query: TableQuery, papers: dict[str, Paper],
@@ -352,28 +352,43 @@ def table_answer(
     chunks_of: Callable[[str], Sequence[Chunk]],
     judge: JudgeFn | None = None,
     total_papers: int | None = None,
+    support: Callable[[Paper], int] | None = None,
 ) -> Answer:
     """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
 
-    ``rows`` are the table's rows for the pair (any order; deltas kept apart), ``mentions`` the
-    papers that name the dataset without a figure. Nothing is dropped for the qualifier: rows
+    Among the papers without the pair's figure, those with more signs that they report it come first:
+    ``support(paper)`` counts them (:func:`pair_support`: the paper names the asked metric; it names
+    another dataset that the papers reporting the pair name).
+
+    ``rows`` are the table's rows of the dataset (any order; deltas kept apart; rows of another
+    metric list their paper after the pair's deltas, as evaluated on the dataset with the pair's
+    figure unknown), ``mentions`` the papers that name the dataset without a figure. Nothing is dropped for the qualifier: rows
     are ranked by how well their paper matches it and each carries the evidence.
     """
     higher = query.direction == "higher"
-    best_rows = _best_per_paper([r for r in rows if r.value is not None and not r.is_delta], higher)
+    pair = [r for r in rows if r.value is not None and _of_pair(r, query)]
+    best_rows = _best_per_paper([r for r in pair if not r.is_delta], higher)
     best_rows = [r for r in best_rows if _within(r.value, query)]
     with_figure = {r.paper_id for r in best_rows}
-    deltas = _best_per_paper([r for r in rows if r.value is not None and r.is_delta and r.paper_id not in with_figure],
+    deltas = _best_per_paper([r for r in pair if r.is_delta and r.paper_id not in with_figure],
                              higher) if query.min_value is None and query.max_value is None else []
     reported = with_figure | {r.paper_id for r in deltas}
-    no_figure = [] if query.best_only or query.limit else _first_per_paper(
+    # papers with figures on the dataset for another metric (or none named): evaluated on it, the
+    # pair's figure unknown; a figure whose metric is not named is shown first (it may be the pair's)
+    # "best" / "top 5": the pair's figures only; when it has none, the papers evaluated on the dataset
+    ranked_only = bool(query.best_only or query.limit) and bool(best_rows)
+    others = [] if ranked_only or query.metric is None else _first_per_paper(
+        r for r in sorted(rows, key=lambda r: r.metric is not None)
+        if r.value is not None and not _of_pair(r, query) and r.paper_id not in reported and r.paper_id in papers)
+    reported |= {r.paper_id for r in others}
+    no_figure = [] if ranked_only else _first_per_paper(
         m for m in mentions if m.paper_id not in reported and m.paper_id in papers)
     terms = qualifier_terms(query.qualifier)
-    listed = [p for p in dict.fromkeys(r.paper_id for r in (*best_rows, *deltas, *no_figure)) if p in papers]
+    listed = [p for p in dict.fromkeys(r.paper_id for r in (*best_rows, *deltas, *others, *no_figure)) if p in papers]
     verdicts = judge([papers[p] for p in listed], query.qualifier) if judge and terms else {}
 
     ranked: list[tuple[tuple, ResultRow]] = []
-    for group, group_rows in enumerate((best_rows, deltas, no_figure)):
+    for group, group_rows in enumerate((best_rows, deltas, others, no_figure)):
         for position, row in enumerate(group_rows):
             paper = papers.get(row.paper_id)
             if paper is None:
@@ -382,14 +397,19 @@ def table_answer(
             tier = _tier(row)
             value = row.value if row.value is not None else 0.0
             # among papers without a figure, those naming the dataset where they state results first
-            evaluative = 0 if group < 2 or _EVALUATIVE.search(row.sentence) else 1
-            ranked.append(((group, tier, evaluative, -value if higher else value, position), row))
+            evaluative = 0 if group < 3 or _EVALUATIVE.search(row.sentence) else 1
+            # among papers without the pair's figure (another metric's or none), those whose abstract
+            # names the asked metric first, whether they give a figure for another one or not
+            named = 0 if group < 2 or support is None else -support(paper)
+            if group == 2:  # another metric's figure is not comparable: not sorted by value
+                value = 0.0
+            ranked.append(((min(group, 2), tier, named, group, evaluative, -value if higher else value, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
-    if query.best_only and ordered:
+    if query.best_only and ranked_only:
         top_value = ordered[0].value
         ordered = [r for r in ordered if r.value == top_value and not r.is_delta] or ordered[:1]
-    if query.limit:
+    if query.limit and ranked_only:
         ordered = ordered[: query.limit]
 
     table, citations = [], []
@@ -404,9 +424,43 @@ def table_answer(
                   notice=notice, table=table)
 
 
+def answer_support(query: TableQuery, rows: Sequence[ResultRow], mentions: Sequence[ResultRow], table: ResultsSource,
+                   lexicon: Lexicon) -> Callable[[Paper], int] | None:
+    """:func:`pair_support` for :func:`table_answer`, from the results table and the lexicon (None when
+    the question names no metric the lexicon knows)."""
+    if not query.metric or not query.in_lexicon:
+        return None
+    datasets_of = table.datasets_of(r.paper_id for r in (*rows, *mentions))
+    return pair_support(query, rows, datasets_of, lexicon.metric_pattern(query.metric))
+
+
+def pair_support(query: TableQuery, rows: Sequence[ResultRow], datasets_of: dict[str, set[str]],
+                 metric_pattern: re.Pattern[str] | None) -> Callable[[Paper], int]:
+    """How many signs a paper without the pair's figure gives that it reports the pair: its abstract
+    names the asked metric (``metric_pattern``, any of the metric's names); it names another dataset
+    that the papers giving the pair's figure (or improvement) also name (evaluated alongside them, so likely on the
+    same task: a SUN RGB-D paper that names NYUv2 beside SUN RGB-D mIoU papers, not ScanNet).
+    ``datasets_of``: each paper's datasets (every row of the table, figures and mentions)."""
+    reporting = {r.paper_id for r in rows if r.value is not None and _of_pair(r, query)}
+    companions = {d for pid in reporting for d in datasets_of.get(pid, ())} - {query.dataset}
+
+    def support(paper: Paper) -> int:
+        names = metric_pattern is not None and bool(metric_pattern.search(paper.title)
+                                                    or metric_pattern.search(paper.abstract))
+        shares = bool(companions & (datasets_of.get(paper.paper_id, set()) - {query.dataset}))
+        return int(names) + int(shares)
+
+    return support
+
+
 # A sentence stating results ("outperforms the state of the art on X"), not only naming X ("pretrained on X")
 _EVALUATIVE = re.compile(r"\b(?:state[- ]of[- ]the[- ]art|SOTA|outperform\w*|surpass\w*|achiev\w*|results?|experiments?|"
                          r"evaluat\w*|performance)\b", re.IGNORECASE)
+
+
+def _of_pair(row: ResultRow, query: TableQuery) -> bool:
+    """The row's figure is for the asked metric (any metric when the question names none)."""
+    return query.metric is None or row.metric == query.metric
 
 
 def _within(value: float | None, query: TableQuery) -> bool:
@@ -525,14 +579,18 @@ def _nothing(query: TableQuery, scope: str, esc: Callable[[str], str]) -> str:
 
 
 def _counts(query: TableQuery, table: Sequence[ResultRow], scope: str, esc: Callable[[str], str]) -> str:
-    figures = sum(r.value is not None and not r.is_delta for r in table)
-    deltas = sum(r.is_delta for r in table)
+    figures = sum(r.value is not None and not r.is_delta and _of_pair(r, query) for r in table)
+    deltas = sum(r.is_delta and _of_pair(r, query) for r in table)
+    others = sum(r.value is not None and not _of_pair(r, query) for r in table)
     missing = sum(r.value is None for r in table)
     direction = "higher is better" if query.direction == "higher" else "lower is better"
     parts = [(f"{figures} paper{'s' if figures != 1 else ''}{scope} report{'s' if figures == 1 else ''} "
               f"{pair_label(query, esc)}{_constraint_text(query)} ({direction})")]
     if deltas:
         parts.append(f"{deltas} only as an improvement over a baseline")
+    if others:
+        parts.append(f"{others} report{'s' if others == 1 else ''} other figures on {esc(query.dataset)} "
+                     f"(another metric, or none named)")
     if missing:
         parts.append(f"{missing} name{'s' if missing == 1 else ''} {esc(query.dataset)} without a figure "
                      "in the abstract")

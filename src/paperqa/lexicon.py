@@ -36,10 +36,11 @@ from .errors import PaperQAError
 
 Direction = Literal["higher", "lower"]
 
-# Runs of letters (any script: "αNLI"), runs of digits, and the two symbols that carry meaning in
-# names ("J&F", "CK+", "FF++"). Letters and digits are separate tokens so that "52.7mIoU" holds
-# the metric mIoU; a name's key joins its tokens, so "ADE20K" is still one name.
-_TOKEN = re.compile(r"[^\W\d_]+|\d+|[+&]")
+# Runs of letters (any script: "αNLI"), runs of digits, and the symbols that carry meaning in
+# names ("J&F", "CK+", "FF++", "R@1"). Letters and digits are separate tokens so that "52.7mIoU"
+# holds the metric mIoU; a name's key joins its tokens, so "ADE20K" is still one name, and "R@1"
+# (recall at 1) keeps its "@" apart from "R-1" (ROUGE-1).
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[+&@]")
 # What may stand between two tokens of one name: nothing, one space, a hyphen, an underscore, a
 # slash, an apostrophe ("WMT'14"), or a dot between two word characters ("SQuAD1.1", "v1.0").
 _GAP = re.compile(r"(?:\s?[-\u2010\u2011\u2013_/]?\s?|['\u2019]|\.)")
@@ -204,6 +205,8 @@ class Lexicon:
             digest.update(repr((m.name, sorted(m.aliases), m.direction, m.name in cased_names)).encode())
         self.fingerprint = digest.hexdigest()[:16]
         self._resolved: dict[tuple[int, str], str | None] = {}
+        self._cased = frozenset(cased_names)
+        self._patterns: dict[str, re.Pattern[str]] = {}
 
     # ----- loading ---------------------------------------------------------------------------
 
@@ -271,6 +274,24 @@ class Lexicon:
             return None
         close = difflib.get_close_matches(key, matcher.keys(), n=1, cutoff=0.85)
         return matcher.canonical_of_key(close[0]) if close else None
+
+    def metric_pattern(self, metric: str) -> re.Pattern[str] | None:
+        """A regex finding ``metric`` by any of its names in a text (C speed, for ranking many
+        abstracts); short names only as written, the others in any case; None for an unknown metric."""
+        entry = self.metrics.get(metric)
+        if entry is None:
+            return None
+        if metric not in self._patterns:
+            parts = []
+            for surface in sorted({entry.name, *entry.aliases}, key=len, reverse=True):
+                tokens = [m.group() for m in _TOKEN.finditer(surface)]
+                if not tokens:
+                    continue
+                body = r"[\s\-_/.']?".join(re.escape(t) for t in tokens)
+                cased = metric in self._cased or len("".join(tokens)) <= _SHORT
+                parts.append(body if cased else f"(?i:{body})")
+            self._patterns[metric] = re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")s?(?!\w)")
+        return self._patterns[metric]
 
     def dataset_names(self) -> list[str]:
         return sorted(self.datasets)

@@ -272,6 +272,19 @@ class ResultsTable:
         seen: set[str] = set()
         return [r for r in rows if not (r.paper_id in seen or seen.add(r.paper_id))]  # type: ignore[func-returns-value]
 
+    def datasets_of(self, paper_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The datasets each paper names (with or without a figure), in one query."""
+        ids = list(dict.fromkeys(paper_ids))
+        found: dict[str, set[str]] = {pid: set() for pid in ids}
+        with self._lock:
+            for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+                chunk = ids[start:start + 500]
+                for pid, dataset in self._db.execute(
+                        f"SELECT DISTINCT paper_id, dataset FROM results WHERE paper_id IN ({', '.join('?' for _ in chunk)})",
+                        chunk):
+                    found[pid].add(dataset)
+        return found
+
     def for_paper(self, paper_id: str) -> list[ResultRow]:
         return self._rows("SELECT * FROM results WHERE paper_id = ? ORDER BY start_char, id", (paper_id,))
 
