@@ -123,3 +123,18 @@ def test_a_failure_in_a_later_slice_keeps_the_previous_version(tmp_path, embedde
     after = IndexStore.open(tmp_path / "idx")
     assert after.version_dir == before.version_dir and len(after.chunks) == len(before.chunks)
     assert [p.name for p in (tmp_path / "idx" / "versions").iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_results_rows_are_extracted_a_slice_at_a_time_into_the_table(tmp_path, embedder, monkeypatch):
+    import paperqa.api as api
+    from paperqa.results import RuleExtractor
+    from paperqa.results_table import count_results
+
+    monkeypatch.setattr(api, "_RESULTS_SLICE", 5)
+    qa = PaperQA(tmp_path / "idx", embedder=embedder)
+    report = qa.ingest(bundled_corpus_paths()[:1])
+    store = IndexStore.open(tmp_path / "idx")
+    expected = RuleExtractor(qa.lexicon).extract_many(store.papers.values())
+    assert store.results_path is not None and len(store.papers) > 5
+    assert count_results(store.results_path) == sum(r.value is not None for r in expected) > 0
+    assert report.timings_s["results"] > 0 and report.timings_s["index"] >= 0

@@ -202,16 +202,27 @@ class PaperQA:
             self._extraction_warnings.extend(extractor.warnings)
         return rows
 
-    def _results_update(self, store: IndexStore | None, new: list[Paper]) -> ResultsUpdate:
-        """New papers' rows over the previous version's table; everything when that table is stale."""
+    def _results_update(self, store: IndexStore | None, new: list[Paper], seconds: list[float]) -> ResultsUpdate:
+        """New papers' rows over the previous version's table; everything when that table is stale.
+
+        The rows are extracted lazily, a slice of papers at a time, while the table is written
+        (never all rows in memory); ``seconds[0]`` accumulates the time spent extracting.
+        """
         lexicon = self.lexicon
         meta = {"lexicon": lexicon.fingerprint, "extractor_version": EXTRACTOR_VERSION,
                 "extractor": self.settings.results.extractor}
         base = store.results_path if store is not None else None
         if base is not None and _results_current(base, lexicon, self.settings.results.extractor):
-            return ResultsUpdate(rows=self._extract(new), base=base, meta=meta)
+            return ResultsUpdate(rows=self._extract_slices(new, seconds), base=base, meta=meta)
         known = list(store.papers.values()) if store is not None else []
-        return ResultsUpdate(rows=self._extract(known + new), base=None, meta=meta)
+        return ResultsUpdate(rows=self._extract_slices(known + new, seconds), base=None, meta=meta)
+
+    def _extract_slices(self, papers: list[Paper], seconds: list[float]) -> Iterator[ResultRow]:
+        for part in slices(papers, _RESULTS_SLICE):
+            t = time.perf_counter()
+            rows = self._extract(part)
+            seconds[0] += time.perf_counter() - t
+            yield from rows
 
     @property
     def papers(self) -> dict[str, Paper]:
@@ -256,15 +267,13 @@ class PaperQA:
         chunks = chunk_papers(new, self.settings.chunking)
         report.timings_s["chunk"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
-        t = time.perf_counter()
-        self._extraction_warnings = []
-        results = self._results_update(store, new)
-        report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
-        report.timings_s["results"] = time.perf_counter() - t
         # One streaming pass: slices of passages are embedded while the index consumes them, so the
-        # vectors are never held together and sentence vectors go to disk as they come.
+        # vectors are never held together and sentence vectors go to disk as they come; result rows
+        # are extracted a slice of papers at a time as the table is written.
         t = time.perf_counter()
-        embed_s = [0.0]
+        embed_s, results_s = [0.0], [0.0]
+        self._extraction_warnings = []
+        results = self._results_update(store, new, results_s)
         dtype = self.embedder.dtype
         with spill_folder(self.index_dir) as spill:
             vectors, sentences = self._embed_chunks(chunks, with_sentences=store is None or store.sentences is not None,
@@ -275,8 +284,10 @@ class PaperQA:
             else:
                 result = store.add(updated + new, chunks, vectors, self.settings, results=results,
                                    sentences=sentences, embedding_dtype=dtype)
+        report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
         report.timings_s["embed"] = embed_s[0]
-        report.timings_s["index"] = time.perf_counter() - t - embed_s[0]
+        report.timings_s["results"] = results_s[0]
+        report.timings_s["index"] = time.perf_counter() - t - embed_s[0] - results_s[0]
         return result
 
     def _embed_chunks(
@@ -529,6 +540,9 @@ class PaperQA:
                 "(answer.max_question_chars). Ask about one thing at a time."
             )
         return question
+
+
+_RESULTS_SLICE = 2_000  # papers extracted at a time while the results table is written
 
 
 def _results_current(path: Path, lexicon: Lexicon, extractor: str | None = None) -> bool:

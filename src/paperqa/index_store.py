@@ -24,7 +24,7 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -493,12 +493,16 @@ class IndexStore:
                           self.sentences)
 
 
-class ResultsUpdate(BaseModel):
-    """The results rows a new version adds to ``base`` (the previous version's table, copied)."""
+@dataclass(frozen=True)
+class ResultsUpdate:
+    """The results rows a new version adds to ``base`` (the previous version's table, copied).
 
-    rows: list[ResultRow]
+    ``rows`` may be lazy (a generator): it is consumed once, while the table is written.
+    """
+
+    rows: Iterable[ResultRow]
     base: Path | None = None
-    meta: dict[str, str] = {}
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 def _count_results(path: Path | None) -> int | None:
