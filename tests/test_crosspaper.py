@@ -484,3 +484,23 @@ def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
     support = answer_support(query, rows, mentions, table, lexicon)
     assert support is not None and (support(papers["b"]), support(papers["c"])) == (1, 0)
     assert answer_support(TableQuery(question="q", dataset="SUN RGB-D"), rows, mentions, table, lexicon) is None
+
+
+def test_a_question_naming_no_known_metric_lists_the_datasets_usual_metric_first_each_in_its_direction():
+    a = _paper("a", "A", "A reaches 2.4 FID on CIFAR-10.")
+    b = _paper("b", "B", "B reaches 3.0 FID on CIFAR-10.")
+    c = _paper("c", "C", "C reaches 95.0% accuracy on CIFAR-10.")
+    d = _paper("d", "D", "D runs at 120 FPS on CIFAR-10.")
+    e = _paper("e", "E", "E obtains 90.0 on CIFAR-10.")
+    papers = {p.paper_id: p for p in (a, b, c, d, e)}
+    rows = [_row(b, 3.0, b.abstract), _row(a, 2.4, a.abstract), _row(c, 95.0, c.abstract, metric="Accuracy"),
+            _row(d, 120.0, d.abstract, metric="FPS"), _row(e, 90.0, e.abstract, metric=None)]
+    query = TableQuery(question="Which papers report Top-1 on CIFAR-10?", dataset="CIFAR-10")
+    lexicon = get_lexicon()
+    answer = table_answer(query, rows, [], papers, lambda pid: [], direction_of=lexicon.direction)
+    # FID (two papers) first, lower first; then the one-paper metrics; the unnamed metric's figure last
+    assert [r.paper_id for r in answer.table][:2] == ["a", "b"] and answer.table[-1].paper_id == "e"
+    assert {r.paper_id for r in answer.table[2:4]} == {"c", "d"}
+    # without directions every metric is taken as higher-is-better, still grouped by metric
+    plain = table_answer(query, rows, [], papers, lambda pid: [])
+    assert [r.paper_id for r in plain.table][:2] == ["b", "a"]

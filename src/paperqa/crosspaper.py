@@ -353,8 +353,14 @@ def table_answer(
     judge: JudgeFn | None = None,
     total_papers: int | None = None,
     support: Callable[[Paper], int] | None = None,
+    direction_of: Callable[[str | None], Direction] | None = None,
 ) -> Answer:
     """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
+
+    A question naming no metric the lexicon knows lists every figure on the dataset first: grouped by
+    metric, the metric most papers report on the dataset first (the dataset's usual measure, so likely
+    the one asked), each metric's figures in its own direction (``direction_of``, e.g. the lexicon's;
+    higher-is-better without it), never comparing one metric's values with another's.
 
     Among the papers without the pair's figure, those with more signs that they report it come first:
     ``support(paper)`` counts them (:func:`pair_support`: the paper names the asked metric; it names
@@ -387,6 +393,7 @@ def table_answer(
     listed = [p for p in dict.fromkeys(r.paper_id for r in (*best_rows, *deltas, *others, *no_figure)) if p in papers]
     verdicts = judge([papers[p] for p in listed], query.qualifier) if judge and terms else {}
 
+    usual = _papers_per_metric(pair) if query.metric is None else {}
     ranked: list[tuple[tuple, ResultRow]] = []
     for group, group_rows in enumerate((best_rows, deltas, others, no_figure)):
         for position, row in enumerate(group_rows):
@@ -403,7 +410,11 @@ def table_answer(
             named = 0 if group < 2 or support is None else -support(paper)
             if group == 2:  # another metric's figure is not comparable: not sorted by value
                 value = 0.0
-            ranked.append(((min(group, 2), tier, named, group, evaluative, -value if higher else value, position), row))
+            order = (0, -value if higher else value)
+            if query.metric is None and group < 2:  # every metric's figures: by metric, then in its direction
+                up = (direction_of(row.metric) if direction_of else "higher") == "higher"
+                order = (-usual.get(row.metric, 0) if row.metric else 0, -value if up else value)
+            ranked.append(((min(group, 2), tier, named, group, evaluative, order, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
     if query.best_only and ranked_only:
@@ -478,6 +489,15 @@ def _best_per_paper(rows: Iterable[ResultRow], higher: bool) -> list[ResultRow]:
         if held is None or (row.value > held.value if higher else row.value < held.value):  # type: ignore[operator]
             best[row.paper_id] = row
     return list(best.values())
+
+
+def _papers_per_metric(rows: Iterable[ResultRow]) -> dict[str | None, int]:
+    """How many papers give a figure (not an improvement) for each metric."""
+    papers: dict[str | None, set[str]] = {}
+    for row in rows:
+        if row.value is not None and not row.is_delta:
+            papers.setdefault(row.metric, set()).add(row.paper_id)
+    return {metric: len(ids) for metric, ids in papers.items()}
 
 
 def _first_per_paper(rows: Iterable[ResultRow]) -> list[ResultRow]:
