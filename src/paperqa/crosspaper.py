@@ -147,7 +147,15 @@ def parse_question(question: str, lexicon: Lexicon) -> TableQuery | None:
         question=question, dataset=dataset, metric=metric, min_value=low, max_value=high,
         best_only=best and not top, limit=int(top.group(1)) if top else None,
         qualifier=" ".join(_content_words(qualifier_text)), direction=lexicon.direction(metric),
+        metric_text=None if metric else _asked_metric(text),
     )
+
+
+def _asked_metric(question: str) -> str | None:
+    """The metric of "which papers report METRIC on X?" as written, when it says more than "results"."""
+    match = _REPORT_ON.search(question)
+    metric = match.group("metric").strip() if match else ""
+    return metric if _content_words(metric) else None
 
 
 # "Which papers report METRIC on NAME?" where NAME is not in the lexicon (a dataset the lexicon
@@ -205,8 +213,7 @@ def literal_mentions(query: TableQuery, papers: dict[str, Paper],
     table: ``with_metric(paper_ids)``) come first."""
     name = re.sub(r"\s*\([^)]*\)\s*$", "", query.dataset).strip() or query.dataset  # "DAVIS (val)" -> "DAVIS"
     pattern = re.compile(r"(?<![\w-])" + re.escape(name).replace(r"\ ", r"[\s-]?") + r"(?![\w-])", re.IGNORECASE)
-    metric_names = [re.sub(r"\s*\([^)]*\)", "", m).strip() for m in (query.metric_text, query.metric) if m]
-    metric_patterns = [re.compile(r"(?<!\w)" + re.escape(m) + r"(?!\w)", re.IGNORECASE) for m in metric_names if m]
+    metric_patterns = literal_metric_patterns(query)
     # Prefilter with plain substring tests (C speed) on the name's longest token in its usual casings;
     # the case-insensitive, word-bounded regex then runs only on the few candidates.
     token = max(re.findall(r"[A-Za-z0-9]+", name) or [name], key=len)
@@ -224,6 +231,12 @@ def literal_mentions(query: TableQuery, papers: dict[str, Paper],
                         sentence=paper.abstract[start:end], start_char=start, end_char=end)
         found.append((not names_metric, paper.paper_id, row))
     return [row for *_, row in sorted(found, key=lambda item: item[:2])]
+
+
+def literal_metric_patterns(query: TableQuery) -> list[re.Pattern[str]]:
+    """The asked metric as written ("NME (inter-ocular)" -> "NME"), whole words, any case."""
+    names = [re.sub(r"\s*\([^)]*\)", "", m).strip() for m in (query.metric_text, query.metric) if m]
+    return [re.compile(r"(?<!\w)" + re.escape(m) + r"(?!\w)", re.IGNORECASE) for m in dict.fromkeys(names) if m]
 
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z(\[]|\s*$)")
@@ -438,11 +451,16 @@ def table_answer(
 def answer_support(query: TableQuery, rows: Sequence[ResultRow], mentions: Sequence[ResultRow], table: ResultsSource,
                    lexicon: Lexicon) -> Callable[[Paper], int] | None:
     """:func:`pair_support` for :func:`table_answer`, from the results table and the lexicon (None when
-    the question names no metric the lexicon knows)."""
-    if not query.metric or not query.in_lexicon:
+    the dataset is not in the lexicon). A metric the lexicon does not know is matched as written
+    (:func:`literal_metric_patterns`), and the papers giving any figure on the dataset stand for those
+    reporting the pair."""
+    if not query.in_lexicon:
         return None
     datasets_of = table.datasets_of(r.paper_id for r in (*rows, *mentions))
-    return pair_support(query, rows, datasets_of, lexicon.metric_pattern(query.metric))
+    if query.metric:
+        return pair_support(query, rows, datasets_of, lexicon.metric_pattern(query.metric))
+    literal = literal_metric_patterns(query)
+    return pair_support(query, rows, datasets_of, literal[0] if literal else None)
 
 
 def pair_support(query: TableQuery, rows: Sequence[ResultRow], datasets_of: dict[str, set[str]],
