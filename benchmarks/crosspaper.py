@@ -90,7 +90,8 @@ def main(
         if query is not None:
             rows, mentions = table_rows(query, table, papers)
             answer = table_answer(query, rows, mentions, papers, by_paper.get, total_papers=len(papers),
-                                  support=answer_support(query, rows, mentions, table, lexicon))
+                                  support=answer_support(query, rows, mentions, table, lexicon),
+                                  direction_of=lexicon.direction)
             answered = dedupe(r.paper_id for r in answer.table)
         answer_s.append(time.perf_counter() - start)
         ranked = bm25.search(item.question, max(k * 3, settings.retrieval.candidates))

@@ -46,7 +46,8 @@ def main() -> int:
         if query is not None:
             rows, mentions = table_rows(query, table, papers)
             answer = table_answer(query, rows, mentions, papers, lambda pid: [], None, len(papers),
-                                  support=answer_support(query, rows, mentions, table, lexicon))
+                                  support=answer_support(query, rows, mentions, table, lexicon),
+                                  direction_of=lexicon.direction)
             ranking = list(dict.fromkeys(r.paper_id for r in answer.table))
         if not ranking:
             unanswered += 1

@@ -150,7 +150,8 @@ def test_constraints_best_only_and_limit():
 def test_the_qualifier_ranks_rows_and_drops_none():
     answer = _answer(TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower",
                                 qualifier="diffusion models"))
-    assert [r.paper_id for r in answer.table] == ["a", "b", "c", "d"]
+    order = [r.paper_id for r in answer.table]  # c states part of the asked text too (the qualifier's words)
+    assert order[0] == "a" and set(order[1:3]) == {"b", "c"} and order[3] == "d"
     assert answer.table[0].qualifier_evidence == "We train a diffusion model."
     assert answer.table[1].qualifier_evidence is None
     columns, cells = table_view(answer.table)
@@ -470,7 +471,8 @@ def test_pair_support_counts_the_metric_named_and_a_dataset_shared_with_the_pape
     mentions = [_row(p, None, p.abstract, metric=None).model_copy(update={"dataset": "SUN RGB-D"}) for p in (d, c, b)]
     papers = {p.paper_id: p for p in (a, b, c, d)}
     answer = table_answer(query, rows, mentions, papers, lambda pid: [], support=support)
-    assert [r.paper_id for r in answer.table] == ["a", "b", "c", "d"]
+    order = [r.paper_id for r in answer.table]  # c states part of the asked text too (the qualifier's words)
+    assert order[0] == "a" and set(order[1:3]) == {"b", "c"} and order[3] == "d"
 
 
 def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
@@ -483,4 +485,45 @@ def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
     rows, mentions = table_rows(query, table, papers)
     support = answer_support(query, rows, mentions, table, lexicon)
     assert support is not None and (support(papers["b"]), support(papers["c"])) == (1, 0)
-    assert answer_support(TableQuery(question="q", dataset="SUN RGB-D"), rows, mentions, table, lexicon) is None
+    assert answer_support(TableQuery(question="q", dataset="X", in_lexicon=False), rows, mentions, table,
+                          lexicon) is None
+
+
+def test_a_metric_the_lexicon_lacks_is_kept_as_written_and_matched_literally_in_the_support(lexicon):
+    query = parse_question("Which papers report NME (inter-ocular) on SUN RGB-D?", lexicon)
+    assert query is not None and query.metric is None and query.metric_text == "NME (inter-ocular)"
+    assert parse_question("Which papers report results on SUN RGB-D?", lexicon).metric_text is None
+    assert parse_question("Which papers report mIoU on SUN RGB-D?", lexicon).metric_text is None
+    papers = {p.paper_id: p for p in (
+        _paper("a", "A", "A reaches 49.1% mIoU on SUN RGB-D and 52.0% mIoU on NYUv2."),
+        _paper("b", "B", "We evaluate RGB-D segmentation on SUN RGB-D and NYUv2."),
+        _paper("c", "C", "We evaluate 3D detection on SUN RGB-D and ScanNet; a lower NME than before."),
+        _paper("d", "D", "We evaluate 3D detection on SUN RGB-D and ScanNet."))}
+    table = ResultsTable.from_papers(papers.values())
+    rows, mentions = table_rows(query, table, papers)
+    support = answer_support(query, rows, mentions, table, lexicon)
+    # b shares NYUv2 with the paper giving a figure on SUN RGB-D (any metric); c names the metric as asked
+    assert support is not None and [support(papers[p]) for p in "bcd"] == [1, 1, 0]
+    answer = table_answer(query, rows, mentions, papers, lambda pid: [], support=support)
+    order = [r.paper_id for r in answer.table]  # c states part of the asked text too (the qualifier's words)
+    assert order[0] == "a" and set(order[1:3]) == {"b", "c"} and order[3] == "d"
+
+
+def test_a_question_naming_no_known_metric_lists_the_datasets_usual_metric_first_each_in_its_direction():
+    a = _paper("a", "A", "A reaches 2.4 FID on CIFAR-10.")
+    b = _paper("b", "B", "B reaches 3.0 FID on CIFAR-10.")
+    c = _paper("c", "C", "C reaches 95.0% accuracy on CIFAR-10.")
+    d = _paper("d", "D", "D runs at 120 FPS on CIFAR-10.")
+    e = _paper("e", "E", "E obtains 90.0 on CIFAR-10.")
+    papers = {p.paper_id: p for p in (a, b, c, d, e)}
+    rows = [_row(b, 3.0, b.abstract), _row(a, 2.4, a.abstract), _row(c, 95.0, c.abstract, metric="Accuracy"),
+            _row(d, 120.0, d.abstract, metric="FPS"), _row(e, 90.0, e.abstract, metric=None)]
+    query = TableQuery(question="Which papers report Top-1 on CIFAR-10?", dataset="CIFAR-10")
+    lexicon = get_lexicon()
+    answer = table_answer(query, rows, [], papers, lambda pid: [], direction_of=lexicon.direction)
+    # FID (two papers) first, lower first; then the one-paper metrics; the unnamed metric's figure last
+    assert [r.paper_id for r in answer.table][:2] == ["a", "b"] and answer.table[-1].paper_id == "e"
+    assert {r.paper_id for r in answer.table[2:4]} == {"c", "d"}
+    # without directions every metric is taken as higher-is-better, still grouped by metric
+    plain = table_answer(query, rows, [], papers, lambda pid: [])
+    assert [r.paper_id for r in plain.table][:2] == ["b", "a"]

@@ -473,7 +473,8 @@ class PaperQA:
             judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
         support = answer_support(query, rows, mentions, self.results_table, self.lexicon)
         answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
-                              total_papers=len(papers), support=support)
+                              total_papers=len(papers), support=support,
+                              direction_of=self.lexicon.direction)
         if judge is not None and judge.failure:
             answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
                              f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")

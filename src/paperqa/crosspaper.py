@@ -147,7 +147,15 @@ def parse_question(question: str, lexicon: Lexicon) -> TableQuery | None:
         question=question, dataset=dataset, metric=metric, min_value=low, max_value=high,
         best_only=best and not top, limit=int(top.group(1)) if top else None,
         qualifier=" ".join(_content_words(qualifier_text)), direction=lexicon.direction(metric),
+        metric_text=None if metric else _asked_metric(text),
     )
+
+
+def _asked_metric(question: str) -> str | None:
+    """The metric of "which papers report METRIC on X?" as written, when it says more than "results"."""
+    match = _REPORT_ON.search(question)
+    metric = match.group("metric").strip() if match else ""
+    return metric if _content_words(metric) else None
 
 
 # "Which papers report METRIC on NAME?" where NAME is not in the lexicon (a dataset the lexicon
@@ -205,8 +213,7 @@ def literal_mentions(query: TableQuery, papers: dict[str, Paper],
     table: ``with_metric(paper_ids)``) come first."""
     name = re.sub(r"\s*\([^)]*\)\s*$", "", query.dataset).strip() or query.dataset  # "DAVIS (val)" -> "DAVIS"
     pattern = re.compile(r"(?<![\w-])" + re.escape(name).replace(r"\ ", r"[\s-]?") + r"(?![\w-])", re.IGNORECASE)
-    metric_names = [re.sub(r"\s*\([^)]*\)", "", m).strip() for m in (query.metric_text, query.metric) if m]
-    metric_patterns = [re.compile(r"(?<!\w)" + re.escape(m) + r"(?!\w)", re.IGNORECASE) for m in metric_names if m]
+    metric_patterns = literal_metric_patterns(query)
     # Prefilter with plain substring tests (C speed) on the name's longest token in its usual casings;
     # the case-insensitive, word-bounded regex then runs only on the few candidates.
     token = max(re.findall(r"[A-Za-z0-9]+", name) or [name], key=len)
@@ -224,6 +231,12 @@ def literal_mentions(query: TableQuery, papers: dict[str, Paper],
                         sentence=paper.abstract[start:end], start_char=start, end_char=end)
         found.append((not names_metric, paper.paper_id, row))
     return [row for *_, row in sorted(found, key=lambda item: item[:2])]
+
+
+def literal_metric_patterns(query: TableQuery) -> list[re.Pattern[str]]:
+    """The asked metric as written ("NME (inter-ocular)" -> "NME"), whole words, any case."""
+    names = [re.sub(r"\s*\([^)]*\)", "", m).strip() for m in (query.metric_text, query.metric) if m]
+    return [re.compile(r"(?<!\w)" + re.escape(m) + r"(?!\w)", re.IGNORECASE) for m in dict.fromkeys(names) if m]
 
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z(\[]|\s*$)")
@@ -353,8 +366,14 @@ def table_answer(
     judge: JudgeFn | None = None,
     total_papers: int | None = None,
     support: Callable[[Paper], int] | None = None,
+    direction_of: Callable[[str | None], Direction] | None = None,
 ) -> Answer:
     """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
+
+    A question naming no metric the lexicon knows lists every figure on the dataset first: grouped by
+    metric, the metric most papers report on the dataset first (the dataset's usual measure, so likely
+    the one asked), each metric's figures in its own direction (``direction_of``, e.g. the lexicon's;
+    higher-is-better without it), never comparing one metric's values with another's.
 
     Among the papers without the pair's figure, those with more signs that they report it come first:
     ``support(paper)`` counts them (:func:`pair_support`: the paper names the asked metric; it names
@@ -387,6 +406,7 @@ def table_answer(
     listed = [p for p in dict.fromkeys(r.paper_id for r in (*best_rows, *deltas, *others, *no_figure)) if p in papers]
     verdicts = judge([papers[p] for p in listed], query.qualifier) if judge and terms else {}
 
+    usual = _papers_per_metric(pair) if query.metric is None else {}
     ranked: list[tuple[tuple, ResultRow]] = []
     for group, group_rows in enumerate((best_rows, deltas, others, no_figure)):
         for position, row in enumerate(group_rows):
@@ -403,7 +423,11 @@ def table_answer(
             named = 0 if group < 2 or support is None else -support(paper)
             if group == 2:  # another metric's figure is not comparable: not sorted by value
                 value = 0.0
-            ranked.append(((min(group, 2), tier, named, group, evaluative, -value if higher else value, position), row))
+            order = (0, -value if higher else value)
+            if query.metric is None and group < 2:  # every metric's figures: by metric, then in its direction
+                up = (direction_of(row.metric) if direction_of else "higher") == "higher"
+                order = (-usual.get(row.metric, 0) if row.metric else 0, -value if up else value)
+            ranked.append(((min(group, 2), tier, named, group, evaluative, order, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
     if query.best_only and ranked_only:
@@ -427,11 +451,16 @@ def table_answer(
 def answer_support(query: TableQuery, rows: Sequence[ResultRow], mentions: Sequence[ResultRow], table: ResultsSource,
                    lexicon: Lexicon) -> Callable[[Paper], int] | None:
     """:func:`pair_support` for :func:`table_answer`, from the results table and the lexicon (None when
-    the question names no metric the lexicon knows)."""
-    if not query.metric or not query.in_lexicon:
+    the dataset is not in the lexicon). A metric the lexicon does not know is matched as written
+    (:func:`literal_metric_patterns`), and the papers giving any figure on the dataset stand for those
+    reporting the pair."""
+    if not query.in_lexicon:
         return None
     datasets_of = table.datasets_of(r.paper_id for r in (*rows, *mentions))
-    return pair_support(query, rows, datasets_of, lexicon.metric_pattern(query.metric))
+    if query.metric:
+        return pair_support(query, rows, datasets_of, lexicon.metric_pattern(query.metric))
+    literal = literal_metric_patterns(query)
+    return pair_support(query, rows, datasets_of, literal[0] if literal else None)
 
 
 def pair_support(query: TableQuery, rows: Sequence[ResultRow], datasets_of: dict[str, set[str]],
@@ -478,6 +507,15 @@ def _best_per_paper(rows: Iterable[ResultRow], higher: bool) -> list[ResultRow]:
         if held is None or (row.value > held.value if higher else row.value < held.value):  # type: ignore[operator]
             best[row.paper_id] = row
     return list(best.values())
+
+
+def _papers_per_metric(rows: Iterable[ResultRow]) -> dict[str | None, int]:
+    """How many papers give a figure (not an improvement) for each metric."""
+    papers: dict[str | None, set[str]] = {}
+    for row in rows:
+        if row.value is not None and not row.is_delta:
+            papers.setdefault(row.metric, set()).add(row.paper_id)
+    return {metric: len(ids) for metric, ids in papers.items()}
 
 
 def _first_per_paper(rows: Iterable[ResultRow]) -> list[ResultRow]:
