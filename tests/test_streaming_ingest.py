@@ -138,3 +138,22 @@ def test_results_rows_are_extracted_a_slice_at_a_time_into_the_table(tmp_path, e
     assert store.results_path is not None and len(store.papers) > 5
     assert count_results(store.results_path) == sum(r.value is not None for r in expected) > 0
     assert report.timings_s["results"] > 0 and report.timings_s["index"] >= 0
+
+
+def test_a_full_disk_while_slices_are_written_is_a_clear_error_and_loses_nothing(tmp_path, embedder, monkeypatch):
+    from paperqa.errors import PaperQAError
+
+    paths = bundled_corpus_paths()
+    qa = PaperQA(tmp_path / "idx", overrides={"embedding.ingest_slice": 16}, embedder=embedder)
+    qa.ingest(paths[:1])
+    before = IndexStore.open(tmp_path / "idx")
+
+    def full(self, rows):
+        raise OSError(28, "No space left on device", str(self.path))
+
+    monkeypatch.setattr(SentenceSpill, "write", full)
+    with pytest.raises(PaperQAError, match="No space left on device.*the index is unchanged"):
+        qa.ingest(paths[1:])
+    after = IndexStore.open(tmp_path / "idx")
+    assert after.version_dir == before.version_dir and len(after.chunks) == len(before.chunks)
+    assert [p.name for p in (tmp_path / "idx" / "versions").iterdir() if p.name.startswith(".tmp")] == []

@@ -289,11 +289,16 @@ class SentenceSpill:
 @contextmanager
 def spill_folder(root: Path) -> Iterator[Path]:
     """A scratch folder beside the versions (same file system, so files move into a version by
-    rename); removed on exit, and by the next ingest's pruning if this process is killed."""
+    rename); removed on exit, and by the next ingest's pruning if this process is killed. An
+    ``OSError`` inside becomes :class:`IndexWriteError`, which says the index is unchanged."""
     folder = root / _VERSIONS / f".tmp-spill-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
     try:
+        folder.mkdir(parents=True)
         yield folder
+    except IndexWriteError:
+        raise
+    except OSError as exc:  # full disk, read-only folder while slices are written: the live version stays
+        raise _write_error(root, exc) from exc
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
