@@ -120,9 +120,14 @@ def test_a_failure_in_a_later_slice_keeps_the_previous_version(tmp_path, embedde
     monkeypatch.setattr(embedder, "embed_passages", failing)
     with pytest.raises(OSError, match="disk full"):
         qa.ingest(paths[1:])
-    after = IndexStore.open(tmp_path / "idx")
+    _assert_unchanged(tmp_path / "idx", before)
+
+
+def _assert_unchanged(root, before: IndexStore) -> None:
+    """The failed ingest left the previous version live and no scratch folder behind."""
+    after = IndexStore.open(root)
     assert after.version_dir == before.version_dir and len(after.chunks) == len(before.chunks)
-    assert [p.name for p in (tmp_path / "idx" / "versions").iterdir() if p.name.startswith(".tmp")] == []
+    assert [p.name for p in (root / "versions").iterdir() if p.name.startswith(".tmp")] == []
 
 
 def test_results_rows_are_extracted_a_slice_at_a_time_into_the_table(tmp_path, embedder, monkeypatch):
@@ -154,6 +159,4 @@ def test_a_full_disk_while_slices_are_written_is_a_clear_error_and_loses_nothing
     monkeypatch.setattr(SentenceSpill, "write", full)
     with pytest.raises(PaperQAError, match="No space left on device.*the index is unchanged"):
         qa.ingest(paths[1:])
-    after = IndexStore.open(tmp_path / "idx")
-    assert after.version_dir == before.version_dir and len(after.chunks) == len(before.chunks)
-    assert [p.name for p in (tmp_path / "idx" / "versions").iterdir() if p.name.startswith(".tmp")] == []
+    _assert_unchanged(tmp_path / "idx", before)
