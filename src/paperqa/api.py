@@ -375,7 +375,7 @@ class PaperQA:
         if table_query is None:
             return None
         try:
-            answer = self._table_answer(table_query, filters, judge_qualifier=False)
+            answer = self._table_answer(table_query, filters, judge_qualifier=False, render=False)
         except ResultsStoreError:  # an index without a results table searches as before
             return None
         return [row.citation.chunk_id for row in answer.table or [] if row.citation is not None]
@@ -457,7 +457,7 @@ class PaperQA:
         return parse_question(question, self.lexicon)
 
     def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None,
-                      judge_qualifier: bool = True) -> Answer:
+                      judge_qualifier: bool = True, render: bool = True) -> Answer:
         """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
         papers = self.papers
         rows, mentions = table_rows(query, self.results_table, papers)
@@ -474,7 +474,7 @@ class PaperQA:
         support = answer_support(query, rows, mentions, self.results_table, self.lexicon)
         answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
                               total_papers=len(papers), support=support,
-                              direction_of=self.lexicon.direction)
+                              direction_of=self.lexicon.direction, render=render)
         if judge is not None and judge.failure:
             answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
                              f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")

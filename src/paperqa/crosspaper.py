@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -242,8 +242,14 @@ def literal_metric_patterns(query: TableQuery) -> list[re.Pattern[str]]:
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z(\[]|\s*$)")
 
 
-def quick_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans by punctuation: runs per row of an answer, where punkt costs ~1 ms an abstract."""
+@lru_cache(maxsize=16_384)
+def quick_sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """Sentence spans by punctuation: runs per row of an answer, where punkt costs ~1 ms an abstract.
+    Cached: the same abstracts are listed question after question."""
+    return tuple(_quick_sentences(text))
+
+
+def _quick_sentences(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         if text[start:match.end()].strip():
@@ -340,8 +346,15 @@ def qualifier_evidence(paper: Paper, terms: Sequence[str]) -> Evidence:
 
 
 def _share(text: str, wanted: set[str]) -> float:
-    words = set(_stemmer().stemWords([w for w in re.split(r"[^A-Za-z0-9]+", text.casefold()) if w]))
-    return len(wanted & words) / len(wanted)
+    return len(wanted & _stemmed_words(text)) / len(wanted)
+
+
+@lru_cache(maxsize=65_536)
+def _stemmed_words(text: str) -> frozenset[str]:
+    """A sentence's stemmed words. Cached: a search of a cross-paper question weighs the qualifier
+    against every sentence of every listed paper (~1,000 rows on a big dataset), and the same
+    sentences come back question after question."""
+    return frozenset(_stemmer().stemWords([w for w in re.split(r"[^A-Za-z0-9]+", text.casefold()) if w]))
 
 
 class Judgement(BaseModel):
@@ -367,8 +380,11 @@ def table_answer(
     total_papers: int | None = None,
     support: Callable[[Paper], int] | None = None,
     direction_of: Callable[[str | None], Direction] | None = None,
+    render: bool = True,
 ) -> Answer:
     """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
+
+    ``render=False`` leaves ``text`` empty: for callers that only need the rows in order (search).
 
     A question naming no metric the lexicon knows lists every figure on the dataset first: grouped by
     metric, the metric most papers report on the dataset first (the dataset's usual measure, so likely
@@ -441,7 +457,7 @@ def table_answer(
         citation = _row_citation(key, row, papers[row.paper_id], chunks_of(row.paper_id))
         citations.append(citation)
         table.append(row.model_copy(update={"citation": citation, "title": row.title or papers[row.paper_id].title}))
-    text = render_text(query, table, total_papers)
+    text = render_text(query, table, total_papers) if render else ""
     notice = ("Answered from the results table: figures quoted from every abstract in the index (not generated), "
               "not only from the top passages.")
     return Answer(question=query.question, text=text, citations=citations, refused=False, mode="extractive",
@@ -474,12 +490,17 @@ def pair_support(query: TableQuery, rows: Sequence[ResultRow], datasets_of: dict
     companions = {d for pid in reporting for d in datasets_of.get(pid, ())} - {query.dataset}
 
     def support(paper: Paper) -> int:
-        names = metric_pattern is not None and bool(metric_pattern.search(paper.title)
-                                                    or metric_pattern.search(paper.abstract))
+        names = metric_pattern is not None and _names(metric_pattern, paper.title, paper.abstract)
         shares = bool(companions & (datasets_of.get(paper.paper_id, set()) - {query.dataset}))
         return int(names) + int(shares)
 
     return support
+
+
+@lru_cache(maxsize=65_536)
+def _names(pattern: re.Pattern[str], title: str, abstract: str) -> bool:
+    """``pattern`` occurs in the title or abstract (cached: papers recur across questions)."""
+    return bool(pattern.search(title) or pattern.search(abstract))
 
 
 # A sentence stating results ("outperforms the state of the art on X"), not only naming X ("pretrained on X")
