@@ -77,6 +77,26 @@ def test_dense_filter_paths_agree(flat_vectors) -> None:
     assert len(dense.search(query, depth=10, allowed=np.empty(0, np.int64))) == 0
 
 
+def test_one_search_thread_gives_the_same_rows_and_restores_faiss_threads(flat_vectors, monkeypatch) -> None:
+    """index.search_threads runs one question's FAISS search on that many OpenMP threads, then puts
+    the previous setting back; the rows do not depend on it."""
+    index, vectors = flat_vectors
+    base = load_config().index.model_dump() | {"device": "cpu"}
+    seen: list[int] = []
+    search = index.search
+
+    def spy(*args, **kwargs):
+        seen.append(faiss.omp_get_max_threads())
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(index, "search", spy)
+    before = faiss.omp_get_max_threads()
+    one = DenseRetriever(index, IndexConfig.model_validate(base | {"search_threads": 1})).search(vectors[3], depth=10)
+    default = DenseRetriever(index, IndexConfig.model_validate(base | {"search_threads": 0})).search(vectors[3], depth=10)
+    assert seen == [1, before] and faiss.omp_get_max_threads() == before
+    assert one.rows.tolist() == default.rows.tolist() and one.rows[0] == 3
+
+
 def test_bm25_retriever_matches_terms_and_filters() -> None:
     cfg = load_config().retrieval
     texts = ["ADE20K segmentation with transformers", "ImageNet classification", "ADE20K and COCO detection"]

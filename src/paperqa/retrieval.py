@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -103,6 +104,21 @@ def place_for_search(index: faiss.Index, cfg: IndexConfig) -> faiss.Index:
     return index
 
 
+@contextmanager
+def _omp_threads(count: int) -> Iterator[None]:
+    """FAISS's OpenMP threads for this thread's searches (0: leave as is). OpenMP keeps the setting per
+    thread, so concurrent searches and an ingest elsewhere in the process are not affected."""
+    if count <= 0:
+        yield
+        return
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
 class DenseRetriever:
     """Top rows by inner product of normalised vectors; ``allowed`` rows only when filtered."""
 
@@ -122,7 +138,8 @@ class DenseRetriever:
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         if allowed is not None and self.on_gpu:
             return self._overfetch(query, depth, allowed)
-        scores, rows = self.index.search(query, min(depth, self.size), params=self._search_params(allowed))
+        with _omp_threads(self.cfg.search_threads):
+            scores, rows = self.index.search(query, min(depth, self.size), params=self._search_params(allowed))
         keep = rows[0] >= 0
         return Ranked(rows[0][keep], scores[0][keep])
 
