@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,9 @@ from .crosspaper import (
     QualifierJudge,
     TableQuery,
     answer_support,
+    cited_chunk_id,
     parse_question,
+    rank_rows,
     table_answer,
     table_rows,
 )
@@ -326,8 +328,7 @@ class PaperQA:
         def pooled() -> Iterator[np.ndarray]:
             for start in range(0, len(chunks), size):
                 part = chunks[start : start + size]
-                shifted = [[(int(a) + text_offset(c, chunking), int(b) + text_offset(c, chunking))
-                            for a, b in flat_spans[offsets[start + i] : offsets[start + i + 1]]]
+                shifted = [(flat_spans[offsets[start + i] : offsets[start + i + 1]] + text_offset(c, chunking)).tolist()
                            for i, c in enumerate(part)]
                 embedded = self.embedder.embed_passages([indexed_text(c, chunking) for c in part], shifted, bar)
                 assert embedded.sentences is not None
@@ -375,10 +376,12 @@ class PaperQA:
         if table_query is None:
             return None
         try:
-            answer = self._table_answer(table_query, filters, judge_qualifier=False, render=False)
+            rows, mentions, support = self._table_inputs(table_query, filters)
         except ResultsStoreError:  # an index without a results table searches as before
             return None
-        return [row.citation.chunk_id for row in answer.table or [] if row.citation is not None]
+        papers, chunks_of = self.papers, self.retriever.chunks_of_paper
+        ranked = rank_rows(table_query, rows, mentions, papers, support=support, direction_of=self.lexicon.direction)
+        return [cited_chunk_id(row, papers[row.paper_id], chunks_of(row.paper_id)) for row in ranked]
 
     @property
     def generator(self) -> AnswerGenerator:
@@ -456,25 +459,30 @@ class PaperQA:
             return None
         return parse_question(question, self.lexicon)
 
-    def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None,
-                      judge_qualifier: bool = True, render: bool = True) -> Answer:
-        """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
+    def _table_inputs(
+        self, query: TableQuery, filters: SearchFilters | None
+    ) -> tuple[list[ResultRow], list[ResultRow], Callable[[Paper], int] | None]:
+        """The table's rows and mentions of the dataset (within ``filters``) and the ranking support."""
         papers = self.papers
         rows, mentions = table_rows(query, self.results_table, papers)
         if filters is not None and not filters.is_empty():
             allowed = {pid for pid, paper in papers.items() if filters.matches(paper)}
             rows = [r for r in rows if r.paper_id in allowed]
             mentions = [r for r in mentions if r.paper_id in allowed]
+        return rows, mentions, answer_support(query, rows, mentions, self.results_table, self.lexicon)
+
+    def _table_answer(self, query: TableQuery, filters: SearchFilters | None = None) -> Answer:
+        """Every paper of the index reporting the pair, sorted, cited; then those naming the dataset only."""
+        papers = self.papers
+        rows, mentions, support = self._table_inputs(query, filters)
         judge = None
-        if query.qualifier and judge_qualifier and self.answer_mode() == "generated":
+        if query.qualifier and self.answer_mode() == "generated":
             from .llm import LLMClient
 
             llm = self.settings.llm
             judge = QualifierJudge(LLMClient(llm), llm.concurrency, llm.fallback_to_extractive)
-        support = answer_support(query, rows, mentions, self.results_table, self.lexicon)
         answer = table_answer(query, rows, mentions, papers, self.retriever.chunks_of_paper, judge=judge,
-                              total_papers=len(papers), support=support,
-                              direction_of=self.lexicon.direction, render=render)
+                              total_papers=len(papers), support=support, direction_of=self.lexicon.direction)
         if judge is not None and judge.failure:
             answer.notice = (f"{answer.notice} The language model was unavailable, so the qualifier "
                              f"\u201c{query.qualifier}\u201d is matched by its words only. Reason: {judge.failure}")

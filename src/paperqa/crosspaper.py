@@ -380,11 +380,30 @@ def table_answer(
     total_papers: int | None = None,
     support: Callable[[Paper], int] | None = None,
     direction_of: Callable[[str | None], Direction] | None = None,
-    render: bool = True,
 ) -> Answer:
-    """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
+    """The cited answer: :func:`rank_rows`, each row with its citation, and the text."""
+    ordered = rank_rows(query, rows, mentions, papers, judge=judge, support=support, direction_of=direction_of)
+    table, citations = [], []
+    for key, row in enumerate(ordered, start=1):
+        citation = _row_citation(key, row, papers[row.paper_id], chunks_of(row.paper_id))
+        citations.append(citation)
+        table.append(row.model_copy(update={"citation": citation, "title": row.title or papers[row.paper_id].title}))
+    notice = ("Answered from the results table: figures quoted from every abstract in the index (not generated), "
+              "not only from the top passages.")
+    return Answer(question=query.question, text=render_text(query, table, total_papers), citations=citations,
+                  refused=False, mode="extractive", notice=notice, table=table)
 
-    ``render=False`` leaves ``text`` empty: for callers that only need the rows in order (search).
+
+def rank_rows(
+    query: TableQuery,
+    rows: Sequence[ResultRow],
+    mentions: Sequence[ResultRow],
+    papers: dict[str, Paper],
+    judge: JudgeFn | None = None,
+    support: Callable[[Paper], int] | None = None,
+    direction_of: Callable[[str | None], Direction] | None = None,
+) -> list[ResultRow]:
+    """Every paper reporting the pair (best figure per paper, sorted), then those without a figure.
 
     A question naming no metric the lexicon knows lists every figure on the dataset first: grouped by
     metric, the metric most papers report on the dataset first (the dataset's usual measure, so likely
@@ -451,17 +470,7 @@ def table_answer(
         ordered = [r for r in ordered if r.value == top_value and not r.is_delta] or ordered[:1]
     if query.limit and ranked_only:
         ordered = ordered[: query.limit]
-
-    table, citations = [], []
-    for key, row in enumerate(ordered, start=1):
-        citation = _row_citation(key, row, papers[row.paper_id], chunks_of(row.paper_id))
-        citations.append(citation)
-        table.append(row.model_copy(update={"citation": citation, "title": row.title or papers[row.paper_id].title}))
-    text = render_text(query, table, total_papers) if render else ""
-    notice = ("Answered from the results table: figures quoted from every abstract in the index (not generated), "
-              "not only from the top passages.")
-    return Answer(question=query.question, text=text, citations=citations, refused=False, mode="extractive",
-                  notice=notice, table=table)
+    return ordered
 
 
 def answer_support(query: TableQuery, rows: Sequence[ResultRow], mentions: Sequence[ResultRow], table: ResultsSource,
@@ -569,8 +578,15 @@ def _with_qualifier(row: ResultRow, paper: Paper, terms: Sequence[str], judgemen
     return row.model_copy(update=update)
 
 
-def _row_citation(key: int, row: ResultRow, paper: Paper, chunks: Sequence[Chunk]) -> Citation:
-    """The row's sentence, located in the passage that holds it, so the faces can highlight it."""
+def cited_chunk_id(row: ResultRow, paper: Paper, chunks: Sequence[Chunk]) -> str:
+    """The passage a row of :func:`table_answer` is cited from (what search fuses in), without the citation."""
+    start, end, _ = _cited_span(row, paper)
+    chunk = _chunk_holding(chunks, start, end)
+    return chunk.chunk_id if chunk is not None else _whole_abstract_chunk_id(paper, chunks)
+
+
+def _cited_span(row: ResultRow, paper: Paper) -> tuple[int, int, str]:
+    """``(start, end, quote)`` of the row's sentence in the abstract."""
     start, end, quote = row.start_char, row.end_char, row.sentence
     if not quote or paper.abstract[start:end] != quote:
         found = paper.abstract.find(quote) if quote else -1
@@ -579,11 +595,26 @@ def _row_citation(key: int, row: ResultRow, paper: Paper, chunks: Sequence[Chunk
         else:  # no usable sentence (e.g. a mention row): cite the first sentence naming the dataset
             start, end = _sentence_naming(paper.abstract, row.dataset_surface or row.dataset)
             quote = paper.abstract[start:end]
-    chunk = next((c for c in chunks if c.start_char <= start and end <= c.end_char), None)
+    return start, end, quote
+
+
+def _chunk_holding(chunks: Sequence[Chunk], start: int, end: int) -> Chunk | None:
+    return next((c for c in chunks if c.start_char <= start and end <= c.end_char), None)
+
+
+def _whole_abstract_chunk_id(paper: Paper, chunks: Sequence[Chunk]) -> str:
+    """A sentence straddling two passages is cited within the whole abstract, under its first passage."""
+    return chunks[0].chunk_id if chunks else f"{paper.paper_id}#0"
+
+
+def _row_citation(key: int, row: ResultRow, paper: Paper, chunks: Sequence[Chunk]) -> Citation:
+    """The row's sentence, located in the passage that holds it, so the faces can highlight it."""
+    start, end, quote = _cited_span(row, paper)
+    chunk = _chunk_holding(chunks, start, end)
     if chunk is not None:
         passage, chunk_id, offset = chunk.text, chunk.chunk_id, chunk.start_char
     else:  # the sentence straddles two passages: cite it within the whole abstract
-        passage, chunk_id, offset = paper.abstract, chunks[0].chunk_id if chunks else f"{paper.paper_id}#0", 0
+        passage, chunk_id, offset = paper.abstract, _whole_abstract_chunk_id(paper, chunks), 0
     return Citation(
         key=key, paper_id=paper.paper_id, title=paper.title, passage=passage, chunk_id=chunk_id,
         quote=quote, quote_start=start - offset, quote_end=end - offset, score=1.0,

@@ -47,9 +47,9 @@ FORMAT_VERSION = 1
 Vectors = np.ndarray | Iterable[np.ndarray]
 _BATCH = 65_536  # rows reconstructed at a time when auto rebuilds an index as a bigger type
 _CURRENT = "CURRENT"
+_VERSIONS = "versions"
 _BM25_SLICE = 20_000  # texts tokenised at a time
 T = TypeVar("T")
-_VERSIONS = "versions"
 
 
 class IndexPointerError(IndexCorruptError):
@@ -286,6 +286,11 @@ class SentenceSpill:
         return SentenceVectors(self.offsets, self.spans, np.load(self.path, mmap_mode="r"), spill=self.path)
 
 
+def _finished(sentences: SentenceVectors | SentenceSpill | None) -> SentenceVectors | None:
+    """A spill is complete once the passage vectors that fill it have been consumed (by the index build)."""
+    return sentences.finish() if isinstance(sentences, SentenceSpill) else sentences
+
+
 @contextmanager
 def spill_folder(root: Path) -> Iterator[Path]:
     """A scratch folder beside the versions (same file system, so files move into a version by
@@ -461,8 +466,7 @@ class IndexStore:
             index = faiss.clone_index(self.vectors)
             for batch in _batches(vectors):
                 _add_vectors(index, batch)
-        if isinstance(sentences, SentenceSpill):  # complete once the vectors above are consumed
-            sentences = sentences.finish()
+        sentences = _finished(sentences)
         folder = sentences.spill.parent if sentences is not None and sentences.spill is not None else None
         merged_sentences = self.sentences.concat(sentences, folder) if self.sentences and sentences else None
         return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
@@ -480,8 +484,7 @@ class IndexStore:
             raise _pointer_error(root, f"{root / _CURRENT} is missing")
         kind = resolve_index_type(settings.index, len(chunks))
         index = build_faiss_index(_batches(vectors), len(chunks), kind, settings.index)
-        if isinstance(sentences, SentenceSpill):  # complete once the vectors above are consumed
-            sentences = sentences.finish()
+        sentences = _finished(sentences)
         return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
                               embedding_model, kind, results, sentences, embedding_dtype,
                               settings.embedding.sentence_vectors if sentences else "none")
