@@ -7,18 +7,19 @@ swaps it in; searches that already started keep the version they began with.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .answering import extractive_answer, refusal
-from .chunking import chunk_papers, indexed_text, sentence_spans, text_offset
+from .chunking import ChunkPlan, indexed_text, sentence_spans, text_offset
 from .config import Settings, cache_dir, load_config
 from .crosspaper import (
     QualifierJudge,
@@ -54,10 +55,11 @@ from .models import (
     ResultRow,
     SourceProblem,
 )
+from .records import PaperSpill, Subset
 from .results import EXTRACTOR_VERSION, RuleExtractor
 from .results_table import ResultsStoreError, ResultsTable, read_meta
 from .retrieval import Retriever, SearchFilters
-from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, title_key
+from .sources import bundled_corpus_paths, is_title_hash_id, load_papers, plan_files, title_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .generation import AnswerGenerator
@@ -95,6 +97,7 @@ class PaperQA:
         self.index_dir = Path(chosen_dir).expanduser() if chosen_dir else default_index_dir(self.settings, self.embedder.model_id)
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
+        self._pending: IndexStore | None = None  # a loaded or just written version, searched once asked
         self._generator: AnswerGenerator | None = None
         self._results: tuple[IndexStore, ResultsTable] | None = None
         self._extraction_warnings: list[str] = []
@@ -121,23 +124,28 @@ class PaperQA:
             self.settings = self.settings.with_overrides(store.settings_overrides())
             self.embedder = self._shared_embedder(self.settings)
         store.check_compatible(self.settings, self.embedder.model_id)
-        self._retriever = Retriever(store, self.embedder, self.settings)
+        self._pending, self._retriever = store, None
 
     def _shared_embedder(self, settings: Settings) -> Embedder:
         return self.embedder if settings.embedding == self.embedder.cfg else Embedder(settings.embedding)
 
     @property
     def retriever(self) -> Retriever:
-        """The retriever over the live index version; builds the bundled index on first use."""
+        """The retriever over the live index version; builds the bundled index on first use.
+
+        After an ingest it is built on first use too: an ingest alone never loads the records
+        into memory (``paperqa ingest`` of millions of passages stays within the slices it embeds).
+        """
         if self._retriever is None:
             with self._lock:
                 if self._retriever is None:
-                    if self.bundled:
+                    if self._pending is None and self.bundled:
                         self.ingest(bundled_corpus_paths())
-                    if self._retriever is None:
+                    if self._pending is None:
                         raise IndexNotFoundError(
                             f"no index at {self.index_dir}: run `paperqa ingest PATH --index-dir {self.index_dir}` first"
                         )
+                    self._retriever, self._pending = Retriever(self._pending, self.embedder, self.settings), None
         return self._retriever
 
     def info(self) -> IndexInfo:
@@ -167,12 +175,13 @@ class PaperQA:
         with self._lock:
             if self._results is None or self._results[0] is not store:
                 lexicon = self.lexicon
-                titles = {pid: p.title for pid, p in store.papers.items()}
+                papers = self.retriever.papers
+                titles = {pid: p.title for pid, p in papers.items()}
                 path = store.results_path
                 if path is not None and _results_current(path, lexicon):
                     table = ResultsTable.open(path, lexicon, titles)
                 else:
-                    table = ResultsTable.from_rows(self._extract(list(store.papers.values())), lexicon, titles)
+                    table = ResultsTable.from_rows(self._extract(list(papers.values())), lexicon, titles)
                 self._results = (store, table)
             return self._results[1]
 
@@ -204,7 +213,7 @@ class PaperQA:
             self._extraction_warnings.extend(extractor.warnings)
         return rows
 
-    def _results_update(self, store: IndexStore | None, new: list[Paper], seconds: list[float]) -> ResultsUpdate:
+    def _results_update(self, store: IndexStore | None, new: Sequence[Paper], seconds: list[float]) -> ResultsUpdate:
         """New papers' rows over the previous version's table; everything when that table is stale.
 
         The rows are extracted lazily, a slice of papers at a time, while the table is written
@@ -216,10 +225,10 @@ class PaperQA:
         base = store.results_path if store is not None else None
         if base is not None and _results_current(base, lexicon, self.settings.results.extractor):
             return ResultsUpdate(rows=self._extract_slices(new, seconds), base=base, meta=meta)
-        known = list(store.papers.values()) if store is not None else []
-        return ResultsUpdate(rows=self._extract_slices(known + new, seconds), base=None, meta=meta)
+        known = store.papers.values() if store is not None else []  # streamed from the version's file
+        return ResultsUpdate(rows=self._extract_slices(itertools.chain(known, new), seconds), base=None, meta=meta)
 
-    def _extract_slices(self, papers: list[Paper], seconds: list[float]) -> Iterator[ResultRow]:
+    def _extract_slices(self, papers: Iterable[Paper], seconds: list[float]) -> Iterator[ResultRow]:
         for part in slices(papers, _RESULTS_SLICE):
             t = time.perf_counter()
             rows = self._extract(part)
@@ -228,7 +237,7 @@ class PaperQA:
 
     @property
     def papers(self) -> dict[str, Paper]:
-        return self.retriever.store.papers
+        return self.retriever.papers
 
     def ingest(
         self, paths: Sequence[str | os.PathLike[str]], fmt: str | None = None, progress: bool = False,
@@ -240,16 +249,22 @@ class PaperQA:
         anything is written; otherwise such files are reported in ``errors`` and skipped.
         """
         started = time.perf_counter()
-        loaded = load_papers([Path(p) for p in paths], fmt=fmt, cfg=self.settings.ingest, strict=strict)
-        report = IngestReport(errors=loaded.errors, warnings=loaded.warnings, skipped=loaded.duplicates)
-        report.timings_s["parse"] = time.perf_counter() - started
-        with self._lock, writer_lock(self.index_dir):
+        plan_files([Path(p) for p in paths], fmt, strict)  # a bad path fails before the index folder is touched
+        # Papers go to a scratch file as they are parsed (only dedupe keys stay in memory), under the
+        # writer lock: another writer's pruning removes scratch folders it does not own.
+        with self._lock, writer_lock(self.index_dir), spill_folder(self.index_dir) as spill:
+            parsed = PaperSpill(spill / "parsed.jsonl")
+            loaded = load_papers([Path(p) for p in paths], fmt=fmt, cfg=self.settings.ingest, strict=strict,
+                                 into=parsed)
+            parsed.finish()
+            report = IngestReport(errors=loaded.errors, warnings=loaded.warnings, skipped=loaded.duplicates)
+            report.timings_s["parse"] = time.perf_counter() - started
             store = self._latest_store()
-            new, updated = _split_known(store, loaded.papers)
-            report.skipped += len(loaded.papers) - len(new)
-            if new or updated:
-                store = self._write(store, new, updated, report, progress)
-                self._retriever = Retriever(store, self.embedder, self.settings)
+            new, updated = _split_known(store, parsed)
+            report.skipped += len(parsed) - len(new)
+            if len(new) or updated:
+                self._pending = self._write(store, new, updated, report, progress, spill)
+                self._retriever = None
         report.added = len(new)
         report.timings_s["total"] = time.perf_counter() - started
         return report
@@ -263,10 +278,11 @@ class PaperQA:
         return store
 
     def _write(
-        self, store: IndexStore | None, new: list[Paper], updated: list[Paper], report: IngestReport, progress: bool
+        self, store: IndexStore | None, new: Sequence[Paper], updated: list[Paper], report: IngestReport,
+        progress: bool, spill: Path,
     ) -> IndexStore:
         t = time.perf_counter()
-        chunks = chunk_papers(new, self.settings.chunking)
+        chunks = ChunkPlan(new, self.settings.chunking)  # passages rebuilt a slice at a time, never all held
         report.timings_s["chunk"] = time.perf_counter() - t
         report.chunks_added = len(chunks)
         # One streaming pass: slices of passages are embedded while the index consumes them, so the
@@ -277,15 +293,14 @@ class PaperQA:
         self._extraction_warnings = []
         results = self._results_update(store, new, results_s)
         dtype = self.embedder.dtype
-        with spill_folder(self.index_dir) as spill:
-            vectors, sentences = self._embed_chunks(chunks, with_sentences=store is None or store.sentences is not None,
-                                                    progress=progress, spill=spill, seconds=embed_s)
-            if store is None:
-                result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
-                                           results=results, sentences=sentences, embedding_dtype=dtype)
-            else:
-                result = store.add(updated + new, chunks, vectors, self.settings, results=results,
-                                   sentences=sentences, embedding_dtype=dtype)
+        vectors, sentences = self._embed_chunks(chunks, with_sentences=store is None or store.sentences is not None,
+                                                progress=progress, spill=spill, seconds=embed_s)
+        if store is None:
+            result = IndexStore.create(self.index_dir, new, chunks, vectors, self.settings, self.embedder.model_id,
+                                       results=results, sentences=sentences, embedding_dtype=dtype)
+        else:
+            result = store.add(updated, new, chunks, vectors, self.settings, results=results,
+                               sentences=sentences, embedding_dtype=dtype)
         report.warnings.extend(SourceProblem(path="(results extraction)", message=w) for w in self._extraction_warnings)
         report.timings_s["embed"] = embed_s[0]
         report.timings_s["results"] = results_s[0]
@@ -293,7 +308,7 @@ class PaperQA:
         return result
 
     def _embed_chunks(
-        self, chunks: list[Chunk], with_sentences: bool, progress: bool, spill: Path, seconds: list[float]
+        self, chunks: Sequence[Chunk], with_sentences: bool, progress: bool, spill: Path, seconds: list[float]
     ) -> tuple[Iterator[np.ndarray], SentenceSpill | SentenceVectors | None]:
         """Passage vectors, a slice of ``embedding.ingest_slice`` passages at a time, and the sentence
         vectors extractive answers quote from (``embedding.sentence_vectors``), which consuming the
@@ -564,7 +579,7 @@ def _results_current(path: Path, lexicon: Lexicon, extractor: str | None = None)
             and (extractor is None or meta.get("extractor", "rules") == extractor))
 
 
-def _split_known(store: IndexStore | None, papers: list[Paper]) -> tuple[list[Paper], list[Paper]]:
+def _split_known(store: IndexStore | None, papers: Sequence[Paper]) -> tuple[Sequence[Paper], list[Paper]]:
     """(papers the index lacks, known papers whose source list grows).
 
     A paper is known by its id, or by its title when either side has no real id (the rule of
@@ -575,17 +590,18 @@ def _split_known(store: IndexStore | None, papers: list[Paper]) -> tuple[list[Pa
     by_title: dict[str, str] = {}
     for known in store.papers.values():
         by_title.setdefault(title_key(known.title), known.paper_id)
-    new, updated = [], []
-    for paper in papers:
+    new: list[int] = []  # rows of ``papers``: a view, not a copy, of what the parse wrote
+    updated: list[Paper] = []
+    for row, paper in enumerate(papers):
         known_id = paper.paper_id if paper.paper_id in store.papers else _title_match(paper, by_title)
         if known_id is None:
-            new.append(paper)
+            new.append(row)
             continue
         known = store.papers[known_id]
         extra_sources = [s for s in paper.sources if s not in known.sources]
         if extra_sources:
             updated.append(known.model_copy(update={"sources": known.sources + extra_sources}))
-    return new, updated
+    return Subset(papers, new), updated
 
 
 def _title_match(paper: Paper, by_title: dict[str, str]) -> str | None:

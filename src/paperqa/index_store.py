@@ -39,6 +39,7 @@ from .chunking import indexed_text
 from .config import ChunkingConfig, IndexConfig, RetrievalConfig, Settings
 from .errors import IndexCorruptError, IndexFormatError, IndexMismatchError, IndexTypeError, PaperQAError
 from .models import Chunk, IndexInfo, Paper, ResultRow
+from .records import JsonlRecords, PaperRecords, chunk_records
 from .results_table import RESULTS_FILE, count_results, write_results
 from .tokenization import bm25_tokenize
 
@@ -308,15 +309,28 @@ def spill_folder(root: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Resident:
+    """A version's records held in memory to serve searches (an ingest never builds this)."""
+
+    papers: dict[str, Paper]
+    chunks: list[Chunk]
+    chunk_rows: dict[str, int]  # row (FAISS id) of each chunk id
+
+
 class IndexStore:
-    """One loaded, immutable version of an index; :meth:`add` returns the next version."""
+    """One loaded, immutable version of an index; :meth:`add` returns the next version.
+
+    ``papers`` and ``chunks`` are read from the version's files on demand (an ingest of millions
+    of passages holds none of them); :attr:`resident` holds them in memory for searching.
+    """
 
     def __init__(
         self,
         root: Path,
         manifest: Manifest,
-        papers: dict[str, Paper],
-        chunks: list[Chunk],
+        papers: PaperRecords,
+        chunks: JsonlRecords[Chunk],
         vectors: faiss.Index,
         bm25: bm25s.BM25,
         version_dir: Path | None = None,
@@ -332,13 +346,15 @@ class IndexStore:
         self.sentences = sentences
 
     @cached_property
-    def chunk_rows(self) -> dict[str, int]:
-        """Row (FAISS id) of each chunk id."""
-        return {chunk.chunk_id: row for row, chunk in enumerate(self.chunks)}
+    def resident(self) -> Resident:
+        """Every paper and passage parsed once, on first use, and shared by every view of this version."""
+        chunks = list(self.chunks)
+        return Resident(dict(zip(self.papers, self.papers.values(), strict=True)), chunks,
+                        {chunk.chunk_id: row for row, chunk in enumerate(chunks)})
 
     def sentences_of(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray] | None:
         """The stored ``(spans, vectors)`` of a chunk's sentences, or None when the index has none."""
-        row = self.chunk_rows.get(chunk.chunk_id) if self.sentences is not None else None
+        row = self.resident.chunk_rows.get(chunk.chunk_id) if self.sentences is not None else None
         if row is None or self.sentences is None:
             return None
         return self.sentences.of_chunk(row)
@@ -363,8 +379,8 @@ class IndexStore:
         version_dir = _live_version_dir(root)
         try:
             manifest = _read_manifest(version_dir)
-            papers = {p.paper_id: p for p in _read_jsonl(version_dir / "papers.jsonl", Paper)}
-            chunks = list(_read_jsonl(version_dir / "chunks.jsonl", Chunk))
+            papers = PaperRecords(version_dir / "papers.jsonl")
+            chunks = chunk_records(version_dir / "chunks.jsonl")
             vectors = faiss.read_index(str(version_dir / "faiss.index"))
             bm25 = bm25s.BM25.load(str(version_dir / "bm25"), show_progress=False, verbosity=0)
             sentences = SentenceVectors.load(version_dir)
@@ -414,7 +430,9 @@ class IndexStore:
 
     def info(self) -> IndexInfo:
         sources: dict[str, int] = {}
-        for paper in self.papers.values():
+        # the parsed records when a search loaded them, else one streamed read of papers.jsonl
+        papers = self.resident.papers.values() if "resident" in self.__dict__ else self.papers.values()
+        for paper in papers:
             for source in paper.sources:
                 sources[source] = sources.get(source, 0) + 1
         m = self.manifest
@@ -437,21 +455,28 @@ class IndexStore:
     # ----- writing -------------------------------------------------------------------------
 
     def add(
-        self, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
+        self, updated: list[Paper], new: Iterable[Paper], chunks: Sequence[Chunk], vectors: Vectors, settings: Settings,
         results: ResultsUpdate | None = None, sentences: SentenceVectors | SentenceSpill | None = None,
         embedding_dtype: str | None = None,
     ) -> IndexStore:
-        """Write a new version holding this one plus the given papers; return it loaded.
+        """Write a new version holding this one with ``updated`` papers replaced, plus ``new`` papers
+        and their ``chunks``; return it loaded.
 
         ``vectors`` is one array, or batches in chunk order (consumed once, never held together);
         ``sentences`` may be a :class:`SentenceSpill` that consuming them fills. Sentence vectors are kept only when both this version and the new chunks have them (an
         index made without them stays without: the answer then encodes sentences when asked).
         """
-        merged_papers = dict(self.papers)
-        merged_papers.update((p.paper_id, p) for p in papers)
-        all_chunks = self.chunks + chunks
+        replaced = {p.paper_id: p for p in updated}
+
+        def merged_papers() -> Iterator[Paper | bytes]:  # stored lines copied unparsed, updated ones replaced
+            for row, paper_id in enumerate(self.papers):
+                yield replaced[paper_id] if paper_id in replaced else self.papers.records.raw(row)
+            yield from new
+
+        old_chunks = (self.chunks.raw(row) for row in range(len(self.chunks)))
+        total = len(self.chunks) + len(chunks)
         kind = self.manifest.index_type
-        grown = resolve_index_type(settings.index, len(all_chunks))
+        grown = resolve_index_type(settings.index, total)
         if settings.index.type == "auto" and _TYPE_RANK.get(grown, 0) > _TYPE_RANK.get(kind, 0) and kind in (
             "flat", "hnsw"
         ):
@@ -460,8 +485,7 @@ class IndexStore:
             kind = grown
             old = self.vectors
             stored = (old.reconstruct_n(i, min(_BATCH, old.ntotal - i)) for i in range(0, old.ntotal, _BATCH))
-            index = build_faiss_index(itertools.chain(stored, _batches(vectors)), len(all_chunks), kind,
-                                      settings.index)
+            index = build_faiss_index(itertools.chain(stored, _batches(vectors)), total, kind, settings.index)
         else:
             index = faiss.clone_index(self.vectors)
             for batch in _batches(vectors):
@@ -469,13 +493,14 @@ class IndexStore:
         sentences = _finished(sentences)
         folder = sentences.spill.parent if sentences is not None and sentences.spill is not None else None
         merged_sentences = self.sentences.concat(sentences, folder) if self.sentences and sentences else None
-        return _write_version(self.root, self.manifest.created_at, merged_papers, all_chunks, index, settings,
+        return _write_version(self.root, self.manifest.created_at, merged_papers(), itertools.chain(old_chunks, chunks),
+                              index, settings,
                               self.manifest.embedding_model, kind, results, merged_sentences, embedding_dtype,
                               self.manifest.sentence_vectors if merged_sentences else "none")
 
     @classmethod
     def create(
-        cls, root: Path, papers: list[Paper], chunks: list[Chunk], vectors: Vectors, settings: Settings,
+        cls, root: Path, papers: Iterable[Paper], chunks: Sequence[Chunk], vectors: Vectors, settings: Settings,
         embedding_model: str, results: ResultsUpdate | None = None, sentences: SentenceVectors | SentenceSpill | None = None,
         embedding_dtype: str | None = None,
     ) -> IndexStore:
@@ -485,7 +510,7 @@ class IndexStore:
         kind = resolve_index_type(settings.index, len(chunks))
         index = build_faiss_index(_batches(vectors), len(chunks), kind, settings.index)
         sentences = _finished(sentences)
-        return _write_version(root, _now(), {p.paper_id: p for p in papers}, chunks, index, settings,
+        return _write_version(root, _now(), papers, chunks, index, settings,
                               embedding_model, kind, results, sentences, embedding_dtype,
                               settings.embedding.sentence_vectors if sentences else "none")
 
@@ -497,8 +522,11 @@ class IndexStore:
         bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
         manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
                                         "bm25_stopwords": retrieval.bm25_stopwords})
-        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir,
+        view = IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir,
                           self.sentences)
+        if "resident" in self.__dict__:  # already parsed: share it
+            view.__dict__["resident"] = self.resident
+        return view
 
 
 @dataclass(frozen=True)
@@ -754,7 +782,7 @@ def _version_complete(folder: Path) -> bool:
 
 
 def _write_version(
-    root: Path, created_at: str, papers: dict[str, Paper], chunks: list[Chunk], index: faiss.Index,
+    root: Path, created_at: str, papers: Iterable[Paper | bytes], chunks: Iterable[Chunk | bytes], index: faiss.Index,
     settings: Settings, embedding_model: str, index_type: str, results: ResultsUpdate | None = None,
     sentences: SentenceVectors | None = None, embedding_dtype: str | None = None, sentence_mode: str = "none",
 ) -> IndexStore:
@@ -762,25 +790,34 @@ def _write_version(
 
     versions = root / _VERSIONS
     tmp = versions / f".tmp-{uuid.uuid4().hex}"
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        # Records stream to disk (a paper or passage as stored bytes or a model), BM25 reads the
+        # passages back from the written file: none of them is held in memory.
+        n_papers = _write_jsonl(tmp / "papers.jsonl", papers)
+        n_chunks = _write_jsonl(tmp / "chunks.jsonl", chunks)
+        written = chunk_records(tmp / "chunks.jsonl")
+        bm25 = build_bm25((indexed_text(c, settings.chunking) for c in written), settings.retrieval)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _write_error(root, exc) from exc
+        raise
     manifest = Manifest(
         **IndexIdentity.of(settings, embedding_model, index_type).model_dump(),
         paperqa_version=__version__,
         dimension=index.d,
         bm25_stemmer=settings.retrieval.bm25_stemmer,
         bm25_stopwords=settings.retrieval.bm25_stopwords,
-        papers=len(papers),
-        chunks=len(chunks),
+        papers=n_papers,
+        chunks=n_chunks,
         created_at=created_at,
         updated_at=_now(),
         embedding_dtype=embedding_dtype,
         sentence_vectors=sentence_mode,
     )
-    bm25 = build_bm25((indexed_text(c, settings.chunking) for c in chunks), settings.retrieval)
     try:
-        versions.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
-        _write_jsonl(tmp / "papers.jsonl", papers.values())
-        _write_jsonl(tmp / "chunks.jsonl", chunks)
         _faiss_write(index, tmp / "faiss.index")
         bm25.save(str(tmp / "bm25"), show_progress=False)
         if sentences is not None:
@@ -799,7 +836,8 @@ def _write_version(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={final.name, _previous_version(versions, final.name)})
-    return IndexStore(root, manifest, papers, chunks, index, bm25, final, sentences)
+    return IndexStore(root, manifest, PaperRecords(final / "papers.jsonl"), chunk_records(final / "chunks.jsonl"),
+                      index, bm25, final, sentences)
 
 
 def _faiss_write(index: faiss.Index, path: Path) -> None:
@@ -837,16 +875,15 @@ def _prune(versions: Path, keep: set[str | None]) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _write_jsonl(path: Path, records) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.writelines(record.model_dump_json() + "\n" for record in records)
-
-
-def _read_jsonl(path: Path, model: type[BaseModel]):
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield model.model_validate(json.loads(line))
+def _write_jsonl(path: Path, records: Iterable[BaseModel | bytes]) -> int:
+    """Write records (models, or lines already serialised) one per line; return how many."""
+    count = 0
+    with open(path, "wb") as handle:
+        for record in records:
+            handle.write(record if isinstance(record, bytes) else record.model_dump_json().encode())
+            handle.write(b"\n")
+            count += 1
+    return count
 
 
 def _fsync_tree(folder: Path) -> None:

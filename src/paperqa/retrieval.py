@@ -290,18 +290,22 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.dense = DenseRetriever(self.store.vectors, settings.index)
-        self.bm25 = BM25Retriever(self.store.bm25, settings.retrieval, len(self.store.chunks))
-        papers = list(self.store.papers.values())
+        resident = self.store.resident  # searches read records in memory, not from the files
+        self.papers = resident.papers
+        self.chunks = resident.chunks
+        self.chunk_rows = resident.chunk_rows
+        self.bm25 = BM25Retriever(self.store.bm25, settings.retrieval, len(self.chunks))
+        papers = list(self.papers.values())
         position = {p.paper_id: i for i, p in enumerate(papers)}
         self._papers = papers
-        self._chunk_paper = np.array([position[c.paper_id] for c in self.store.chunks], dtype=np.int64)
+        self._chunk_paper = np.array([position[c.paper_id] for c in self.chunks], dtype=np.int64)
         self._rows_of_paper: dict[str, list[int]] = {}
-        for row, chunk in enumerate(self.store.chunks):
+        for row, chunk in enumerate(self.chunks):
             self._rows_of_paper.setdefault(chunk.paper_id, []).append(row)
 
     @property
     def size(self) -> int:
-        return len(self.store.chunks)
+        return len(self.chunks)
 
     def search(
         self, query: str, k: int | None = None, mode: str | None = None, filters: SearchFilters | None = None,
@@ -348,7 +352,7 @@ class Retriever:
             rankings["bm25"] = self.bm25.search(query, depth, allowed)
             timings["bm25"] = time.perf_counter() - t
         if table_chunks and cfg.table_weight > 0 and mode == "hybrid":
-            rows = [self.store.chunk_rows[c] for c in dict.fromkeys(table_chunks) if c in self.store.chunk_rows]
+            rows = [self.chunk_rows[c] for c in dict.fromkeys(table_chunks) if c in self.chunk_rows]
             if allowed is not None:
                 permitted = set(allowed.tolist())
                 rows = [r for r in rows if r in permitted]
@@ -368,7 +372,7 @@ class Retriever:
 
     def chunks_of_paper(self, paper_id: str) -> list[Chunk]:
         """The passages of one paper, in order (a results-table row is cited inside one of them)."""
-        return [self.store.chunks[row] for row in self._rows_of_paper.get(paper_id, [])]
+        return [self.chunks[row] for row in self._rows_of_paper.get(paper_id, [])]
 
     def with_sibling_passages(self, hits: list[Hit]) -> list[Hit]:
         """The hits plus the other passages of the same papers, each ranked with its paper's best hit.
@@ -380,7 +384,7 @@ class Retriever:
         expanded = list(hits)
         for hit in dedupe_by_paper(hits):
             for row in self._rows_of_paper.get(hit.paper_id, []):
-                chunk = self.store.chunks[row]
+                chunk = self.chunks[row]
                 if chunk.chunk_id not in present:
                     present.add(chunk.chunk_id)
                     expanded.append(hit.model_copy(update={"chunk": chunk, "dense_rank": None, "bm25_rank": None,
@@ -399,13 +403,13 @@ class Retriever:
         bm25_pos = rankings["bm25"].positions() if "bm25" in rankings else {}
         hits = []
         for rank, (row, score) in enumerate(zip(fused.rows.tolist(), fused.scores.tolist(), strict=True), start=1):
-            chunk = self.store.chunks[row]
+            chunk = self.chunks[row]
             d = dense_pos.get(row)
             b = bm25_pos.get(row)
             hits.append(
                 Hit(
                     chunk=chunk,
-                    paper=self.store.papers[chunk.paper_id],
+                    paper=self.papers[chunk.paper_id],
                     score=float(score),
                     rank=rank,
                     dense_rank=d[0] if d else None,

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -678,27 +678,71 @@ def _expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[SourceProblem
     return files, problems
 
 
-def _read_file(path: Path, fmt: str, cfg: IngestConfig) -> tuple[list[Paper], list[SourceProblem]]:
-    """All papers of one file, or ``_FileProblem``; a file whose every record was skipped is an error."""
+def _read_file(path: Path, fmt: str, cfg: IngestConfig, deduper: _Deduper) -> list[SourceProblem]:
+    """Add one file's papers to ``deduper`` as they are read (a file is never held whole), or
+    raise ``_FileProblem``; a file whose every record was skipped is an error."""
     ctx = _Context(path=path, cfg=cfg)
+    count = 0
+    deduper.begin_file()
     try:
-        papers = list(_READERS[fmt](ctx))
+        for paper in _READERS[fmt](ctx):
+            deduper.add(paper)
+            count += 1
     except OSError as exc:
+        deduper.rollback_file()
         raise _FileProblem(path, f"cannot be read: {exc.strerror or exc}") from None
-    if not papers:
+    except _FileProblem:
+        deduper.rollback_file()
+        raise
+    if not count:
         detail = f" ({len(ctx.warnings)} records skipped, first: {ctx.warnings[0]})" if ctx.warnings else ""
         raise _FileProblem(path, f"no papers found in {path.name} as {fmt}{detail}")
-    return papers, ctx.warnings
+    return ctx.warnings
+
+
+class PaperStore(Protocol):
+    """Where parsed papers go: a list, or an ingest's scratch file (``records.PaperSpill``)."""
+
+    def append(self, paper: Paper) -> None: ...
+
+    def __getitem__(self, i: int) -> Paper: ...
+
+    def __setitem__(self, i: int, paper: Paper) -> None: ...
+
+    def __delitem__(self, i: slice) -> None: ...  # only ever the tail: ``del papers[n:]``
+
+    def __len__(self) -> int: ...
 
 
 class _Deduper:
-    """Merges records of the same paper: first record's fields win, later ones fill the gaps."""
+    """Merges records of the same paper: first record's fields win, later ones fill the gaps.
 
-    def __init__(self) -> None:
-        self.papers: list[Paper] = []
+    Holds the ids and title keys; the papers themselves go to ``papers`` (a list by default).
+    """
+
+    def __init__(self, papers: PaperStore | None = None) -> None:
+        self.papers: PaperStore = papers if papers is not None else list[Paper]()
         self.by_id: dict[str, int] = {}
         self.by_title: dict[str, list[int]] = {}
         self.duplicates = 0
+        self._start = (0, 0)
+        self._undo: list[tuple[str, Any, Any]] = []
+
+    def begin_file(self) -> None:
+        """What the next file adds can be taken back: a file with a problem contributes nothing,
+        although its papers go to ``papers`` as they are read."""
+        self._start, self._undo = (len(self.papers), self.duplicates), []
+
+    def rollback_file(self) -> None:
+        size, self.duplicates = self._start
+        for kind, key, value in reversed(self._undo):
+            if kind == "id":
+                del self.by_id[key]
+            elif kind == "title":
+                self.by_title[key].remove(value)
+            else:  # an earlier paper this file's duplicate had merged into
+                self.papers[key] = value
+        del self.papers[size:]
 
     def add(self, paper: Paper) -> None:
         index = self._match(paper)
@@ -707,11 +751,17 @@ class _Deduper:
             self.papers.append(paper)
         else:
             self.duplicates += 1
-            self.papers[index] = _merge(self.papers[index], paper)
-        self.by_id.setdefault(paper.paper_id, index)
-        indexes = self.by_title.setdefault(title_key(paper.title), [])
+            earlier = self.papers[index]
+            self._undo.append(("paper", index, earlier))
+            self.papers[index] = _merge(earlier, paper)
+        if paper.paper_id not in self.by_id:
+            self.by_id[paper.paper_id] = index
+            self._undo.append(("id", paper.paper_id, None))
+        key = title_key(paper.title)
+        indexes = self.by_title.setdefault(key, [])
         if index not in indexes:
             indexes.append(index)
+            self._undo.append(("title", key, index))
 
     def _match(self, paper: Paper) -> int | None:
         if paper.paper_id in self.by_id:
@@ -732,23 +782,15 @@ def _merge(first: Paper, later: Paper) -> Paper:
     })
 
 
-def load_papers(
-    paths: Sequence[str | Path],
-    fmt: str | None = None,
-    cfg: IngestConfig | None = None,
-    strict: bool = True,
-) -> LoadResult:
-    """Read and deduplicate papers from files and directories.
-
-    ``strict``: the first file-level problem raises ``SourceError`` (nothing is returned, so the
-    caller writes nothing); otherwise it is recorded in ``errors`` and the other files still load.
-    Missing paths and unknown formats are checked for every path before any file is read.
-    """
+def plan_files(
+    paths: Sequence[str | Path] | str | Path, fmt: str | None = None, strict: bool = True,
+) -> tuple[list[tuple[Path, str]], list[SourceProblem]]:
+    """Every file to read with its format, and the paths that cannot be read; with ``strict``, any
+    such path raises ``SourceError`` (before anything is read or written)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     if fmt is not None and fmt not in FORMATS:
         raise SourceError(f"unknown format '{fmt}'; known formats: {', '.join(FORMATS)}")
-    cfg = cfg or load_config().ingest
     files, errors = _expand(paths)
     plan: list[tuple[Path, str]] = []
     for path in files:
@@ -758,19 +800,36 @@ def load_papers(
             errors.append(exc.problem)
     if strict and errors:
         raise SourceError("; ".join(str(e) for e in errors))
+    return plan, errors
+
+
+def load_papers(
+    paths: Sequence[str | Path],
+    fmt: str | None = None,
+    cfg: IngestConfig | None = None,
+    strict: bool = True,
+    into: PaperStore | None = None,
+) -> LoadResult:
+    """Read and deduplicate papers from files and directories.
+
+    ``into``: where the papers go as they are read (default: a list in memory); an ingest passes
+    a scratch file, so a corpus of millions of papers is never held whole.
+
+    ``strict``: the first file-level problem raises ``SourceError`` (nothing is returned, so the
+    caller writes nothing); otherwise it is recorded in ``errors`` and the other files still load.
+    Missing paths and unknown formats are checked for every path before any file is read.
+    """
+    cfg = cfg or load_config().ingest
+    plan, errors = plan_files(paths, fmt, strict)
     result = LoadResult(errors=errors)
-    deduper = _Deduper()
+    deduper = _Deduper(into)
     for path, file_fmt in plan:
         try:
-            papers, warnings = _read_file(path, file_fmt, cfg)
+            result.warnings.extend(_read_file(path, file_fmt, cfg, deduper))
         except _FileProblem as exc:
             if strict:
                 raise SourceError(str(exc.problem)) from None
             result.errors.append(exc.problem)
-            continue
-        result.warnings.extend(warnings)
-        for paper in papers:
-            deduper.add(paper)
-    result.papers = deduper.papers
+    result.papers = deduper.papers  # type: ignore[assignment]  # a list, or ``into`` (a Sequence)
     result.duplicates = deduper.duplicates
     return result
