@@ -950,7 +950,9 @@ def _absolute_datasets_by_metric(sentence: str, results: list[tuple[_Number, Men
         dataset = assigned.get(n.start) or (_dataset_for(sentence, n, datasets, numbers) if datasets else None)
         if dataset is not None:
             found.setdefault(metric.name, set()).add(dataset)
-    return {m: next(iter(ds)) for m, ds in found.items() if len({d.name for d in ds}) == 1}
+    # the first mention in the sentence: a set's order changes with the hash seed, and the mention picked
+    # decides the row's qualifiers ("GTA Cityscapes (..., +0.6) and Synthia Cityscapes (..., +1.0)")
+    return {m: min(ds, key=lambda d: d.start) for m, ds in found.items() if len({d.name for d in ds}) == 1}
 
 
 def _slash_pairs(sentence: str, results: list[tuple[_Number, Mention | None]],
