@@ -14,6 +14,7 @@ from paperqa.crosspaper import (
     pair_support,
     parse_judgement,
     parse_question,
+    rank_rows,
     render_text,
     summary,
     table_answer,
@@ -136,6 +137,26 @@ def test_papers_naming_the_dataset_in_a_sentence_about_results_come_first_among_
     query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
     answer = table_answer(query, [], mentions, papers, lambda pid: _chunks(papers[pid]))
     assert [r.paper_id for r in answer.table] == ["f", "e"]
+
+
+def test_among_papers_without_a_figure_those_naming_the_dataset_later_in_their_abstract_come_first():
+    # both name CIFAR-10 in a sentence about results; g names it in its opening sentence (the setting),
+    # h only in its last (where abstracts state their results)
+    g = _paper("g", "Method G", "Our experiments on CIFAR-10 study generative models. We propose a new sampler. "
+                                "It is simple and fast to train.")
+    h = _paper("h", "Method H", "We propose a new sampler. It is simple and fast to train. "
+                                "Our experiments show state-of-the-art results on CIFAR-10.")
+    mentions = [_row(g, None, "Our experiments on CIFAR-10 study generative models.", metric=None),
+                _row(h, None, "Our experiments show state-of-the-art results on CIFAR-10.", metric=None)]
+    papers = {p.paper_id: p for p in (g, h)}
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    assert [r.paper_id for r in rank_rows(query, [], mentions, papers)] == ["h", "g"]
+    assert [r.paper_id for r in rank_rows(query, [], mentions[::-1], papers)] == ["h", "g"]  # not the input order
+    # a paper with a figure still comes before both
+    a = _paper("a", "Diffusion A", "It reaches an FID of 3.1 on CIFAR-10.")
+    papers["a"] = a
+    rows = [_row(a, 3.1, "It reaches an FID of 3.1 on CIFAR-10.")]
+    assert [r.paper_id for r in rank_rows(query, rows, mentions, papers)] == ["a", "h", "g"]
 
 
 def test_constraints_best_only_and_limit():

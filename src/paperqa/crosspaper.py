@@ -412,7 +412,8 @@ def rank_rows(
 
     Among the papers without the pair's figure, those with more signs that they report it come first:
     ``support(paper)`` counts them (:func:`pair_support`: the paper names the asked metric; it names
-    another dataset that the papers reporting the pair name).
+    another dataset that the papers reporting the pair name); then those naming the dataset in a
+    sentence about results; then those whose first sentence naming it comes later in the abstract.
 
     ``rows`` are the table's rows of the dataset (any order; deltas kept apart; rows of another
     metric list their paper after the pair's deltas, as evaluated on the dataset with the pair's
@@ -458,11 +459,14 @@ def rank_rows(
             named = 0 if group < 2 or support is None else -support(paper)
             if group == 2:  # another metric's figure is not comparable: not sorted by value
                 value = 0.0
+            # then, among papers without a figure, those first naming the dataset later in their abstract:
+            # abstracts state their results at the end, the setting and motivation at the start
+            late = -row.start_char / max(1, len(paper.abstract)) if group == 3 else 0.0
             order = (0, -value if higher else value)
             if query.metric is None and group < 2:  # every metric's figures: by metric, then in its direction
                 up = (direction_of(row.metric) if direction_of else "higher") == "higher"
                 order = (-usual.get(row.metric, 0) if row.metric else 0, -value if up else value)
-            ranked.append(((min(group, 2), tier, named, group, evaluative, order, position), row))
+            ranked.append(((min(group, 2), tier, named, group, evaluative, order, late, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
     if query.best_only and ranked_only:

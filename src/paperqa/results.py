@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-10"
+EXTRACTOR_VERSION = "rules-11"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -110,6 +110,11 @@ _GAIN_IS_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _OVER_BASELINES = re.compile(r"\bover\b", re.IGNORECASE)
+# " mAP and 1.6 mAP", " PQ and 7.9 mIoU": the rest of a list whose every figure is followed by its metric's name
+_METRIC_TOKEN = r"(?:[a-z]*[A-Z][\w@\-]{0,10}|points?|pp)"
+_METRIC_LIST_AFTER = re.compile(
+    r"\s?(?:\\?%)?\s*" + _METRIC_TOKEN +
+    r"(?:\s*(?:,\s*and|,|and)\s*[+\u00b1]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*" + _METRIC_TOKEN + r")+(?=\s)")
 _DELTA_AFTER = re.compile(
     r"^(?:\s?(?:%|\\%|percent|points?|pp|p\.p\.|dB))?\s*(?:\((?:absolute|relative)\)\s*)?(?:(?!with\b)[\w\-.%/]+\s+){0,3}?"
     r"(?:absolute\s+|relative\s+)?(?:higher|better|lower|improvements?|gains?|increases?|boosts?|"
@@ -512,6 +517,7 @@ class RuleExtractor:
             masked = masked[:m.start] + "m" * (m.end - m.start) + masked[m.end:]
         baseline_of: dict[int, Mention | None] = {}
         rows = []
+        tied: dict[int, bool] = {}  # id(row) -> its figure is written right before "on <its dataset>"
         dataset_of: dict[int, Mention] = {}
         result_numbers = [n for n, _ in results]
         for i, (n, metric) in enumerate(results):
@@ -581,7 +587,12 @@ class RuleExtractor:
                 value_text=n.text,
                 extractor=self.name,
             ))
-        return rows
+            # "10 FPS on PubTabNet", "on the MOT17 challenge at 22 FPS": the figure is written with its dataset
+            tied[id(rows[-1])] = (_directly_before(sentence, n, dataset) and bool(
+                re.search(r"\b(?:on|in|for|of)\s+(?:the\s+)?$", sentence[n.end:dataset.start]))) or (
+                dataset.end <= n.start and len(sentence[dataset.end:n.start]) <= 40
+                and not re.search(r"[,;:()/]|\d", sentence[dataset.end:n.start]))
+        return _speeds_of_one_dataset(rows, datasets, tied)
 
 
     def _language_pair(self, sentence: str, n: _Number, dataset: Mention, numbers: Sequence[_Number]) -> Mention:
@@ -924,7 +935,7 @@ def _directly_before(sentence: str, n: _Number, dataset: Mention) -> bool:
     """True when ``dataset`` follows the number in the same phrase ("+3.2 mIoU on ADE20K")."""
     if dataset.start < n.end:
         return False
-    gap = sentence[n.end:dataset.start]
+    gap = _PARENS.sub("", sentence[n.end:dataset.start])  # "2.7% panoptic quality (PQ) improvement on COCO"
     return len(gap) <= 40 and not re.search(r"[,;:()/]", gap)
 
 
@@ -939,7 +950,9 @@ def _absolute_datasets_by_metric(sentence: str, results: list[tuple[_Number, Men
         dataset = assigned.get(n.start) or (_dataset_for(sentence, n, datasets, numbers) if datasets else None)
         if dataset is not None:
             found.setdefault(metric.name, set()).add(dataset)
-    return {m: next(iter(ds)) for m, ds in found.items() if len({d.name for d in ds}) == 1}
+    # the first mention in the sentence: a set's order changes with the hash seed, and the mention picked
+    # decides the row's qualifiers ("GTA Cityscapes (..., +0.6) and Synthia Cityscapes (..., +1.0)")
+    return {m: min(ds, key=lambda d: d.start) for m, ds in found.items() if len({d.name for d in ds}) == 1}
 
 
 def _slash_pairs(sentence: str, results: list[tuple[_Number, Mention | None]],
@@ -1095,6 +1108,18 @@ def _respectively(sentence: str, results: list[tuple[_Number, Mention | None]],
     return assigned or None
 
 
+def _speeds_of_one_dataset(rows: list[ResultRow], datasets: Sequence[Mention], tied: dict[int, bool]) -> list[ResultRow]:
+    """"favorable accuracy on the TuSimple and CULane datasets, while retaining low latency (150 FPS)": a
+    speed is the model's, not one dataset's, when the sentence names several datasets; it stays only
+    when written "on" its dataset ("10 FPS on PubTabNet") or when the sentence's other figures are all
+    on one dataset ("38.1% AP at 60 FPS ... on COCO")."""
+    if len({d.name for d in datasets}) < 2:
+        return rows
+    speeds = {"FPS", "Latency"}
+    scored = {r.dataset for r in rows if r.metric not in speeds}
+    return [r for r in rows if r.metric not in speeds or tied.get(id(r)) or scored == {r.dataset}]
+
+
 def _other_method(sentence: str, n: _Number) -> str | None:
     m = re.search(r"\b([A-Z][\w\-]*[A-Z0-9][\w\-]*)\s*\(\s*$", sentence[max(0, n.start - 40):n.start])
     return m.group(1) if m else None
@@ -1144,6 +1169,11 @@ def _is_delta(sentence: str, n: _Number) -> bool:
     run = re.match(r"(?:\s?(?:\\?%)?\s*(?:,\s*and|,|and)\s*[+\u00b1]?\d+(?:\.\d+)?(?=[\s%,)]))+\s?(?:\\?%)?", after)
     if run and (n.unit == "%") == ("%" in run.group()) and _DELTA_AFTER.match(after[run.end():run.end() + 60]):
         return True  # (a list of figures of one unit: not "MPJPE: 31.9, 8.4% improvement")
+    # "brings up to 3.3 mAP and 1.6 mAP improvements", "with 8.3 PQ and 7.9 mIoU absolute improvement": each
+    # figure of the list names its metric, and the list ends with what its figures are
+    run = _METRIC_LIST_AFTER.match(after)
+    if run and (n.unit == "%") == ("%" in run.group()) and _DELTA_AFTER.match(after[run.end():run.end() + 60]):
+        return True
     if re.search(r"\(\s*$", before) and _OVER_BASELINES.search(sentence[:n.start]) and \
             re.search(r"\bover\s+(?:the\s+)?(?:strong|competitive|existing|previous|prior|recent|leading)?\s*"
                       r"(?:state[- ]of[- ]the[- ]art\s+)?(?:baselines?|methods|models|approaches|art|SOTA)\b",
