@@ -740,3 +740,67 @@ def test_extraction_does_not_depend_on_the_hash_seed():
                for seed in range(4)}
     assert len(outputs) == 1
     assert "(0.6, [])" in outputs.pop()  # the GTA figure is not "adapted from Synthia"
+
+
+# ----- ambiguous names and clinical statistics (rules-12) -----------------------------------------
+# Shaped after BEIR SciFact abstracts (biomedical) and ml_abstracts sentences.
+
+
+@pytest.mark.parametrize("abstract", [
+    "HIV prevalence dropped from 49.5% of 825 men in 1984 to 17.6% of 428 men in 1993.",
+    "Patients wearing RFID wristbands are safe in 1.5 T and 3 T MR scanners using normal operation mode.",
+    "Among EC cases, survivin and COX-2 were strongly positive in 38 (76%) and 30 (60%) patients, respectively.",
+    "HTLV-I infection is associated with a 1-5% lifetime risk of adult T cell leukaemia.",
+])
+def test_an_ambiguous_name_in_a_clinical_sentence_gives_no_row(abstract):
+    assert rows_of(abstract) == []
+
+
+@pytest.mark.parametrize("abstract, expected", [
+    ("On the HIV dataset, our graph network reaches a ROC-AUC of 80.2%.", ("HIV", "AUC", 80.2)),
+    ("Our model achieves a ROC-AUC of 79.1% on BBBP and 80.2% on HIV.", ("HIV", "AUC", 80.2)),
+    ("We evaluate on the MR and CR sentiment benchmarks. Our model reaches 82.1% on MR.", ("MR", None, 82.1)),
+    ("Our classifier reaches 82.1% accuracy on MR and 93.4% on SST-2.", ("MR", "Accuracy", 82.1)),
+])
+def test_the_same_name_in_a_benchmark_sentence_still_gives_a_row(abstract, expected):
+    assert expected in triples(abstract)
+
+
+def test_an_abbreviation_counts_when_the_abstract_names_its_dataset_in_full():
+    abstract = ("We search for a recurrent cell on the Penn Treebank. "
+                "The cell transfers to character-level language modelling on PTB, with a perplexity of 1.214.")
+    assert ("Penn Treebank", "Perplexity", 1.214) in triples(abstract) \
+        or any(d == "Penn Treebank" and v == 1.214 for d, _, v in triples(abstract))
+
+
+def test_names_the_lexicon_does_not_know_are_not_datasets_in_an_abstract_without_benchmarks():
+    clinical = ("In women, high-risk patients demonstrated increased activation of the STAT3 (72% vs 35%) "
+                "and EGFR (13% vs 2%) pathways. A larger proportion produced IL-10 (97%).")
+    assert rows_of(clinical) == []
+    ml = "We evaluate on three benchmarks. Our model reaches UPLight (92.45%) and ZJU (92.7%)."
+    assert "UPLight" in {d for d, _, _ in triples(ml)}
+
+
+def test_a_figure_with_its_p_value_or_confidence_interval_is_a_statistic_not_a_result():
+    abstract = ("We compared tetrastarches on the CIFAR-10 benchmark (blood loss versus albumin: SMD, -0.34; "
+                "95% CI, -0.63, -0.05; P = 0.02).")
+    assert [v for _, _, v in triples(abstract)] == []
+    # with a metric named, a significance test does not unmake the result
+    ml = ("Experiments on MIMIC-III-full, a benchmark dataset of code assignment, show that our method improves "
+          "macro F1 from 10.3 to 11.8 (P<0.001).")
+    assert 11.8 in [v for _, _, v in triples(ml)]
+
+
+def test_lexicon_files_mark_names_ambiguous(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "datasets:\n"
+        "  - {name: CORN, aliases: [Corn Leaf], area: agriculture, ambiguous: true}\n"
+        "ambiguous: [PlantVillage]\n", "utf-8")
+    lexicon = Lexicon.load([extra])
+    assert lexicon.is_ambiguous("CORN") and lexicon.is_ambiguous("corn leaf") and lexicon.is_ambiguous("PlantVillage")
+    assert get_lexicon().is_ambiguous("HIV") and not get_lexicon().is_ambiguous("ImageNet")
+    assert lexicon.fingerprint != get_lexicon().fingerprint
+    extra.write_text("ambiguous: HIV\n", "utf-8")
+    with pytest.raises(LexiconError, match="'ambiguous' must be a list"):
+        Lexicon.load([extra])

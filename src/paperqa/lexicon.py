@@ -185,7 +185,7 @@ class Lexicon:
     """Datasets and metrics with their aliases; matching and resolution of names."""
 
     def __init__(self, datasets: Sequence[DatasetEntry], metrics: Sequence[MetricEntry],
-                 cased: Iterable[str] = (), sources: Sequence[str] = ()) -> None:
+                 cased: Iterable[str] = (), sources: Sequence[str] = (), ambiguous: Iterable[str] = ()) -> None:
         self.datasets: dict[str, DatasetEntry] = {d.name: d for d in datasets}
         self.metrics: dict[str, MetricEntry] = {m.name: m for m in metrics}
         self.sources = list(sources)
@@ -203,6 +203,10 @@ class Lexicon:
             digest.update(repr((d.name, sorted(d.aliases), d.name in cased_names)).encode())
         for m in sorted(self.metrics.values(), key=lambda e: e.name):
             digest.update(repr((m.name, sorted(m.aliases), m.direction, m.name in cased_names)).encode())
+        # surfaces that also name something outside benchmarks ("HIV" the virus, "MR" magnetic
+        # resonance, "Adult" the word): the extractor needs evidence before reading them as datasets
+        self._ambiguous = frozenset(normalise(a) for a in ambiguous if normalise(a))
+        digest.update(repr(sorted(self._ambiguous)).encode())
         self.fingerprint = digest.hexdigest()[:16]
         self._resolved: dict[tuple[int, str], str | None] = {}
         self._cased = frozenset(cased_names)
@@ -242,6 +246,10 @@ class Lexicon:
     def resolve_metric(self, name: str) -> str | None:
         """The canonical metric a user means by ``name`` ("mean IoU", "top-1 on ImageNet"), or None."""
         return self._resolve(name, self._metrics, plural=True)
+
+    def is_ambiguous(self, surface: str) -> bool:
+        """True when the dataset name ``surface`` (as written) is marked ``ambiguous`` in the lexicon."""
+        return normalise(surface) in self._ambiguous
 
     def lookup_dataset(self, name: str) -> str | None:
         """The canonical dataset whose name or alias is exactly ``name`` (normalised), or None."""
@@ -313,6 +321,7 @@ class _Builder:
         self.datasets: dict[str, DatasetEntry] = {}
         self.metrics: dict[str, MetricEntry] = {}
         self.cased: set[str] = set()
+        self.ambiguous: list[str] = []
         self.sources: list[str] = []
         self._dataset_keys: dict[str, str] = {}
         self._metric_keys: dict[str, str] = {}
@@ -322,8 +331,12 @@ class _Builder:
             data = yaml.load(text, Loader=_YAML_LOADER) or {}
         except yaml.YAMLError as exc:
             raise LexiconError(f"{origin}: not valid YAML: {exc}") from None
-        if not isinstance(data, dict) or set(data) - {"datasets", "metrics"}:
-            raise LexiconError(f"{origin}: expected a mapping with 'datasets' and/or 'metrics' lists")
+        if not isinstance(data, dict) or set(data) - {"datasets", "metrics", "ambiguous"}:
+            raise LexiconError(f"{origin}: expected a mapping with 'datasets', 'metrics' and/or 'ambiguous' lists")
+        ambiguous = data.get("ambiguous") or []
+        if not isinstance(ambiguous, list):
+            raise LexiconError(f"{origin}: 'ambiguous' must be a list of dataset names or aliases")
+        self.ambiguous.extend(str(a).strip() for a in ambiguous if str(a).strip())
         self.sources.append(origin)
         for n, item in enumerate(data.get("datasets") or [], 1):
             if isinstance(item, dict) and "group" in item:
@@ -335,7 +348,9 @@ class _Builder:
 
     def _dataset(self, item: object, origin: str, n: int, area: str | None = None,
                  cased: bool | None = None) -> None:
-        name, aliases, extra = _entry(item, origin, f"datasets[{n}]", {"area", "cased"})
+        name, aliases, extra = _entry(item, origin, f"datasets[{n}]", {"area", "cased", "ambiguous"})
+        if extra.get("ambiguous"):  # every name of the entry
+            self.ambiguous.extend((name, *aliases))
         area = str(extra.get("area") or area or "")
         known = self._known(self._dataset_keys, name, aliases)
         if known:
@@ -386,7 +401,8 @@ class _Builder:
         return known
 
     def build(self) -> Lexicon:
-        return Lexicon(list(self.datasets.values()), list(self.metrics.values()), self.cased, self.sources)
+        return Lexicon(list(self.datasets.values()), list(self.metrics.values()), self.cased, self.sources,
+                       self.ambiguous)
 
 
 def _entry(item: object, origin: str, where: str, allowed: set[str]) -> tuple[str, list[str], dict]:

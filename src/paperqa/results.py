@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-11"
+EXTRACTOR_VERSION = "rules-12"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -299,6 +299,55 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans or ([(0, len(text))] if text.strip() else [])
 
 
+# Evidence that a name is a benchmark here: "the HIV dataset", "MR, CR and SST benchmarks", "test set".
+_BENCHMARK_CUE = re.compile(
+    r"\b(?:data\s?sets?|benchmarks?|corpus|corpora|test(?:ing)?\s+sets?|dev(?:elopment)?\s+sets?|"
+    r"validation\s+sets?|splits?|leaderboards?)\b",
+    re.IGNORECASE,
+)
+_CUE_BEFORE, _CUE_AFTER = 60, 40  # characters around a name within which a cue counts
+# An abstract that speaks of benchmarks: a cue, a database or challenge, a state of the art to beat
+_BENCHMARK_ABSTRACT = re.compile(
+    _BENCHMARK_CUE.pattern + r"|\b(?:databases?|challenges?|state[- ]of[- ]the[- ]art|SOTA|outperform\w*)\b",
+    re.IGNORECASE,
+)
+
+
+class _AbstractContext:
+    """What the whole abstract says about its names, worked out only when a sentence needs it:
+    which ambiguous names it shows to be benchmarks, and whether it speaks of benchmarks at all."""
+
+    def __init__(self, extractor: RuleExtractor | None = None, abstract: str = "") -> None:
+        self._extractor, self._abstract = extractor, abstract
+        self._established: frozenset[str] | None = None if extractor else frozenset()
+        self._benchmark: bool | None = None if extractor else True
+
+    def _found(self) -> list[Mention]:
+        assert self._extractor is not None
+        return self._extractor.lexicon.find_datasets(self._abstract)
+
+    @property
+    def established(self) -> frozenset[str]:
+        """Normalised ambiguous surfaces written next to a cue somewhere, and canonical datasets the
+        abstract also names unambiguously ("Penn Treebank ... PTB")."""
+        if self._established is None:
+            assert self._extractor is not None
+            found, ambiguous = self._found(), self._extractor._ambiguous
+            self._established = frozenset(
+                [normalise(d.surface) for d in found if ambiguous(d) and _cue_near(self._abstract, d)]
+                + [d.name for d in found if not ambiguous(d)])
+        return self._established
+
+    @property
+    def benchmark(self) -> bool:
+        """A cue word, or a dataset name that is not ambiguous, anywhere in the abstract."""
+        if self._benchmark is None:
+            assert self._extractor is not None
+            self._benchmark = bool(_BENCHMARK_ABSTRACT.search(self._abstract)) or any(
+                not self._extractor._ambiguous(d) for d in self._found())
+        return self._benchmark
+
+
 class RuleExtractor:
     """Rows of the results each abstract states, from rules over the lexicon's names."""
 
@@ -316,6 +365,7 @@ class RuleExtractor:
     def extract(self, paper: Paper) -> list[ResultRow]:
         """Every result ``paper``'s abstract states, then one value-less row per dataset without a figure."""
         abstract = paper.abstract
+        ctx = self._context(abstract)
         model_from_title = _title_model(paper.title)
         rows: list[ResultRow] = []
         mentions: dict[str, tuple[Mention, int, int]] = {}
@@ -324,12 +374,12 @@ class RuleExtractor:
         own = list(_OWN_DATASET.finditer(abstract))
         own_dataset = bool(own)
         # "We introduce GLAMI-1M: the largest ... dataset": the abstract's own dataset has a name
-        own_named = {d.name for m in own for d in self._datasets(abstract[max(0, m.start() - 5):m.end() + 5])}
+        own_named = {d.name for m in own for d in self._datasets(abstract[max(0, m.start() - 5):m.end() + 5], ctx)}
         for index, (s_start, s_end) in enumerate(sentence_spans(abstract)):
             sentence = abstract[s_start:s_end]
             elsewhere: list[tuple[int, int]] = []
             # "ImageNet pre-trained backbone": not where the abstract's figures are measured
-            datasets = [d for d in self._datasets(sentence) if not _pretraining(sentence, d)]
+            datasets = [d for d in self._datasets(sentence, ctx) if not _pretraining(sentence, d)]
             for d in datasets:
                 mentions.setdefault(d.name, (d, s_start, s_end))
             context: list[Mention] = []
@@ -399,10 +449,32 @@ class RuleExtractor:
             return True
         return False
 
-    def _datasets(self, sentence: str) -> list[Mention]:
+    def _ambiguous(self, mention: Mention) -> bool:
+        """A name that also means something outside benchmarks: marked in the lexicon ("HIV", "Adult"),
+        or of two letters and digits ("M3", "NQ"), which name many things."""
+        return self.lexicon.is_ambiguous(mention.surface) or len(normalise(mention.surface)) <= 2
+
+    def _context(self, abstract: str) -> _AbstractContext:
+        return _AbstractContext(self, abstract)
+
+    def _datasets(self, sentence: str, ctx: _AbstractContext | None = None) -> list[Mention]:
+        ctx = ctx or _AbstractContext()
         # "..., AID consistently boosts the performance": a method that shares a dataset's name
         known = [d for d in self.lexicon.find_datasets(sentence)
                  if not (_METHOD_VERB_AFTER.match(sentence[d.end:]) and _SUBJECT_BEFORE.search(sentence[:d.start]))]
+        # "HIV testing rose from 8.7% to 27.6%", "MR scanners": an ambiguous name is a dataset only
+        # with evidence: a cue next to it here or elsewhere in the abstract, an unambiguous dataset
+        # in the same sentence, the same dataset named unambiguously in the abstract ("Penn
+        # Treebank ... PTB"), or a metric in the sentence of an abstract that speaks of benchmarks
+        if any(self._ambiguous(d) for d in known):
+            plain = [d for d in known if not self._ambiguous(d)]
+            known = [d for d in known if not self._ambiguous(d) or plain or _cue_near(sentence, d)
+                     or normalise(d.surface) in ctx.established or d.name in ctx.established
+                     or (ctx.benchmark and self.lexicon.find_metrics(sentence))]
+        if not ctx.benchmark and re.search(r"[A-Z]", sentence):
+            # an abstract that speaks of no dataset or benchmark (a clinical study): its "STAT3 (72%)",
+            # "on the ADAS-Cog" are not benchmarks; only names the lexicon knows count
+            return sorted(known, key=lambda m: m.start)
         generic = []
         for m in _GENERIC_DATASET.finditer(sentence):
             start, end = m.start("name"), m.end("name")
@@ -621,6 +693,13 @@ _LANGUAGE_PAIR = re.compile(
 )
 
 
+def _cue_near(text: str, mention: Mention) -> bool:
+    """A benchmark cue ("dataset", "benchmark", "test set") within a few words of ``mention``, in its sentence."""
+    before = re.split(r"[.;]\s", text[max(0, mention.start - _CUE_BEFORE):mention.start])[-1]
+    after = re.split(r"[.;]\s", text[mention.end:mention.end + _CUE_AFTER])[0]
+    return bool(_BENCHMARK_CUE.search(before) or _BENCHMARK_CUE.search(after))
+
+
 def _lang(name: str) -> str:
     return _LANGUAGES[name.lower()]
 
@@ -713,9 +792,30 @@ def _in_range(sentence: str, n: _Number) -> bool:
     return 0 < low < high <= 4 * low
 
 
+# "(72% vs 35%; P<.001)", "-0.34; 95% CI, -0.63, -0.05": a statistical finding (a p-value or a
+# confidence interval attached to the figure), as clinical studies report them, not a benchmark result
+_P_VALUE_AFTER = re.compile(r"^[^()\[\];.]{0,25}?[;,]\s*[Pp]\s*(?:[<=>\u2264]|values?\b)")
+_CI_BEFORE = re.compile(
+    r"(?:\b95\s?%\s*(?:CI|confidence intervals?)|\bCI)[\]})]?\s*[,:=]?\s*[\[{(]?\s*(?:[-\u2212]?\d+(?:\.\d+)?\s*"
+    r"(?:[a-z%]+\s*)?(?:-|\u2013|to|,)\s*)?$",
+    re.IGNORECASE,
+)
+
+_CI_AFTER = re.compile(r"^\s*(?:[a-z]{1,5}\s*)?[\[(;,]\s*(?:95\s?%\s*)?(?:CI\b|confidence intervals?)", re.IGNORECASE)
+
+
+def _statistic(sentence: str, n: _Number) -> bool:
+    """A figure given with its p-value or confidence interval, or a bound of the interval."""
+    return bool(_P_VALUE_AFTER.match(sentence[n.end:n.end + 45]) or _CI_BEFORE.search(sentence[max(0, n.start - 45):n.start])
+                or re.match(r"\s?%\s*(?:CI|confidence interval)", sentence[n.end - (1 if n.unit else 0):n.end + 25])
+                or _CI_AFTER.match(sentence[n.end:n.end + 40]))
+
+
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if _in_range(sentence, n):
         return False
+    if metric is None and _statistic(sentence, n):
+        return False  # (with a metric named it is a result tested for significance: "F1 from 10.3 to 11.8, P<0.001")
     if re.match(r"\s*,\s*\)", sentence[n.end:n.end + 5]):
         return False  # "under DP guarantee of (8, )": a tuple whose other member was lost with the LaTeX
     if n.unit is None and re.fullmatch(r"\d\.\d", n.text) and (metric is None or metric.end < n.start - 1) and re.search(

@@ -6,6 +6,9 @@ the hand-made table of the bundled corpus, and extraction speed.
     python -m paperqa.eval.extraction bundled eval/datasets/bundled_results.jsonl
     python -m paperqa.eval.extraction sample ../shared/data/ml-abstracts/ml_abstracts.jsonl \\
         --exclude ../shared/eval/pwc-dev/results_in_abstracts.jsonl --n 100 --seed 8
+    python -m paperqa.eval.extraction sample ../shared/eval/scifact/corpus.jsonl --n 100 --seed 51
+
+A corpus is arXiv-style JSONL (id, title, abstract) or a BEIR corpus.jsonl (_id, title, text).
 
 Matching is on (paper, dataset, value): the value must be equal as a number, and the dataset
 names must resolve to the same canonical dataset through the lexicon (PwC writes
@@ -37,12 +40,14 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def read_corpus(path: str | Path, ids: set[str] | None = None) -> dict[str, Paper]:
-    """Papers of an arXiv-style JSONL (id, title, abstract), optionally only ``ids``."""
+    """Papers of an arXiv-style JSONL (id, title, abstract) or a BEIR corpus (_id, title, text),
+    optionally only ``ids``."""
     papers = {}
     for record in read_jsonl(path):
-        pid = str(record.get("id") or record.get("paper_id"))
+        pid = str(record.get("id") or record.get("paper_id") or record.get("_id"))
         if ids is None or pid in ids:
-            papers[pid] = Paper(paper_id=pid, title=record.get("title", ""), abstract=record.get("abstract", ""))
+            abstract = record.get("abstract") or record.get("text") or ""
+            papers[pid] = Paper(paper_id=pid, title=record.get("title", ""), abstract=abstract)
     return papers
 
 
