@@ -91,7 +91,8 @@ class EmbeddingConfig(_Section):
                    "Any sentence-transformers model name or local path works if its weights are on this machine.",
         min_length=1)
     device: Literal["auto", "cpu", "cuda", "mps"] = _field("auto", "auto: CUDA when torch sees a GPU, else CPU.")
-    batch_size: int = _field(64, "Passages embedded per batch.", gt=0)
+    batch_size: int = _field(32, "Passages embedded per batch (32: 4.7% faster ingest than 64 on a 2-core CPU, "
+                             "interleaved runs over 3,000 papers; see README Speed).", gt=0)
     max_length: int = _field(
         256, "Word pieces the model reads; longer passages are truncated by the model, so chunk below it.", gt=0)
     query_prefix: str = _field("", "Text put before every query (for models trained with one).")
