@@ -8,14 +8,15 @@ try to download it and fail offline.
 from __future__ import annotations
 
 import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import ChunkingConfig
 from .models import Chunk, Paper
+from .records import LazySequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from llama_index.core.node_parser import SentenceSplitter
@@ -77,7 +78,7 @@ def chunk_papers(papers: Iterable[Paper], cfg: ChunkingConfig) -> list[Chunk]:
     return [chunk for paper in papers for chunk in chunk_paper(paper, cfg)]
 
 
-class ChunkPlan(Sequence[Chunk]):
+class ChunkPlan(LazySequence[Chunk]):
     """The passages of papers as compact arrays (paper, start, end: 12 bytes a passage).
 
     An ingest chunks every paper once, up front (it needs the count and the sentence layout
@@ -105,23 +106,7 @@ class ChunkPlan(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self._paper)
 
-    @overload
-    def __getitem__(self, row: int) -> Chunk: ...
-
-    @overload
-    def __getitem__(self, row: slice) -> list[Chunk]: ...
-
-    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(row, slice):
-            return [self._chunk(i) for i in range(*row.indices(len(self)))]
-        if not -len(self) <= row < len(self):
-            raise IndexError(f"passage {row} of {len(self)}")
-        return self._chunk(row % len(self))
-
-    def __iter__(self) -> Iterator[Chunk]:
-        return (self._chunk(i) for i in range(len(self)))
-
-    def _chunk(self, row: int) -> Chunk:
+    def _item(self, row: int) -> Chunk:
         index = int(self._paper[row])
         paper = self.papers[index]
         position = row - int(self._first[index])

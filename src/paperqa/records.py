@@ -32,6 +32,30 @@ _CACHE = 4096  # parsed records kept per file (a question reads tens)
 _PAPER_ID = re.compile(rb'^\{"paper_id":("(?:[^"\\]|\\.)*")')
 
 
+T = TypeVar("T")
+
+
+class LazySequence(Sequence[T], Generic[T]):
+    """A read-only sequence whose items are made when read (``_item``): indexes and slices as a list's."""
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        n = len(self)
+        if isinstance(i, slice):
+            return [self._item(j) for j in range(*i.indices(n))]
+        if not -n <= i < n:
+            raise IndexError(f"item {i} of {n} in {type(self).__name__}")
+        return self._item(i % n)
+
+    def _item(self, i: int) -> T:
+        raise NotImplementedError
+
+
 def line_spans(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """``(starts, ends)`` byte offsets of the non-blank lines of ``path`` (ends exclude the newline)."""
     ends, size = [], 0
@@ -52,7 +76,7 @@ def line_spans(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return starts[keep], newline[keep]
 
 
-class JsonlRecords(Sequence[M], Generic[M]):
+class JsonlRecords(LazySequence[M]):
     """The records of a JSON-lines file as a read-only sequence; a record is parsed when read."""
 
     def __init__(self, path: Path, model: type[M]) -> None:
@@ -67,19 +91,8 @@ class JsonlRecords(Sequence[M], Generic[M]):
     def __len__(self) -> int:
         return len(self._starts)
 
-    @overload
-    def __getitem__(self, i: int) -> M: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[M]: ...
-
-    def __getitem__(self, i: int | slice) -> M | list[M]:
-        if isinstance(i, slice):
-            return [self._cached(j) for j in range(*i.indices(len(self)))]
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"record {i} of {n} in {self.path}")
-        return self._cached(i % n)
+    def _item(self, i: int) -> M:
+        return self._cached(i)
 
     def __iter__(self) -> Iterator[M]:
         """Every record in file order, streamed (none of them cached)."""
@@ -150,7 +163,7 @@ def chunk_records(path: Path) -> JsonlRecords[Chunk]:
     return JsonlRecords(path, Chunk)
 
 
-class PaperSpill(Sequence[Paper]):
+class PaperSpill(LazySequence[Paper]):
     """Papers parsed from input files, written to a scratch JSON-lines file as they are read.
 
     An ingest's parse keeps only what deduplication needs (ids and title keys, in
@@ -196,18 +209,7 @@ class PaperSpill(Sequence[Paper]):
     def __len__(self) -> int:
         return len(self._ends) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> Paper: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Paper]: ...
-
-    def __getitem__(self, i: int | slice) -> Paper | list[Paper]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"paper {i} of {len(self)}")
-        i %= len(self)
+    def _item(self, i: int) -> Paper:
         return self._merged[i] if i in self._merged else self._cached(i)
 
     def _read(self, i: int) -> Paper:
@@ -225,7 +227,7 @@ class PaperSpill(Sequence[Paper]):
                 yield self._merged[i] if i in self._merged else Paper.model_validate_json(line)
 
 
-class Subset(Sequence[M], Generic[M]):
+class Subset(LazySequence[M]):
     """Some rows of a sequence (an ingest's new papers among those it parsed), in order, not copied."""
 
     def __init__(self, items: Sequence[M], rows: Sequence[int]) -> None:
@@ -234,13 +236,5 @@ class Subset(Sequence[M], Generic[M]):
     def __len__(self) -> int:
         return len(self.rows)
 
-    @overload
-    def __getitem__(self, i: int) -> M: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[M]: ...
-
-    def __getitem__(self, i: int | slice) -> M | list[M]:
-        if isinstance(i, slice):
-            return [self.items[int(r)] for r in self.rows[i]]
+    def _item(self, i: int) -> M:
         return self.items[int(self.rows[i])]
