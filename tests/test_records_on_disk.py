@@ -42,6 +42,9 @@ def test_records_are_read_by_line_on_demand_and_bad_lines_name_the_file_and_line
     assert json.loads(records.raw(0)) == json.loads(lines[0])
     with pytest.raises(IndexError):
         records[5]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert len(JsonlRecords(empty, Chunk)) == 0 and list(JsonlRecords(empty, Chunk)) == []
     broken = tmp_path / "chunks.jsonl"
     broken.write_text(Chunk(chunk_id="a#0", paper_id="a", title="t", text="x", position=0, start_char=0,
                             end_char=1).model_dump_json() + '\n{"chunk_id": "a#1"}\n', "utf-8")

@@ -66,6 +66,8 @@ def line_spans(path: Path) -> tuple[np.ndarray, np.ndarray]:
     newline = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
     if size and (not len(newline) or newline[-1] != size - 1):
         newline = np.append(newline, size)  # a last line without its newline
+    if not len(newline):  # an empty file
+        return newline, newline
     starts = np.concatenate([np.zeros(1, dtype=np.int64), newline[:-1] + 1])
     keep = newline - starts > 0
     if not keep.all():  # blank lines (a hand-edited file): not records
