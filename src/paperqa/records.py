@@ -10,6 +10,7 @@ the index's own, so it stays readable by anything that reads JSON lines.
 
 from __future__ import annotations
 
+import array
 import json
 import os
 import re
@@ -156,9 +157,6 @@ class PaperRecords(Mapping[str, Paper]):
         """Streamed from the file in order (one read, not one lookup a paper)."""
         return _StreamedValues(self)
 
-    def row(self, paper_id: str) -> int:
-        return self._rows[paper_id]
-
 
 def chunk_records(path: Path) -> JsonlRecords[Chunk]:
     """A version's passages, in row (FAISS id) order, read from ``chunks.jsonl`` on demand."""
@@ -176,7 +174,7 @@ class PaperSpill(LazySequence[Paper]):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._handle = open(path, "wb")  # noqa: SIM115 -- closed by finish()
-        self._ends = [0]
+        self._ends = array.array("q", [0])  # byte offset of each paper's line, 8 bytes a paper
         self._merged: dict[int, Paper] = {}
         self._fd: int | None = None
         self._cached = lru_cache(maxsize=_CACHE)(self._read)
