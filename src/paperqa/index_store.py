@@ -26,7 +26,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import TypeVar, overload
 
@@ -311,11 +310,25 @@ def spill_folder(root: Path) -> Iterator[Path]:
 
 @dataclass(frozen=True)
 class Resident:
-    """A version's records held in memory to serve searches (an ingest never builds this)."""
+    """A version's records held in memory to serve searches (an ingest never builds this), with the
+    lookups every search of the version shares."""
 
     papers: dict[str, Paper]
     chunks: list[Chunk]
     chunk_rows: dict[str, int]  # row (FAISS id) of each chunk id
+    rows_of_paper: dict[str, list[int]]  # a paper's chunk rows, in order
+    chunk_paper: np.ndarray  # position in ``papers`` of each chunk's paper (filters test papers, then spread)
+
+    @classmethod
+    def parse(cls, papers: PaperRecords, chunks: JsonlRecords[Chunk]) -> Resident:
+        by_id = dict(zip(papers, papers.values(), strict=True))
+        listed = list(chunks)
+        position = {paper_id: i for i, paper_id in enumerate(by_id)}
+        rows_of_paper: dict[str, list[int]] = {}
+        for row, chunk in enumerate(listed):
+            rows_of_paper.setdefault(chunk.paper_id, []).append(row)
+        return cls(by_id, listed, {chunk.chunk_id: row for row, chunk in enumerate(listed)}, rows_of_paper,
+                   np.array([position[c.paper_id] for c in listed], dtype=np.int64))
 
 
 class IndexStore:
@@ -335,6 +348,7 @@ class IndexStore:
         bm25: bm25s.BM25,
         version_dir: Path | None = None,
         sentences: SentenceVectors | None = None,
+        resident: Resident | None = None,
     ) -> None:
         self.root = root
         self.version_dir = version_dir
@@ -344,13 +358,14 @@ class IndexStore:
         self.vectors = vectors
         self.bm25 = bm25
         self.sentences = sentences
+        self._resident = resident
 
-    @cached_property
+    @property
     def resident(self) -> Resident:
         """Every paper and passage parsed once, on first use, and shared by every view of this version."""
-        chunks = list(self.chunks)
-        return Resident(dict(zip(self.papers, self.papers.values(), strict=True)), chunks,
-                        {chunk.chunk_id: row for row, chunk in enumerate(chunks)})
+        if self._resident is None:
+            self._resident = Resident.parse(self.papers, self.chunks)
+        return self._resident
 
     def sentences_of(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray] | None:
         """The stored ``(spans, vectors)`` of a chunk's sentences, or None when the index has none."""
@@ -431,7 +446,7 @@ class IndexStore:
     def info(self) -> IndexInfo:
         sources: dict[str, int] = {}
         # the parsed records when a search loaded them, else one streamed read of papers.jsonl
-        papers = self.resident.papers.values() if "resident" in self.__dict__ else self.papers.values()
+        papers = self._resident.papers.values() if self._resident is not None else self.papers.values()
         for paper in papers:
             for source in paper.sources:
                 sources[source] = sources.get(source, 0) + 1
@@ -522,11 +537,8 @@ class IndexStore:
         bm25 = build_bm25([indexed_text(c, chunking) for c in self.chunks], retrieval)
         manifest = m.model_copy(update={"bm25_stemmer": retrieval.bm25_stemmer,
                                         "bm25_stopwords": retrieval.bm25_stopwords})
-        view = IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir,
-                          self.sentences)
-        if "resident" in self.__dict__:  # already parsed: share it
-            view.__dict__["resident"] = self.resident
-        return view
+        return IndexStore(self.root, manifest, self.papers, self.chunks, self.vectors, bm25, self.version_dir,
+                          self.sentences, self._resident)
 
 
 @dataclass(frozen=True)
@@ -799,25 +811,19 @@ def _write_version(
         n_chunks = _write_jsonl(tmp / "chunks.jsonl", chunks)
         written = chunk_records(tmp / "chunks.jsonl")
         bm25 = build_bm25((indexed_text(c, settings.chunking) for c in written), settings.retrieval)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise _write_error(root, exc) from exc
-        raise
-    manifest = Manifest(
-        **IndexIdentity.of(settings, embedding_model, index_type).model_dump(),
-        paperqa_version=__version__,
-        dimension=index.d,
-        bm25_stemmer=settings.retrieval.bm25_stemmer,
-        bm25_stopwords=settings.retrieval.bm25_stopwords,
-        papers=n_papers,
-        chunks=n_chunks,
-        created_at=created_at,
-        updated_at=_now(),
-        embedding_dtype=embedding_dtype,
-        sentence_vectors=sentence_mode,
-    )
-    try:
+        manifest = Manifest(
+            **IndexIdentity.of(settings, embedding_model, index_type).model_dump(),
+            paperqa_version=__version__,
+            dimension=index.d,
+            bm25_stemmer=settings.retrieval.bm25_stemmer,
+            bm25_stopwords=settings.retrieval.bm25_stopwords,
+            papers=n_papers,
+            chunks=n_chunks,
+            created_at=created_at,
+            updated_at=_now(),
+            embedding_dtype=embedding_dtype,
+            sentence_vectors=sentence_mode,
+        )
         _faiss_write(index, tmp / "faiss.index")
         bm25.save(str(tmp / "bm25"), show_progress=False)
         if sentences is not None:

@@ -294,14 +294,9 @@ class Retriever:
         self.papers = resident.papers
         self.chunks = resident.chunks
         self.chunk_rows = resident.chunk_rows
+        self._rows_of_paper = resident.rows_of_paper
+        self._chunk_paper = resident.chunk_paper
         self.bm25 = BM25Retriever(self.store.bm25, settings.retrieval, len(self.chunks))
-        papers = list(self.papers.values())
-        position = {p.paper_id: i for i, p in enumerate(papers)}
-        self._papers = papers
-        self._chunk_paper = np.array([position[c.paper_id] for c in self.chunks], dtype=np.int64)
-        self._rows_of_paper: dict[str, list[int]] = {}
-        for row, chunk in enumerate(self.chunks):
-            self._rows_of_paper.setdefault(chunk.paper_id, []).append(row)
 
     @property
     def size(self) -> int:
@@ -395,7 +390,7 @@ class Retriever:
         """Rows whose paper passes the filters; None when nothing is filtered."""
         if filters is None or filters.is_empty():
             return None
-        paper_ok = np.fromiter((filters.matches(p) for p in self._papers), dtype=bool, count=len(self._papers))
+        paper_ok = np.fromiter((filters.matches(p) for p in self.papers.values()), dtype=bool, count=len(self.papers))
         return np.flatnonzero(paper_ok[self._chunk_paper])
 
     def _hits(self, fused: Ranked, rankings: dict[str, Ranked]) -> list[Hit]:
