@@ -216,7 +216,10 @@ class ServerRecord:
 def server_command(python: Path, model_dir: Path, host: str, port: int) -> list[str]:
     return [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
             "--served-model-name", SERVED_MODEL_NAME, "--host", host, "--port", str(port),
-            "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager"]
+            "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager",
+            # JSON schemas (the results extractor, the qualifier judge, JSON answers) are decoded
+            # without free whitespace: with it, SmolLM2 filled max_tokens with newlines (measured).
+            "--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})]
 
 
 def server_env(kvcache_gib: int = KVCACHE_SPACE_GIB) -> dict[str, str]:
