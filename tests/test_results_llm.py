@@ -11,7 +11,7 @@ from paperqa.config import load_config
 from paperqa.lexicon import get_lexicon
 from paperqa.llm import LLMClient, LLMUnavailableError
 from paperqa.models import Paper
-from paperqa.results_llm import RESPONSE_FORMAT, LLMExtractor
+from paperqa.results_llm import RESPONSE_FORMAT, LLMExtractor, batch_response_format, complete_rows
 
 PAPERS = [
     Paper(paper_id="p1", title="AlphaSeg",
@@ -26,8 +26,8 @@ def settings(fake, **extra):
     return load_config(overrides=overrides)
 
 
-def rows_reply(*rows):
-    return Reply(content=json.dumps({"results": list(rows)}))
+def rows_reply(*rows, **reply):
+    return Reply(content=json.dumps({"results": list(rows)}), **reply)
 
 
 def item(paper, sentence, dataset, value, metric=None, model=None, delta=False, split=None):
@@ -44,6 +44,9 @@ def test_rows_are_kept_only_when_the_value_is_written_in_the_cited_sentence(fake
         item(2, 1, "FFHQ", "2.95", "FID"),
         item(2, 7, "FFHQ", "2.95", "FID"),             # no sentence 7: dropped
         item(3, 1, "FFHQ", "2.95", "FID"),             # no paper 3: dropped
+        item(2, 1, "CelebA", "2.95", "FID"),           # a dataset the paper does not name: dropped
+        item(2, 1, "FFHQ", "2.95", "IS"),              # a metric it does not name: the figure stays, the metric goes
+        unconstrained=True,  # a server that ignores the schema: the checks do not rely on it
     ))
     extractor = LLMExtractor(settings(fake_vllm), get_lexicon())
     rows, failed = extractor.extract_many(PAPERS)
@@ -51,12 +54,17 @@ def test_rows_are_kept_only_when_the_value_is_written_in_the_cited_sentence(fake
     got = [(r.paper_id, r.dataset, r.metric, r.value, r.unit, r.model, r.extractor) for r in rows]
     assert got == [("p1", "ADE20K", "mIoU", 52.7, None, "AlphaSeg", "llm"),
                    ("p1", "Cityscapes", "mIoU", 81.0, "%", None, "llm"),
-                   ("p2", "FFHQ", "FID", 2.95, None, None, "llm")]
+                   ("p2", "FFHQ", "FID", 2.95, None, None, "llm"),
+                   ("p2", "FFHQ", None, 2.95, None, None, "llm")]
     assert rows[1].value_text == "81.0%" and rows[1].qualifiers == ["val"]
     assert PAPERS[0].abstract[rows[0].start_char:rows[0].end_char] == rows[0].sentence
     # one call for the batch of two, constrained by the JSON schema as vLLM expects it
     [request] = fake_vllm.chat_requests
-    assert request.body["response_format"] == RESPONSE_FORMAT
+    # narrowed to the batch: 2 papers, at most 2 sentences, the figures written in them, 12 rows a paper
+    assert request.body["response_format"] == batch_response_format(2, 2, ["52.7", "81.0", "2.95"], 24)
+    row_schema = request.body["response_format"]["json_schema"]["schema"]["properties"]["results"]
+    assert row_schema["maxItems"] == 24 and row_schema["items"]["properties"]["paper"]["maximum"] == 2
+    assert RESPONSE_FORMAT["json_schema"]["schema"]["properties"]["results"]["items"].keys() == row_schema["items"].keys()
     assert "[2] AlphaSeg attains 52.7 mIoU" in request.prompt_text and "Paper 2: BetaGAN" in request.prompt_text
 
 
@@ -90,6 +98,24 @@ def test_malformed_json_from_the_model_skips_the_batch(fake_vllm):
     rows, failed = extractor.extract_many(PAPERS)
     assert rows == [] and failed == {"p1", "p2"}
     assert "not the requested JSON" in extractor.warnings[0]
+
+
+def test_an_answer_cut_by_max_tokens_keeps_the_rows_completed_before_the_cut(fake_vllm):
+    whole = json.dumps({"results": [item(1, 2, "ADE-20K", "52.7", "mIoU"), item(2, 1, "FFHQ", "2.95", "FID")]},
+                       indent=2)
+    cut = whole[:whole.index('"FID"')]  # the second row is unfinished
+    assert complete_rows(cut) == [item(1, 2, "ADE-20K", "52.7", "mIoU")]
+    assert complete_rows(whole[:whole.index("{", 2)]) == [] and complete_rows("Sure! 52.7") is None
+    fake_vllm.queue(Reply(content=cut, finish_reason="length"))
+    extractor = LLMExtractor(settings(fake_vllm), get_lexicon())
+    rows, failed = extractor.extract_many(PAPERS)
+    assert failed == set() and [(r.paper_id, r.dataset, r.value) for r in rows] == [("p1", "ADE20K", 52.7)]
+
+
+def test_abstracts_without_a_figure_are_not_sent(fake_vllm):
+    papers = [Paper(paper_id="p3", title="Gamma", abstract="We study attention. It is useful in ResNet-50 models.")]
+    rows, failed = LLMExtractor(settings(fake_vllm), get_lexicon()).extract_many(papers)
+    assert rows == [] and failed == set() and fake_vllm.chat_requests == []
 
 
 def test_the_stand_in_rejects_a_malformed_schema_like_vllm(fake_vllm):

@@ -241,6 +241,8 @@ class ResultsConfig(_Section):
         description="rules: lexicon + rules (no model); llm: the configured LLM with a JSON schema; both: union",
     )
     llm_batch_size: int = Field(default=8, gt=0, description="abstracts per LLM extraction call")
+    llm_max_rows_per_paper: int = Field(
+        default=12, gt=0, description="most rows the LLM extractor may return per abstract (bounds the JSON schema)")
 
 
 class UIConfig(_Section):

@@ -707,6 +707,14 @@ def _lang(name: str) -> str:
 # ----- numbers -----------------------------------------------------------------------------------
 
 
+def written_numbers(text: str) -> list[str]:
+    """The numbers written in ``text`` that could be figures, as written ("84.7" of "84.7\\%", "1,024"),
+    in order; not those inside a name ("ADE-20K", "ResNet-50", "B5")."""
+    return [m.group("num") for m in _NUMBER.finditer(text)
+            if not re.match(r"[A-Za-z]", text[m.end("num"):m.end("num") + 1])
+            and not re.search(r"[A-Za-z]-?$", text[max(0, m.start("num") - 2):m.start("num")])]
+
+
 def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> list[_Number]:
     found: list[_Number] = []
     for m in _NUMBER.finditer(sentence):

@@ -17,38 +17,57 @@ import json
 import re
 from collections.abc import Sequence
 
+from .chunking import count_tokens
 from .config import Settings
 from .lexicon import Lexicon
 from .llm import LLMClient, LLMUnavailableError
 from .models import Paper, ResultRow
-from .results import RuleExtractor, sentence_spans
+from .results import RuleExtractor, sentence_spans, written_numbers
 
-SCHEMA: dict = {
+_ROW: dict = {
     "type": "object",
     "properties": {
-        "results": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "paper": {"type": "integer", "description": "paper number, as given"},
-                    "sentence": {"type": "integer", "description": "sentence number within that paper"},
-                    "model": {"type": ["string", "null"]},
-                    "dataset": {"type": "string"},
-                    "metric": {"type": ["string", "null"]},
-                    "value": {"type": "string", "description": "the figure exactly as written"},
-                    "is_delta": {"type": "boolean", "description": "an improvement over something, not an absolute"},
-                    "split": {"type": ["string", "null"]},
-                },
-                "required": ["paper", "sentence", "model", "dataset", "metric", "value", "is_delta", "split"],
-                "additionalProperties": False,
-            },
-        }
+        "paper": {"type": "integer", "description": "paper number, as given"},
+        "sentence": {"type": "integer", "description": "sentence number within that paper"},
+        "model": {"type": ["string", "null"]},
+        "dataset": {"type": "string"},
+        "metric": {"type": ["string", "null"]},
+        "value": {"type": "string", "description": "the figure exactly as written"},
+        "is_delta": {"type": "boolean", "description": "an improvement over something, not an absolute"},
+        "split": {"type": ["string", "null"]},
     },
+    "required": ["paper", "sentence", "model", "dataset", "metric", "value", "is_delta", "split"],
+    "additionalProperties": False,
+}
+SCHEMA: dict = {
+    "type": "object",
+    "properties": {"results": {"type": "array", "items": _ROW}},
     "required": ["results"],
     "additionalProperties": False,
 }
 RESPONSE_FORMAT = {"type": "json_schema", "json_schema": {"name": "reported_results", "schema": SCHEMA, "strict": True}}
+# Most tokens a row can cost: the names' maxLength plus the whitespace vLLM's JSON grammar lets a
+# model put in (SmolLM2 wrote 70-105), so that ``max_tokens`` leaves room for every row allowed.
+_TOKENS_PER_ROW = 160
+
+
+def batch_response_format(n_papers: int, n_sentences: int, values: Sequence[str], max_rows: int) -> dict:
+    """:data:`RESPONSE_FORMAT` narrowed to one batch, so that decoding cannot leave it.
+
+    A real model (SmolLM2 on vLLM 0.32, measured) otherwise numbers papers that were never sent and
+    keeps adding rows until ``max_tokens`` cuts the JSON: ``paper`` and ``sentence`` are bounded by
+    what the batch holds, ``value`` is one of the figures written in it, names are short, and the list
+    has at most ``max_rows`` rows. Every constraint is one vLLM's structured output (xgrammar) enforces.
+    """
+    row = json.loads(json.dumps(_ROW))
+    row["properties"]["paper"].update(minimum=1, maximum=n_papers)
+    row["properties"]["sentence"].update(minimum=1, maximum=max(1, n_sentences))
+    row["properties"]["value"]["enum"] = list(values)
+    for name, longest in (("model", 80), ("dataset", 80), ("metric", 60), ("split", 40)):
+        row["properties"][name]["maxLength"] = longest  # names, not sentences (SmolLM2 pasted whole ones)
+    schema = {**SCHEMA, "properties": {"results": {"type": "array", "items": row, "maxItems": max_rows}}}
+    return {"type": "json_schema", "json_schema": {"name": "reported_results", "schema": schema, "strict": True}}
+
 
 SYSTEM = (
     "You extract the experimental results that research abstracts report. For every figure that is a "
@@ -99,23 +118,41 @@ class LLMExtractor:
 
     def _batch(self, papers: list[Paper]) -> list[ResultRow]:
         sentences = [[(s, e) for s, e in sentence_spans(p.abstract)] for p in papers]
+        values = list(dict.fromkeys(n for p in papers for n in written_numbers(p.abstract)))
+        if not values:
+            return []  # no figure written in any of these abstracts: nothing to ask the model
         lines = []
         for i, (paper, spans) in enumerate(zip(papers, sentences, strict=True), 1):
             lines.append(f"Paper {i}: {paper.title}")
             lines.extend(f"  [{j}] {paper.abstract[s:e]}" for j, (s, e) in enumerate(spans, 1))
         messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
-        result = self.client.chat(messages, max_tokens=max(self.settings.llm.max_tokens, 256 * len(papers)),
-                                  response_format=RESPONSE_FORMAT)
-        try:
-            items = json.loads(result.text)["results"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"the model's answer is not the requested JSON: {exc}") from None
+        max_rows, max_tokens = self._room(messages, len(papers))
+        response_format = batch_response_format(len(papers), max(map(len, sentences)), values, max_rows)
+        result = self.client.chat(messages, max_tokens=max_tokens, response_format=response_format)
+        items = complete_rows(result.text)
+        if items is None:
+            raise ValueError(f"the model's answer is not the requested JSON (finish reason {result.finish_reason})")
         rows = []
-        for item in items if isinstance(items, list) else []:
+        for item in items:
             row = self._row(item, papers, sentences)
             if row is not None:
                 rows.append(row)
         return rows
+
+    def _room(self, messages: list[dict[str, str]], n_papers: int) -> tuple[int, int]:
+        """(most rows, max_tokens) for one call: every row the schema allows must fit in the answer,
+        and the answer in what the server's context window leaves after the prompt."""
+        llm = self.settings.llm
+        window = self.client.server_info().context_window(llm.context_window)
+        # cl100k_base is not the served model's tokenizer: a 30% slack, as in prompting's fitting.
+        prompt = int(sum(count_tokens(m["content"]) for m in messages) * 1.3) + 32
+        wanted = self.settings.results.llm_max_rows_per_paper * n_papers
+        room = window - prompt
+        if room < _TOKENS_PER_ROW + 16:
+            raise ValueError(f"{n_papers} abstracts leave no room for an answer in a context window of "
+                             f"{window} tokens (lower results.llm_batch_size)")
+        max_rows = max(1, min(wanted, (room - 16) // _TOKENS_PER_ROW))
+        return max_rows, min(room, _TOKENS_PER_ROW * max_rows + 16)
 
     def _row(self, item: object, papers: list[Paper], sentences: list[list[tuple[int, int]]]) -> ResultRow | None:
         if not isinstance(item, dict):
@@ -131,7 +168,7 @@ class LLMExtractor:
         paper = papers[p]
         start, end = sentences[p][s]
         sentence = paper.abstract[start:end]
-        found = re.search(r"(?<![\w.])" + re.escape(value_text.lstrip("+")) + r"(?![\d])", sentence)
+        found = re.search(r"(?<![\w.])" + re.escape(value_text.lstrip("+")) + r"(?!\w|\.\d)", sentence)
         if not value_text or found is None:
             return None  # the value is not written in the cited sentence: not kept
         try:
@@ -140,7 +177,12 @@ class LLMExtractor:
             return None
         percent = re.match(r"\s?\\?%", sentence[found.end():found.end() + 3])
         unit = "%" if percent else None
+        text = f"{paper.title}\n{paper.abstract}"
+        if not self._written(dataset, text, datasets=True):
+            return None  # a dataset the paper does not name (a small model invents them): not kept
         metric_text = item.get("metric")
+        if metric_text and not self._written(str(metric_text), text, datasets=False):
+            metric_text = None  # a metric the paper does not name is dropped, the figure kept
         metric = (self.lexicon.resolve_metric(metric_text) or str(metric_text).strip()) if metric_text else None
         split = item.get("split")
         return ResultRow(
@@ -152,3 +194,46 @@ class LLMExtractor:
             value_text=sentence[found.start():found.end() + (percent.end() if percent else 0)],
             extractor=self.name,
         )
+
+    def _written(self, name: str, text: str, datasets: bool) -> bool:
+        """Whether the paper names ``name``: as written (case, spaces and punctuation aside), or one of
+        the lexicon's names of the same dataset / metric ("ADE-20K" for "ADE20K")."""
+        if f" {_folded(name)} " in f" {_folded(text)} " and _folded(name):
+            return True
+        if datasets:
+            canonical, found = self.lexicon.resolve_dataset(name), self.lexicon.find_datasets(text)
+        else:
+            canonical, found = self.lexicon.resolve_metric(name), self.lexicon.find_metrics(text)
+        return canonical is not None and any(m.name == canonical for m in found)
+
+
+def _folded(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.casefold()))
+
+
+def complete_rows(text: str) -> list[object] | None:
+    """The rows of the model's ``{"results": [...]}``, or None when it is not that JSON.
+
+    An answer cut by ``max_tokens`` keeps the rows completed before the cut (each is checked like
+    any other row); only an answer with no readable start is None. Hand-rolled over
+    ``json.JSONDecoder.raw_decode`` because the JSON libraries here parse whole documents only.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None
+    if isinstance(data, dict):
+        items = data.get("results")
+        return items if isinstance(items, list) else None
+    opening = re.match(r'\s*\{\s*"results"\s*:\s*\[', text)
+    if opening is None:
+        return None
+    decoder, at = json.JSONDecoder(), opening.end()
+    rows: list[object] = []
+    while True:
+        at = len(text) - len(text[at:].lstrip(" \t\r\n,"))
+        try:
+            item, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            return rows
+        rows.append(item)

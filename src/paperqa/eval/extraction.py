@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..config import Settings, load_config
 from ..lexicon import Lexicon, get_lexicon, normalise
 from ..models import Paper, ResultRow
 from ..results import RuleExtractor, format_value
@@ -141,10 +142,23 @@ def score_table(gold: Sequence[dict], rows_by_paper: dict[str, list[ResultRow]],
     }
 
 
-def extract_timed(papers: Sequence[Paper], lexicon: Lexicon) -> tuple[dict[str, list[ResultRow]], float]:
+def extract_timed(papers: Sequence[Paper], lexicon: Lexicon,
+                  settings: Settings | None = None) -> tuple[dict[str, list[ResultRow]], float]:
+    """Rows per paper and seconds; ``settings.results.extractor`` llm / both asks ``settings.llm``'s server."""
     extractor = RuleExtractor(lexicon)
     started = time.perf_counter()
     by_paper: dict[str, list[ResultRow]] = defaultdict(list)
+    if settings is not None and settings.results.extractor != "rules":
+        from ..results_llm import LLMExtractor
+
+        llm = LLMExtractor(settings, lexicon)
+        both = settings.results.extractor == "both"
+        rows = llm.merge(extractor.extract_many(papers) if both else [], papers, keep_rules=both)
+        for warning in llm.warnings:
+            print("warning:", warning, file=sys.stderr)
+        for row in rows:
+            by_paper[row.paper_id].append(row)
+        return by_paper, time.perf_counter() - started
     for paper in papers:
         by_paper[paper.paper_id].extend(extractor.extract(paper))
     return by_paper, time.perf_counter() - started
@@ -166,6 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bundled = sub.add_parser("bundled", help="precision/recall per split on the hand-made bundled table")
     bundled.add_argument("gold")
     bundled.add_argument("--show", type=int, default=0, help="print up to N wrong and missed rows per split")
+    bundled.add_argument("--extractor", choices=["rules", "llm", "both"], default="rules",
+                         help="llm / both: the LLM extractor on the server of --config's llm section")
+    bundled.add_argument("--config", default=None, help="a paperqa YAML config (e.g. configs/vllm-cpu.yaml)")
+    bundled.add_argument("--split", default=None, help="only the papers of this split (tune / heldout)")
     sample = sub.add_parser("sample", help="a random sample of extracted rows to check by hand")
     sample.add_argument("corpus")
     sample.add_argument("--exclude", action="append", default=[],
@@ -200,10 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         gold = read_jsonl(args.gold)
         loaded = load_papers(bundled_corpus_paths())
         papers = {p.paper_id: p for p in loaded.papers}
-        rows, _ = extract_timed(list(papers.values()), lexicon)
         splits = defaultdict(set)
         for g in gold:
-            splits[g["split"]].add(g["paper_id"])
+            if args.split is None or g["split"] == args.split:
+                splits[g["split"]].add(g["paper_id"])
+        chosen = set().union(*splits.values())
+        settings = load_config(args.config, overrides={"results.extractor": args.extractor})
+        rows, seconds = extract_timed([p for pid, p in papers.items() if pid in chosen], lexicon, settings)
+        print(f"extractor {args.extractor}: {len(chosen)} papers in {seconds:.1f} s")
         listed = {g["paper_id"] for g in gold}  # papers without results have one value-less line
         print("| split | papers | gold rows | extracted | precision | recall |")
         print("| --- | --- | --- | --- | --- | --- |")
