@@ -384,8 +384,9 @@ def test_with_an_llm_each_row_gets_a_verdict_with_a_verbatim_quote(bundled_qa, f
         title = regex.search(r"Title: (.*)", prompt).group(1)
         if title.startswith("MOAT"):  # a verdict quoting the paper's own words
             return Reply(content=json.dumps({"fits": "yes", "quote": title}))
-        if title.startswith("UniRepLKNet"):  # an invented quote: must end up "unclear"
-            return Reply(content=json.dumps({"fits": "yes", "quote": "A hybrid of CNNs and transformers."}))
+        if title.startswith("UniRepLKNet"):  # an invented quote (a server ignoring the schema): "unclear"
+            return Reply(content=json.dumps({"fits": "yes", "quote": "A hybrid of CNNs and transformers."}),
+                         unconstrained=True)
         return Reply(content=json.dumps({"fits": "no", "quote": None}))
 
     fake_vllm.responder = responder
@@ -398,6 +399,12 @@ def test_with_an_llm_each_row_gets_a_verdict_with_a_verbatim_quote(bundled_qa, f
     assert answer.table[0].title.startswith("MOAT")  # the judged "yes" ranks first
     assert all(r.qualifier_verdict in ("no", "unclear") for r in answer.table[1:])
     assert "language model" in answer.text
+    # structured output: the quote can only be one of the paper's own sentences (or null)
+    moat = next(r for r in fake_vllm.chat_requests if "Title: MOAT" in r.body["messages"][-1]["content"])
+    schema = moat.body["response_format"]["json_schema"]["schema"]
+    quotes = schema["properties"]["quote"]["anyOf"][0]["enum"]
+    assert quotes[0].startswith("MOAT") and all(q in by_title["MOAT"].title + bundled_qa.papers[
+        by_title["MOAT"].paper_id].abstract for q in quotes)
 
 
 def test_an_unreachable_llm_keeps_the_lexical_evidence(bundled_qa):

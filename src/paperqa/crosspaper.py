@@ -27,7 +27,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from .chunking import sentence_spans
+from .chunking import count_tokens, sentence_spans
 from .markup import escape_markdown
 from .models import Answer, Chunk, Citation, Paper, ResultRow
 
@@ -778,7 +778,11 @@ class QualifierJudge:
 
     def one(self, paper: Paper, qualifier: str) -> Judgement:
         prompt = _JUDGE_PROMPT.format(qualifier=qualifier, title=paper.title, abstract=paper.abstract)
-        result = self.client.chat([{"role": "user", "content": prompt}], max_tokens=200)
+        quotes = judgement_quotes(paper)
+        # the verdict and the quote's length bound the answer: JSON keys, a verdict, one sentence
+        max_tokens = 48 + int(max((count_tokens(q) for q in quotes), default=0) * 1.3)
+        result = self.client.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens,
+                                  response_format=judgement_format(quotes))
         return parse_judgement(result.text)
 
     def __call__(self, papers: Sequence[Paper], qualifier: str) -> dict[str, Judgement]:
@@ -795,6 +799,25 @@ class QualifierJudge:
             self.failure = str(exc)
             return {}
         return {paper.paper_id: verdict for paper, verdict in zip(papers, verdicts, strict=True)}
+
+
+def judgement_quotes(paper: Paper) -> list[str]:
+    """What a judgement may quote: the title and each sentence of the abstract, verbatim."""
+    sentences = [paper.abstract[start:end] for start, end in sentence_spans(paper.abstract)]
+    return list(dict.fromkeys(q for q in (paper.title, *sentences) if q.strip()))
+
+
+def judgement_format(quotes: Sequence[str]) -> dict:
+    """vLLM structured output for one judgement: the verdict, and a quote that can only be one of the
+    paper's own sentences (or null), so a model cannot paraphrase or invent its evidence."""
+    schema = {
+        "type": "object",
+        "properties": {"fits": {"enum": ["yes", "no", "unclear"]},
+                       "quote": {"anyOf": [{"enum": list(quotes)}, {"type": "null"}]}},
+        "required": ["fits", "quote"],
+        "additionalProperties": False,
+    }
+    return {"type": "json_schema", "json_schema": {"name": "qualifier_judgement", "schema": schema, "strict": True}}
 
 
 def parse_judgement(text: str) -> Judgement:
