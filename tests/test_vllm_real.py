@@ -36,6 +36,7 @@ from paperqa.generation import LLMUnavailableError
 from paperqa.llm import ChatResult, LLMClient
 from paperqa.models import Answer
 from paperqa.prompting import answer_messages, passage_block
+from paperqa.results_llm import LLMExtractor, complete_rows
 
 pytestmark = pytest.mark.vllm
 
@@ -160,6 +161,50 @@ def test_evidence_step_judges_each_passage_on_the_real_model(real_qa) -> None:
     assert "evidence_rejected" in settings and "evidence_unreadable" in settings
     assert settings["llm_calls"] >= 3 or answer.refused
     assert_never_uncited_generated(answer)
+
+
+# -- the results table with a model (issue 8) -----------------------------------------------------
+def test_llm_results_extractor_on_the_real_model(real_qa) -> None:
+    """vLLM's structured output with the batch's schema: the JSON closes within its bounds, and only
+    rows grounded in the paper survive (SmolLM2 invents datasets such as "Fen-20K"; none may pass)."""
+    qa = real_qa(**{"results.extractor": "llm", "results.llm_batch_size": 2, "results.llm_max_rows_per_paper": 3})
+    papers = [p for p in qa.papers.values() if p.title.startswith(("MOAT", "SG-Former"))]
+    assert len(papers) == 2
+    extractor = LLMExtractor(qa.settings, qa.lexicon)
+    replies: list[ChatResult] = []
+    chat = extractor.client.chat
+
+    def recording(*args: Any, **kwargs: Any) -> ChatResult:
+        replies.append(chat(*args, **kwargs))
+        return replies[-1]
+
+    extractor.client.chat = recording  # type: ignore[method-assign]
+    rows, failed = extractor.extract_many(papers)
+    assert failed == set(), extractor.warnings  # the server's JSON parsed: no batch fell back to the rules
+    [reply] = replies
+    assert reply.finish_reason == "stop", reply.text  # maxItems closed the list before max_tokens
+    assert len(complete_rows(reply.text) or []) <= 6
+    by_id = {p.paper_id: p for p in papers}
+    for row in rows:
+        paper = by_id[row.paper_id]
+        assert paper.abstract[row.start_char:row.end_char] == row.sentence and row.value_text in row.sentence
+        assert row.extractor == "llm" and row.dataset_surface
+        assert extractor._written(row.dataset_surface, f"{paper.title}\n{paper.abstract}", datasets=True)
+
+
+def test_qualifier_judge_on_the_real_model_quotes_only_the_papers_sentences(real_qa, real_vllm: RealVLLM) -> None:
+    """The per-row judgement of "CNN-transformer hybrids" by the real model: every row judged, and the
+    evidence shown is a sentence of that paper (the schema allows nothing else)."""
+    qa = real_qa(**{"llm.concurrency": 4})
+    answer = qa.ask("Which CNN-transformer hybrids report ADE20K mIoU?")
+    assert answer.table and answer.stats.model == real_vllm.model
+    assert answer.notice is None or "unavailable" not in answer.notice
+    for row in answer.table:
+        paper = qa.papers[row.paper_id]
+        assert row.qualifier_verdict in ("yes", "no", "unclear")
+        if row.qualifier_verdict != "unclear":
+            assert row.qualifier_evidence and row.qualifier_evidence in f"{paper.title}\n{paper.abstract}"
+    assert "language model" in answer.text
 
 
 # -- citations, refusal, the guarantee -------------------------------------------------------------
