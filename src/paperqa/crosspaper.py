@@ -413,7 +413,8 @@ def rank_rows(
     Among the papers without the pair's figure, those with more signs that they report it come first:
     ``support(paper)`` counts them (:func:`pair_support`: the paper names the asked metric; it names
     another dataset that the papers reporting the pair name); then those naming the dataset in a
-    sentence about results; then those whose first sentence naming it comes later in the abstract.
+    sentence about results; then those whose abstract speaks of the state of the art; then those whose
+    first sentence naming it comes later in the abstract.
 
     ``rows`` are the table's rows of the dataset (any order; deltas kept apart; rows of another
     metric list their paper after the pair's deltas, as evaluated on the dataset with the pair's
@@ -459,6 +460,9 @@ def rank_rows(
             named = 0 if group < 2 or support is None else -support(paper)
             if group == 2:  # another metric's figure is not comparable: not sorted by value
                 value = 0.0
+            # then, among papers without the pair's figure, those whose abstract speaks of the state of the art
+            # (set against the benchmark's published best, so likely in its usual metric) before the others
+            standing = 0 if group < 2 or _speaks_of_state_of_the_art(paper.abstract) else 1
             # then, among papers without a figure, those first naming the dataset later in their abstract:
             # abstracts state their results at the end, the setting and motivation at the start
             late = -row.start_char / max(1, len(paper.abstract)) if group == 3 else 0.0
@@ -466,7 +470,7 @@ def rank_rows(
             if query.metric is None and group < 2:  # every metric's figures: by metric, then in its direction
                 up = (direction_of(row.metric) if direction_of else "higher") == "higher"
                 order = (-usual.get(row.metric, 0) if row.metric else 0, -value if up else value)
-            ranked.append(((min(group, 2), tier, named, group, evaluative, order, late, position), row))
+            ranked.append(((min(group, 2), tier, named, group, evaluative, standing, order, late, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
     if query.best_only and ranked_only:
@@ -519,6 +523,15 @@ def _names(pattern: re.Pattern[str], title: str, abstract: str) -> bool:
 # A sentence stating results ("outperforms the state of the art on X"), not only naming X ("pretrained on X")
 _EVALUATIVE = re.compile(r"\b(?:state[- ]of[- ]the[- ]art|SOTA|outperform\w*|surpass\w*|achiev\w*|results?|experiments?|"
                          r"evaluat\w*|performance)\b", re.IGNORECASE)
+# An abstract that speaks of the state of the art positions its method against the benchmark's best
+# published results, which are compared in the benchmark's usual metric
+_STATE_OF_THE_ART = re.compile(r"\bstate[- ]of[- ]the[- ]arts?\b|\bSOTA\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=65_536)
+def _speaks_of_state_of_the_art(abstract: str) -> bool:
+    """The abstract mentions the state of the art (cached: papers recur across questions)."""
+    return bool(_STATE_OF_THE_ART.search(abstract))
 
 
 def _of_pair(row: ResultRow, query: TableQuery) -> bool:
