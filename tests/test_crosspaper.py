@@ -523,6 +523,27 @@ def test_pair_support_counts_the_metric_named_and_a_dataset_shared_with_the_pape
     assert order[0] == "a" and set(order[1:3]) == {"b", "c"} and order[3] == "d"
 
 
+def test_for_a_dataset_the_lexicon_lacks_the_papers_naming_the_metric_come_first_whatever_else_orders_them(lexicon):
+    # a names Composition-1K in a sentence about results, late in its abstract, and speaks of the state of
+    # the art; b only names the metric as asked, and c has a figure for it in the table (written "mean
+    # squared error", on another dataset): the answer's text says the papers naming the metric come first
+    query = parse_question("Which papers report MSE on Composition-1K?", lexicon)
+    assert query is not None and not query.in_lexicon and query.metric == "MSE"
+    a = _paper("a", "Matting A", "We propose a matting network. It reaches state-of-the-art results on Composition-1K.")
+    b = _paper("b", "Matting B", "Composition-1K is used. The MSE is low.")
+    c = _paper("c", "Matting C", "Composition-1K is used. It reaches a mean squared error of 0.385 on the ETTh1 benchmark.")
+    papers = {p.paper_id: p for p in (a, b, c)}
+    table = ResultsTable.from_papers(papers.values(), lexicon)
+    assert {r.paper_id for r in table.query(metric="MSE")} == {"c"}
+    rows, mentions = table_rows(query, table, papers)
+    assert rows == [] and {r.paper_id for r in mentions} == {"a", "b", "c"}
+    support = answer_support(query, rows, mentions, table, lexicon)
+    assert support is not None and [support(papers[p]) for p in "abc"] == [0, 1, 1]
+    answer = table_answer(query, rows, mentions, papers, lambda pid: [], support=support)
+    assert [r.paper_id for r in answer.table][2] == "a"
+    assert "also names the metric first" in answer.text
+
+
 def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
     papers = {p.paper_id: p for p in (
         _paper("a", "A", "A reaches 49.1% mIoU on SUN RGB-D and 52.0% mIoU on NYUv2."),
@@ -533,8 +554,9 @@ def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
     rows, mentions = table_rows(query, table, papers)
     support = answer_support(query, rows, mentions, table, lexicon)
     assert support is not None and (support(papers["b"]), support(papers["c"])) == (1, 0)
-    assert answer_support(TableQuery(question="q", dataset="X", in_lexicon=False), rows, mentions, table,
-                          lexicon) is None
+    # a dataset the lexicon lacks: the one sign is naming the asked metric (none asked here: no sign)
+    unknown = answer_support(TableQuery(question="q", dataset="X", in_lexicon=False), rows, mentions, table, lexicon)
+    assert unknown is not None and [unknown(p) for p in papers.values()] == [0, 0, 0]
 
 
 def test_a_metric_the_lexicon_lacks_is_kept_as_written_and_matched_literally_in_the_support(lexicon):

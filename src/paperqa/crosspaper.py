@@ -197,13 +197,15 @@ def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
     """Every row of the dataset (:func:`table_answer` puts the pair's first), and the papers naming
     the dataset without a figure."""
     if not query.in_lexicon:
-        def with_metric(ids: list[str]) -> set[str]:
-            return {r.paper_id for r in table.query(metric=query.metric, paper_ids=ids)} if query.metric else set()
-
         # The extractor keeps a few names it finds by shape ("the X dataset") as written: use their rows.
         rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True) if query.metric else []
-        return rows, literal_mentions(query, papers, with_metric)
+        return rows, literal_mentions(query, papers, lambda ids: _with_metric(query, table, ids))
     return table.query(dataset=query.dataset, include_deltas=True), table.mentions(query.dataset)
+
+
+def _with_metric(query: TableQuery, table: ResultsSource, paper_ids: Sequence[str]) -> set[str]:
+    """The papers among ``paper_ids`` with a figure for the asked metric (on any dataset) in the table."""
+    return {r.paper_id for r in table.query(metric=query.metric, paper_ids=paper_ids)} if query.metric else set()
 
 
 def literal_mentions(query: TableQuery, papers: dict[str, Paper],
@@ -483,12 +485,19 @@ def rank_rows(
 
 def answer_support(query: TableQuery, rows: Sequence[ResultRow], mentions: Sequence[ResultRow], table: ResultsSource,
                    lexicon: Lexicon) -> Callable[[Paper], int] | None:
-    """:func:`pair_support` for :func:`table_answer`, from the results table and the lexicon (None when
-    the dataset is not in the lexicon). A metric the lexicon does not know is matched as written
-    (:func:`literal_metric_patterns`), and the papers giving any figure on the dataset stand for those
-    reporting the pair."""
+    """:func:`pair_support` for :func:`table_answer`, from the results table and the lexicon. A metric
+    the lexicon does not know is matched as written (:func:`literal_metric_patterns`), and the papers
+    giving any figure on the dataset stand for those reporting the pair. For a dataset the lexicon does
+    not know, the one sign is the one :func:`literal_mentions` orders by (and the answer's text states):
+    the paper names the metric as written, or has a figure for it in the table."""
     if not query.in_lexicon:
-        return None
+        with_metric = _with_metric(query, table, [r.paper_id for r in (*rows, *mentions)])
+        patterns = literal_metric_patterns(query)
+
+        def names_metric(paper: Paper) -> int:
+            return int(paper.paper_id in with_metric or any(_names(p, paper.title, paper.abstract) for p in patterns))
+
+        return names_metric
     datasets_of = table.datasets_of(r.paper_id for r in (*rows, *mentions))
     if query.metric:
         return pair_support(query, rows, datasets_of, lexicon.metric_pattern(query.metric))
