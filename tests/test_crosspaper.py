@@ -10,6 +10,7 @@ import pytest
 from paperqa.crosspaper import (
     NO_FIGURE,
     TableQuery,
+    _speaks_of_state_of_the_art,
     answer_support,
     pair_support,
     parse_judgement,
@@ -140,13 +141,13 @@ def test_papers_naming_the_dataset_in_a_sentence_about_results_come_first_among_
 
 
 def test_among_papers_without_a_figure_those_naming_the_dataset_later_in_their_abstract_come_first():
-    # both name CIFAR-10 in a sentence about results; g names it in its opening sentence (the setting),
-    # h only in its last (where abstracts state their results)
-    g = _paper("g", "Method G", "Our experiments on CIFAR-10 study generative models. We propose a new sampler. "
-                                "It is simple and fast to train.")
+    # both name CIFAR-10 in a sentence about results and both speak of the state of the art; g names it in
+    # its opening sentence (the setting), h only in its last (where abstracts state their results)
+    g = _paper("g", "Method G", "Our experiments on CIFAR-10 study state-of-the-art generative models. "
+                                "We propose a new sampler. It is simple and fast to train.")
     h = _paper("h", "Method H", "We propose a new sampler. It is simple and fast to train. "
                                 "Our experiments show state-of-the-art results on CIFAR-10.")
-    mentions = [_row(g, None, "Our experiments on CIFAR-10 study generative models.", metric=None),
+    mentions = [_row(g, None, "Our experiments on CIFAR-10 study state-of-the-art generative models.", metric=None),
                 _row(h, None, "Our experiments show state-of-the-art results on CIFAR-10.", metric=None)]
     papers = {p.paper_id: p for p in (g, h)}
     query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
@@ -157,6 +158,32 @@ def test_among_papers_without_a_figure_those_naming_the_dataset_later_in_their_a
     papers["a"] = a
     rows = [_row(a, 3.1, "It reaches an FID of 3.1 on CIFAR-10.")]
     assert [r.paper_id for r in rank_rows(query, rows, mentions, papers)] == ["a", "h", "g"]
+
+
+def test_among_papers_without_the_pairs_figure_those_speaking_of_the_state_of_the_art_come_first():
+    # both name CIFAR-10 in a sentence about results; only k speaks of the state of the art, so k comes
+    # first although j names the dataset later in its abstract
+    j = _paper("j", "Method J", "We propose a new sampler for diffusion models that needs fewer steps and no "
+                                "retraining of the model. Experiments on CIFAR-10 show it is fast.")
+    k = _paper("k", "Method K", "We propose a new sampler for diffusion models, which are the SOTA in image "
+                                "generation. Our experiments on CIFAR-10 show it is fast.")
+    mentions = [_row(j, None, "Experiments on CIFAR-10 show it is fast.", metric=None),
+                _row(k, None, "Our experiments on CIFAR-10 show it is fast.", metric=None)]
+    papers = {p.paper_id: p for p in (j, k)}
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    assert [r.paper_id for r in rank_rows(query, [], mentions, papers)] == ["k", "j"]
+    assert [r.paper_id for r in rank_rows(query, [], mentions[::-1], papers)] == ["k", "j"]
+    # the same for papers with a figure for another metric only (evaluated on the dataset, FID unknown)
+    others = [_row(j, 9.1, "Experiments on CIFAR-10 show it is fast.", metric="IS"),
+              _row(k, 8.2, "Our experiments on CIFAR-10 show it is fast.", metric="IS")]
+    assert [r.paper_id for r in rank_rows(query, others, [], papers)] == ["k", "j"]
+    assert [r.paper_id for r in rank_rows(query, others[::-1], [], papers)] == ["k", "j"]
+    # a word containing the letters is not the abbreviation; the sign never lifts a paper above a figure
+    assert not _speaks_of_state_of_the_art("We collect images in Minnesota. Experiments on CIFAR-10 show it is fast.")
+    a = _paper("a", "Diffusion A", "It reaches an FID of 3.1 on CIFAR-10.")
+    papers["a"] = a
+    rows = [_row(a, 3.1, "It reaches an FID of 3.1 on CIFAR-10.")]
+    assert [r.paper_id for r in rank_rows(query, rows, mentions, papers)] == ["a", "k", "j"]
 
 
 def test_constraints_best_only_and_limit():
@@ -503,6 +530,27 @@ def test_pair_support_counts_the_metric_named_and_a_dataset_shared_with_the_pape
     assert order[0] == "a" and set(order[1:3]) == {"b", "c"} and order[3] == "d"
 
 
+def test_for_a_dataset_the_lexicon_lacks_the_papers_naming_the_metric_come_first_whatever_else_orders_them(lexicon):
+    # a names Composition-1K in a sentence about results, late in its abstract, and speaks of the state of
+    # the art; b only names the metric as asked, and c has a figure for it in the table (written "mean
+    # squared error", on another dataset): the answer's text says the papers naming the metric come first
+    query = parse_question("Which papers report MSE on Composition-1K?", lexicon)
+    assert query is not None and not query.in_lexicon and query.metric == "MSE"
+    a = _paper("a", "Matting A", "We propose a matting network. It reaches state-of-the-art results on Composition-1K.")
+    b = _paper("b", "Matting B", "Composition-1K is used. The MSE is low.")
+    c = _paper("c", "Matting C", "Composition-1K is used. It reaches a mean squared error of 0.385 on the ETTh1 benchmark.")
+    papers = {p.paper_id: p for p in (a, b, c)}
+    table = ResultsTable.from_papers(papers.values(), lexicon)
+    assert {r.paper_id for r in table.query(metric="MSE")} == {"c"}
+    rows, mentions = table_rows(query, table, papers)
+    assert rows == [] and {r.paper_id for r in mentions} == {"a", "b", "c"}
+    support = answer_support(query, rows, mentions, table, lexicon)
+    assert support is not None and [support(papers[p]) for p in "abc"] == [0, 1, 1]
+    answer = table_answer(query, rows, mentions, papers, lambda pid: [], support=support)
+    assert [r.paper_id for r in answer.table][2] == "a"
+    assert "also names the metric first" in answer.text
+
+
 def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
     papers = {p.paper_id: p for p in (
         _paper("a", "A", "A reaches 49.1% mIoU on SUN RGB-D and 52.0% mIoU on NYUv2."),
@@ -513,8 +561,9 @@ def test_answer_support_builds_the_support_from_the_table_and_the_lexicon():
     rows, mentions = table_rows(query, table, papers)
     support = answer_support(query, rows, mentions, table, lexicon)
     assert support is not None and (support(papers["b"]), support(papers["c"])) == (1, 0)
-    assert answer_support(TableQuery(question="q", dataset="X", in_lexicon=False), rows, mentions, table,
-                          lexicon) is None
+    # a dataset the lexicon lacks: the one sign is naming the asked metric (none asked here: no sign)
+    unknown = answer_support(TableQuery(question="q", dataset="X", in_lexicon=False), rows, mentions, table, lexicon)
+    assert unknown is not None and [unknown(p) for p in papers.values()] == [0, 0, 0]
 
 
 def test_a_metric_the_lexicon_lacks_is_kept_as_written_and_matched_literally_in_the_support(lexicon):

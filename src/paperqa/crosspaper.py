@@ -197,13 +197,15 @@ def table_rows(query: TableQuery, table: ResultsSource, papers: dict[str, Paper]
     """Every row of the dataset (:func:`table_answer` puts the pair's first), and the papers naming
     the dataset without a figure."""
     if not query.in_lexicon:
-        def with_metric(ids: list[str]) -> set[str]:
-            return {r.paper_id for r in table.query(metric=query.metric, paper_ids=ids)} if query.metric else set()
-
         # The extractor keeps a few names it finds by shape ("the X dataset") as written: use their rows.
         rows = table.query(dataset=query.dataset, metric=query.metric, include_deltas=True) if query.metric else []
-        return rows, literal_mentions(query, papers, with_metric)
+        return rows, literal_mentions(query, papers, lambda ids: _with_metric(query, table, ids))
     return table.query(dataset=query.dataset, include_deltas=True), table.mentions(query.dataset)
+
+
+def _with_metric(query: TableQuery, table: ResultsSource, paper_ids: Sequence[str]) -> set[str]:
+    """The papers among ``paper_ids`` with a figure for the asked metric (on any dataset) in the table."""
+    return {r.paper_id for r in table.query(metric=query.metric, paper_ids=paper_ids)} if query.metric else set()
 
 
 def literal_mentions(query: TableQuery, papers: dict[str, Paper],
@@ -413,7 +415,8 @@ def rank_rows(
     Among the papers without the pair's figure, those with more signs that they report it come first:
     ``support(paper)`` counts them (:func:`pair_support`: the paper names the asked metric; it names
     another dataset that the papers reporting the pair name); then those naming the dataset in a
-    sentence about results; then those whose first sentence naming it comes later in the abstract.
+    sentence about results; then those whose abstract speaks of the state of the art; then those whose
+    first sentence naming it comes later in the abstract.
 
     ``rows`` are the table's rows of the dataset (any order; deltas kept apart; rows of another
     metric list their paper after the pair's deltas, as evaluated on the dataset with the pair's
@@ -459,6 +462,9 @@ def rank_rows(
             named = 0 if group < 2 or support is None else -support(paper)
             if group == 2:  # another metric's figure is not comparable: not sorted by value
                 value = 0.0
+            # then, among papers without the pair's figure, those whose abstract speaks of the state of the art
+            # (set against the benchmark's published best, so likely in its usual metric) before the others
+            standing = 0 if group < 2 or _speaks_of_state_of_the_art(paper.abstract) else 1
             # then, among papers without a figure, those first naming the dataset later in their abstract:
             # abstracts state their results at the end, the setting and motivation at the start
             late = -row.start_char / max(1, len(paper.abstract)) if group == 3 else 0.0
@@ -466,7 +472,7 @@ def rank_rows(
             if query.metric is None and group < 2:  # every metric's figures: by metric, then in its direction
                 up = (direction_of(row.metric) if direction_of else "higher") == "higher"
                 order = (-usual.get(row.metric, 0) if row.metric else 0, -value if up else value)
-            ranked.append(((min(group, 2), tier, named, group, evaluative, order, late, position), row))
+            ranked.append(((min(group, 2), tier, named, group, evaluative, standing, order, late, position), row))
     ranked.sort(key=lambda item: item[0])
     ordered = [row for _, row in ranked]
     if query.best_only and ranked_only:
@@ -479,12 +485,19 @@ def rank_rows(
 
 def answer_support(query: TableQuery, rows: Sequence[ResultRow], mentions: Sequence[ResultRow], table: ResultsSource,
                    lexicon: Lexicon) -> Callable[[Paper], int] | None:
-    """:func:`pair_support` for :func:`table_answer`, from the results table and the lexicon (None when
-    the dataset is not in the lexicon). A metric the lexicon does not know is matched as written
-    (:func:`literal_metric_patterns`), and the papers giving any figure on the dataset stand for those
-    reporting the pair."""
+    """:func:`pair_support` for :func:`table_answer`, from the results table and the lexicon. A metric
+    the lexicon does not know is matched as written (:func:`literal_metric_patterns`), and the papers
+    giving any figure on the dataset stand for those reporting the pair. For a dataset the lexicon does
+    not know, the one sign is the one :func:`literal_mentions` orders by (and the answer's text states):
+    the paper names the metric as written, or has a figure for it in the table."""
     if not query.in_lexicon:
-        return None
+        with_metric = _with_metric(query, table, [r.paper_id for r in (*rows, *mentions)])
+        patterns = literal_metric_patterns(query)
+
+        def names_metric(paper: Paper) -> int:
+            return int(paper.paper_id in with_metric or any(_names(p, paper.title, paper.abstract) for p in patterns))
+
+        return names_metric
     datasets_of = table.datasets_of(r.paper_id for r in (*rows, *mentions))
     if query.metric:
         return pair_support(query, rows, datasets_of, lexicon.metric_pattern(query.metric))
@@ -519,6 +532,15 @@ def _names(pattern: re.Pattern[str], title: str, abstract: str) -> bool:
 # A sentence stating results ("outperforms the state of the art on X"), not only naming X ("pretrained on X")
 _EVALUATIVE = re.compile(r"\b(?:state[- ]of[- ]the[- ]art|SOTA|outperform\w*|surpass\w*|achiev\w*|results?|experiments?|"
                          r"evaluat\w*|performance)\b", re.IGNORECASE)
+# An abstract that speaks of the state of the art positions its method against the benchmark's best
+# published results, which are compared in the benchmark's usual metric
+_STATE_OF_THE_ART = re.compile(r"\bstate[- ]of[- ]the[- ]arts?\b|\bSOTA\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=65_536)
+def _speaks_of_state_of_the_art(abstract: str) -> bool:
+    """The abstract mentions the state of the art (cached: papers recur across questions)."""
+    return bool(_STATE_OF_THE_ART.search(abstract))
 
 
 def _of_pair(row: ResultRow, query: TableQuery) -> bool:
