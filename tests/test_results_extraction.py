@@ -804,3 +804,36 @@ def test_lexicon_files_mark_names_ambiguous(tmp_path):
     extra.write_text("ambiguous: HIV\n", "utf-8")
     with pytest.raises(LexiconError, match="'ambiguous' must be a list"):
         Lexicon.load([extra])
+
+
+# ----- rules-13: shapes of a fresh sample (arXiv, June 2026; eval/datasets/extraction_precision_fresh_v8.jsonl)
+def test_a_spread_or_an_exponent_is_not_a_result():
+    assert triples("Our model achieves 84.7 \u00b1 0.3% top-1 accuracy on ImageNet.") == [("ImageNet", None, 84.7)]
+    assert triples("Our model achieves 84.7 +/- 0.3 top-1 accuracy on ImageNet.") == [("ImageNet", None, 84.7)]
+    assert triples("Our model achieves 84.7 $\\pm$ 0.3 top-1 accuracy on ImageNet.") == [("ImageNet", None, 84.7)]
+    assert triples("It reaches 2.6% error for \u03b7\u226510^{-3} on ImageNet and 3.1% for 10^-6.") == [
+        ("ImageNet", "Error Rate", 2.6), ("ImageNet", "Error Rate", 3.1)]
+
+
+def test_a_version_number_between_two_names_is_part_of_a_model_name():
+    got = triples("We evaluate on benchmarks. Gemini 3.1 Pro achieved a 92% success rate on miniF2F via refine@32.")
+    assert got == [("miniF2F", "Success Rate", 92.0)]
+    assert triples("On COCO 51.2 AP is reached.") == [("COCO", "AP", 51.2)]  # a dataset before it: a figure
+
+
+def test_a_name_with_a_figure_after_words_comparing_methods_is_a_method():
+    abstract = ("We evaluate on public benchmarks. On DL3DV, our method achieves 28.045 PSNR, surpassing "
+                "AnySplat (22.377) by +5.67 dB. EfficientNetB0 had the best accuracy at 95%, when compared to the "
+                "other architectures tested; specifically VGG16 (94.37%) and DenseNet121 (90.91%).")
+    assert not {r.dataset for r in rows_of(abstract)} & {"AnySplat", "VGG16", "DenseNet121"}
+    # benchmarks listed after "on" stay benchmarks, even after a comparison
+    listed = ("We evaluate on public benchmarks. Compared with 1T-parameter models such as Kimi-K2.6, Agents-A1 "
+              "achieves leading results on SEAL-0 (56.4), IFBench (80.6) and HiPhO (46.4).")
+    assert [(d, v) for d, _, v in triples(listed)] == [("SEAL-0", 56.4), ("IFBench", 80.6), ("HiPhO", 46.4)]
+
+
+def test_the_first_figure_of_from_x_to_y_is_the_previous_one():
+    rows = rows_of("On Cityscapes, NIQE decreases from a mean of 6.22 to 4.97 after fine-tuning. On HarmBench "
+                   "this attack lifts mean ASR from 0.278 to 0.731.")
+    assert [(r.dataset, r.value, "previous result" in r.qualifiers) for r in rows] == [
+        ("Cityscapes", 6.22, True), ("Cityscapes", 4.97, False), ("HarmBench", 0.278, True), ("HarmBench", 0.731, False)]

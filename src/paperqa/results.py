@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-12"
+EXTRACTOR_VERSION = "rules-13"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -187,10 +187,13 @@ _NAME_LIST = re.compile(
 )
 _CHANGE_VERB = re.compile(
     r"\b(?:improv\w*|increas\w*|reduc\w*|decreas\w*|rais\w*|boost\w*|push\w*|advanc\w*|lower\w*|"
-    r"drop\w*|go(?:es)? up|went|cut\w*|bring\w*|brought|enhanc\w*|gain\w*)\b",
+    r"drop\w*|go(?:es)? up|went|cut\w*|bring\w*|brought|enhanc\w*|gain\w*|lift\w*|ris(?:e|es|ing)|rose|risen|"
+    r"climb\w*|jump\w*|gr[eo]w\w*|f[ae]ll\w*|mov\w*|shift\w*)\b",
     re.IGNORECASE,
 )
-_FROM_TO = re.compile(r"\bfrom\s*$", re.IGNORECASE)
+# "from 2.39 to 2.10", "from a mean of 6.22 to 4.97": the first figure is the one before the change
+_FROM_TO = re.compile(r"\bfrom(?:\s+(?:a|an|the))?(?:\s+(?:mean|average|median|baseline|score|value|rate|level))?"
+                      r"(?:\s+of)?\s*$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[;:]|\b(?:while|whereas|but|although|which|compared|versus|vs\.?)\b")
 # A model name: a word with an inner capital or digit ("MOAT", "ConvNeXt-B", "kMaX-DeepLab", "YOLOv8").
 _MODEL_NAME = (
@@ -226,6 +229,17 @@ _NAME = r"[A-Z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*"
 _GENERIC_BEFORE_FIGURE = re.compile(
     r"(?P<name>" + _NAME + r")\s?(?:\(\s*|:\s*)(?=[+\-]?\d+(?:\.\d+)?\s?(?:\\?%)?\s*[),;]|[+\-]?\d+(?:\.\d+)?\s?\\?%)"
 )
+# Words that set methods side by side: a "Name (81%)" after them is a method's figure, not a dataset's
+# ("outperforming GPT-4o (81%)", "compared to the other architectures tested; specifically VGG16 (94.37%)").
+_COMPARED_WITH = re.compile(r"\b(?:outperform\w*|surpass\w*|exceed\w*|beat\w*|than|compared|versus|vs\.?|"
+                            r"baselines?|architectures|models|methods|approaches)\b", re.IGNORECASE)
+def _after_comparison(before: str) -> bool:
+    """Whether a name comes after words setting methods side by side, with no "on"/"in" since: "surpassing
+    AnySplat (22.377)" is a method, "Compared with X, it leads on SEAL-0 (56.4), IFBench (80.6)" benchmarks."""
+    cue = max((m.start() for m in _COMPARED_WITH.finditer(before)), default=-1)
+    return cue >= 0 and cue > max((m.start() for m in re.finditer(r"\b(?:on|in|across|for)\b", before)), default=-1)
+
+
 _GENERIC_ACRONYM = re.compile(r"\((?P<name>" + _NAME + r")\)\s+(?:data\s?set|benchmark|corpus|challenge|database)s?\b")
 _PRETRAINING_BEFORE = re.compile(
     r"\b(?:pre-?train(?:ed|ing)?|transfer(?:red|ring)?\s+learning|distill(?:ed|ing)?)\b[^.;]{0,50}\b(?:on|from|with)\s+"
@@ -496,6 +510,8 @@ class RuleExtractor:
                 if self.lexicon.lookup_metric(name) or not re.search(r"[A-Z]{2}|\d|[a-z][A-Z]", name) \
                         or not re.search(r"[A-Za-z]", name) or re.fullmatch(r"[A-Z]{2,4}", name):
                     continue  # "18 benchmarks"; "NER", "REE", "SARI": tasks and metrics more often than datasets
+                if pattern is _GENERIC_BEFORE_FIGURE and _after_comparison(sentence[:start]):
+                    continue  # "outperforming GPT-4o (81%)", "surpassing AnySplat (22.377)": a method's figure
                 generic.append(Mention(name, name, start, end))
         generic.extend(self._unknown_list_items(sentence, known, generic))
         return sorted(known + generic, key=lambda m: m.start)
@@ -540,6 +556,18 @@ class RuleExtractor:
                 found.append(Mention(name, name, start, end))
         return found
 
+    def _version_number(self, sentence: str, n: _Number) -> bool:
+        """"Gemini 1.5 Pro", "Claude 3.7 Sonnet": a bare number between two capitalised words that are
+        neither datasets nor metrics is part of a model's name."""
+        if n.unit is not None or n.signed:
+            return False
+        before = re.search(r"\b([A-Z][A-Za-z]+) $", sentence[max(0, n.start - 30):n.start])
+        after = re.match(r" ([A-Z][a-z]+)\b", sentence[n.end:n.end + 30])
+        if before is None or after is None:
+            return False
+        return not any(self.lexicon.lookup_dataset(w) or self.lexicon.lookup_metric(w) or self.lexicon.find_metrics(w)
+                       for w in (before.group(1), after.group(1)))
+
     def _sentence_rows(self, sentence: str, datasets: list[Mention], title_model: str | None,
                        context: list[Mention] | None = None,
                        elsewhere: Sequence[tuple[int, int]] = ()) -> list[ResultRow]:
@@ -553,7 +581,8 @@ class RuleExtractor:
         sources = _adaptation_sources(sentence, datasets, self.lexicon.datasets)
         datasets = [d for d in datasets if d not in sources]
         glued = {m.start for m in metrics}  # "52.7mIoU"
-        numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in (*taken, *elsewhere))]
+        numbers = [n for n in _numbers(sentence, glued) if not any(s <= n.start < e for s, e in (*taken, *elsewhere))
+                   and not self._version_number(sentence, n)]
         results = []
         for n in numbers:
             if n.unit is None and any(0 <= n.start - d.end <= 1 for d in datasets) and (
@@ -715,6 +744,11 @@ def written_numbers(text: str) -> list[str]:
             and not re.search(r"[A-Za-z]-?$", text[max(0, m.start("num") - 2):m.start("num")])]
 
 
+# What makes the number after it a spread or an exponent, never a result: "± 0.3", "+/-0.024",
+# "\\pm 0.3", "10^-3", "10^{-3}".
+_SPREAD_OR_EXPONENT_BEFORE = re.compile(r"(?:\u00b1|\+\s?/\s?-|\+-|\\pm\s?\$?|\^\{?)\s*[-\u2212]?$")
+
+
 def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> list[_Number]:
     found: list[_Number] = []
     for m in _NUMBER.finditer(sentence):
@@ -724,6 +758,8 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
             pass  # "2.1%/4.6%": the second figure of a pair
         elif before and (before.isalnum() or before in "'\u2019" or (before in "-_./^~@#$" and not m.group("sign"))):
             continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1", "ViT-B/16"
+        if _SPREAD_OR_EXPONENT_BEFORE.search(sentence[max(0, start - 8):m.start("num")]):
+            continue  # "84.7 ± 0.3", "(95% CI +/-0.024)": a spread; "10^{-3}": an exponent
         unit = (m.group("unit") or "").strip().lstrip("\\")
         after = sentence[m.end():]
         if not unit and _NOT_A_RESULT_AFTER.match(after) and not _GLUED_WORD.match(after) \
@@ -1244,7 +1280,7 @@ def _other_method_figure(sentence: str, n: _Number, datasets: Sequence[Mention])
 
 def _is_baseline(sentence: str, n: _Number) -> bool:
     """A figure of another method: "from X to Y" (X), "Y (vs X)", "the previous best of X", "(X Y)"."""
-    if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d]{0,25}\bto\s", sentence[n.end:]) and \
+    if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d;]{0,60}?\bto\s", sentence[n.end:]) and \
             _CHANGE_VERB.search(sentence[max(0, n.start - 90):n.start]):
         return True
     # "compared to 54.9% and 54.4% achieved by former best solutions": a list shares its first figure's role
