@@ -837,3 +837,47 @@ def test_the_first_figure_of_from_x_to_y_is_the_previous_one():
                    "this attack lifts mean ASR from 0.278 to 0.731.")
     assert [(r.dataset, r.value, "previous result" in r.qualifiers) for r in rows] == [
         ("Cityscapes", 6.22, True), ("Cityscapes", 4.97, False), ("HarmBench", 0.278, True), ("HarmBench", 0.731, False)]
+
+
+# ----- rules-14: shapes of the fresh samples v8 and v9 (eval/datasets/extraction_precision_fresh_v*.jsonl)
+def test_an_acronym_the_abstract_defines_as_something_else_is_not_the_dataset():
+    assert rows_of("Existing implicit neural representation (INR) approaches vary by 2.5 dB (78%). "
+                   "We evaluate on benchmarks.") == []
+    assert rows_of("We study Visual Question Answering (VQA). Our model improves grounding accuracy by +9.0 points.") == []
+    # the dataset itself, or the acronym also written as a dataset elsewhere: kept
+    assert triples("We use the Penn Treebank (PTB). We reach 55.1 perplexity on PTB.") == [
+        ("Penn Treebank", "Perplexity", 55.1)]
+    vqa = ("We propose attention for Visual Question Answering (VQA). Our model improves the state of the art on "
+           "the VQA dataset from 60.3% to 60.5%. With ResNet it reaches 62.1% for VQA.")
+    assert 62.1 in [v for _, _, v in triples(vqa)]
+
+
+def test_shares_ranges_costs_and_name_parts_are_not_results():
+    assert rows_of("We evaluate on MMLU. Across 57 MMLU subjects, flip rates range from 17.5% to 97.3%.") == []
+    assert rows_of("On HumanEval our decoder reaches 97% of its performance with 25% of decoding budget.") == []
+    assert triples("On LIBERO, it reduces memory from 15.4 GB to 4.1 GB and retains 96.3 average success.") == [
+        ("LIBERO", None, 96.3)]
+    assert triples("It runs at 90.57 Hz and achieves a MOTA of 92.27% on KITTI.") == [("KITTI", "MOTA", 92.27)]
+    assert [v for _, _, v in triples("On the DsPCBSD+ dataset it achieves 85.5% mAP0.5 and 52.3% mAP0.5:0.95.")] == [
+        85.5, 52.3]
+    assert rows_of("We compare models (Claude Opus 4.7, Sonnet 4.6, Haiku 4.5) on GAIA validation Levels 1 and 2.") == []
+
+
+def test_one_figure_for_a_list_of_datasets_or_for_unnamed_data_is_nobodys():
+    assert rows_of("Experiments on ALFWorld, WebShop, and ScienceWorld show that it increases the average "
+                   "reward by 38.0%.") == []
+    assert rows_of("Evaluations on the Waymo Open Dataset and nuScenes show state-of-the-art results, with a "
+                   "FID of 6.4.") == []
+    assert triples("It reaches 84.7% top-1 accuracy on ImageNet and 1.2% gains on all four downstream tasks.") == [
+        ("ImageNet", "Top-1 Accuracy", 84.7)]
+    # a list of figures still pairs with the list of datasets
+    assert triples("Experiments on LRS2 and LRS3 show WER of 25.0% and 33.2%, respectively.") == [
+        ("LRS2", "WER", 25.0), ("LRS3", "WER", 33.2)]
+
+
+def test_before_figures_without_from_and_models_named_with_their_size():
+    rows = rows_of("On ALFWorld, FIFO-K50 degrades on Precision@5 (15.8% to 3.8%). On AMOS, DINOv3 improved "
+                   "from 0.742/0.313 to 0.762/0.350. On IAM lines it reaches 8.2% CER, against 4.2% for the baseline.")
+    assert [(r.value, "previous result" in r.qualifiers) for r in rows] == [
+        (15.8, True), (3.8, False), (0.742, True), (0.313, True), (0.762, False), (0.35, False), (8.2, False), (4.2, True)]
+    assert rows_of("We evaluate on benchmarks. ReXTrust reaches a peak AUC of 93.0 on MedGemma-4B.") == []

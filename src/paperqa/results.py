@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-13"
+EXTRACTOR_VERSION = "rules-14"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -53,7 +53,8 @@ _NOT_A_RESULT_AFTER = re.compile(
     r"sentences?|documents?|pairs?|hours|steps|iterations|queries|questions|parameters|params|"
     r"frames|views|shots?|runs?|seeds?|folds?|domains?|objects?|people|scenes|clips|speakers|"
     r"nodes|edges|graphs|variants?|models?|methods?|baselines?|teams?|submissions?|entries|upscaling|"
-    r"labels?|labeled|labelled|annotated|annotations?|instances|identities|operations|channels)\b)",
+    r"labels?|labeled|labelled|annotated|annotations?|instances|identities|operations|channels|"
+    r"[KMGT]B|[KMG]?Hz|GiB|MiB|kWh?|W)\b)",
     re.IGNORECASE,
 )
 # "3.92and 10.41on MPIIGaze": a unit symbol lost in the text glued the number to the next word.
@@ -133,8 +134,12 @@ _INDEX_BEFORE = re.compile(
 )
 # "90% of the full performance": a share, not a result; "between 0.5% and 2.7%": a range
 _SHARE_AFTER = re.compile(r"^\s?(?:\\?%|percent)?\)?\s+(?:of\s+(?:the|its|their|our|all|unlabell?ed|labell?ed|training|"
-                          r"data|images|samples|parameters|fully[- ]supervised|supervised|full|oracle|upper[- ]bound)\b|(?:labell?ed|unlabell?ed)\s+data\b)", re.IGNORECASE)
-_RANGE = re.compile(r"\bbetween\s*$|\branging\s+from\s*$|\branging\s+from\s+\S+\s+to\s*$|^\s?(?:\\?%)?\s*(?:-|\u2013)\s*\d", re.IGNORECASE)
+                          r"data|images|samples|parameters|fully[- ]supervised|supervised|full|oracle|upper[- ]bound|"
+                          r"records|questions|queries|tasks|cases|instances|examples|documents|tokens|frames|"
+                          r"videos|users|participants|decoding|compute|inference|training|budget)\b|"
+                          r"(?:labell?ed|unlabell?ed)\s+data\b)", re.IGNORECASE)
+_RANGE = re.compile(r"\bbetween\s*$|\brang(?:e|es|ed|ing)\s+from\s*$|\brang(?:e|es|ed|ing)\s+from\s+\S+\s+to\s*$|"
+                    r"^\s?(?:\\?%)?\s*(?:--?|\u2013)\s*\d", re.IGNORECASE)
 # "reduce the size of the pre-trained Swin-B transformer by 48%": a cost, not a result
 _COST_BEFORE = re.compile(
     r"\bspeed-?ups?\s*\((?:e\.g\.,?\s*)?$|"
@@ -147,7 +152,7 @@ _COST_BEFORE = re.compile(
 )
 # "outperforming the best previous system of 0.392", "82.2% (vs 80.2%)", "(current SOTA is 0.86)"
 _PREVIOUS_BEFORE = re.compile(
-    r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|(?<!new\s)\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
+    r"(?:\bvs\.?|\bversus|\bcompared (?:to|with)|\bagainst|(?<!new\s)\b(?:SOTA|state[- ]of[- ]the[- ]art|baseline)\s+(?:is|was|of)|"
     r"\b(?:previous|prior|former|existing)\s+(?:best\s+)?(?:[\w\-]+\s+){0,2}?(?:of|at)|"
     r"\b(?:existing|previous|prior|other|competing|baseline)\s+(?:[\w\-]+\s+){0,3}?(?:only\s+)?"
     r"(?:achieve|obtain|reach|get|score)s?\s+(?:only\s+)?(?:an?\s+)?|"
@@ -188,7 +193,7 @@ _NAME_LIST = re.compile(
 _CHANGE_VERB = re.compile(
     r"\b(?:improv\w*|increas\w*|reduc\w*|decreas\w*|rais\w*|boost\w*|push\w*|advanc\w*|lower\w*|"
     r"drop\w*|go(?:es)? up|went|cut\w*|bring\w*|brought|enhanc\w*|gain\w*|lift\w*|ris(?:e|es|ing)|rose|risen|"
-    r"climb\w*|jump\w*|gr[eo]w\w*|f[ae]ll\w*|mov\w*|shift\w*)\b",
+    r"climb\w*|jump\w*|gr[eo]w\w*|f[ae]ll\w*|mov\w*|shift\w*|degrad\w*|collaps\w*|declin\w*|recover\w*)\b",
     re.IGNORECASE,
 )
 # "from 2.39 to 2.10", "from a mean of 6.22 to 4.97": the first figure is the one before the change
@@ -240,6 +245,13 @@ def _after_comparison(before: str) -> bool:
     return cue >= 0 and cue > max((m.start() for m in re.finditer(r"\b(?:on|in|across|for)\b", before)), default=-1)
 
 
+# An unknown name ending in a model size ("-4B", "-7B", "-XL", "-Base"; not "-30K", which sizes
+# datasets, nor "-S", "-L", which also name dataset variants) or in an adjective after a hyphen
+# ("BM25-retrievable", "43-prompt"; not "-extr", "-full", "-light") names a model or is a compound
+# word, not a dataset.
+_MODEL_OR_COMPOUND = re.compile(
+    r"-(?:\d+(?:\.\d+)?[BM]|XL|XXL|Base|Large|Small|Tiny|Instruct|Chat|"
+    r"[a-z]+(?:able|ible|ive)|[a-z]*(?:based|aware|free|level|style|prompt|shot|wise))$")
 _GENERIC_ACRONYM = re.compile(r"\((?P<name>" + _NAME + r")\)\s+(?:data\s?set|benchmark|corpus|challenge|database)s?\b")
 _PRETRAINING_BEFORE = re.compile(
     r"\b(?:pre-?train(?:ed|ing)?|transfer(?:red|ring)?\s+learning|distill(?:ed|ing)?)\b[^.;]{0,50}\b(?:on|from|with)\s+"
@@ -327,6 +339,10 @@ _BENCHMARK_ABSTRACT = re.compile(
 )
 
 
+# "implicit neural representation (INR)": up to eight words, then an acronym in parentheses
+_ACRONYM_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w\-]*\s+){1,8})\((?P<acronym>[A-Z][A-Za-z0-9\-]{1,9})\)")
+
+
 class _AbstractContext:
     """What the whole abstract says about its names, worked out only when a sentence needs it:
     which ambiguous names it shows to be benchmarks, and whether it speaks of benchmarks at all."""
@@ -335,6 +351,7 @@ class _AbstractContext:
         self._extractor, self._abstract = extractor, abstract
         self._established: frozenset[str] | None = None if extractor else frozenset()
         self._benchmark: bool | None = None if extractor else True
+        self._redefined: frozenset[str] | None = None if extractor else frozenset()
 
     def _found(self) -> list[Mention]:
         assert self._extractor is not None
@@ -351,6 +368,34 @@ class _AbstractContext:
                 [normalise(d.surface) for d in found if ambiguous(d) and _cue_near(self._abstract, d)]
                 + [d.name for d in found if not ambiguous(d)])
         return self._established
+
+    @property
+    def redefined(self) -> frozenset[str]:
+        """Normalised dataset names the abstract defines as an acronym of something else: "implicit
+        neural representation (INR)", "canopy height model (CHM)", "Visual Question Answering (VQA)"
+        (the initials of the words before the parenthesis spell it, and those words are not a name of
+        the same dataset nor say dataset, benchmark, corpus...)."""
+        if self._redefined is None:
+            assert self._extractor is not None
+            lexicon, found = self._extractor.lexicon, set()
+            for m in _ACRONYM_DEFINED.finditer(self._abstract):
+                acronym = m.group("acronym")
+                dataset = lexicon.lookup_dataset(acronym)
+                letters = [c.lower() for c in acronym if c.isalpha()]
+                words = re.findall(r"[A-Za-z][\w]*", m.group("words"))[-len(letters):]
+                if dataset is None or len(words) != len(letters) or len(letters) < 2:
+                    continue
+                if [w[0].lower() for w in words] != letters:
+                    continue  # not a definition of the acronym
+                long_form = " ".join(words)
+                if _BENCHMARK_CUE.search(long_form) or lexicon.resolve_dataset(long_form) == dataset:
+                    continue  # "Penn Treebank (PTB)", "Emotional Speech Dataset (ESD)": the dataset itself
+                if any(normalise(d.surface) == normalise(acronym) and _cue_near(self._abstract, d)
+                       for d in self._found()):
+                    continue  # "Visual Question Answering (VQA) ... on the VQA dataset": both, the task and the data
+                found.add(normalise(acronym))
+            self._redefined = frozenset(found)
+        return self._redefined
 
     @property
     def benchmark(self) -> bool:
@@ -475,7 +520,8 @@ class RuleExtractor:
         ctx = ctx or _AbstractContext()
         # "..., AID consistently boosts the performance": a method that shares a dataset's name
         known = [d for d in self.lexicon.find_datasets(sentence)
-                 if not (_METHOD_VERB_AFTER.match(sentence[d.end:]) and _SUBJECT_BEFORE.search(sentence[:d.start]))]
+                 if not (_METHOD_VERB_AFTER.match(sentence[d.end:]) and _SUBJECT_BEFORE.search(sentence[:d.start]))
+                 and normalise(d.surface) not in ctx.redefined]
         # "HIV testing rose from 8.7% to 27.6%", "MR scanners": an ambiguous name is a dataset only
         # with evidence: a cue next to it here or elsewhere in the abstract, an unambiguous dataset
         # in the same sentence, the same dataset named unambiguously in the abstract ("Penn
@@ -514,6 +560,8 @@ class RuleExtractor:
                     continue  # "outperforming GPT-4o (81%)", "surpassing AnySplat (22.377)": a method's figure
                 generic.append(Mention(name, name, start, end))
         generic.extend(self._unknown_list_items(sentence, known, generic))
+        # "on MedGemma-4B", "DeRIS-L": a model and its size; "BM25-retrievable", "43-prompt": a compound word
+        generic = [g for g in generic if not _MODEL_OR_COMPOUND.search(g.surface)]
         return sorted(known + generic, key=lambda m: m.start)
 
     def _unknown_list_items(self, sentence: str, known: list[Mention], generic: list[Mention]) -> list[Mention]:
@@ -563,10 +611,15 @@ class RuleExtractor:
             return False
         before = re.search(r"\b([A-Z][A-Za-z]+) $", sentence[max(0, n.start - 30):n.start])
         after = re.match(r" ([A-Z][a-z]+)\b", sentence[n.end:n.end + 30])
-        if before is None or after is None:
+        # "Claude Opus 4.7, Sonnet 4.6, Haiku 4.5)", "Terminal-Bench 2.0 and SWE-Bench": a small number
+        # with at most one decimal, then the next name of a list
+        listed = re.match(r"(?:,\s|\s(?:and|or)\s)[A-Z]|[;)]", sentence[n.end:n.end + 6]) \
+            and re.fullmatch(r"\d(?:\.\d)?", n.text)
+        if before is None or (after is None and not listed):
             return False
+        words = [before.group(1)] + ([after.group(1)] if after else [])
         return not any(self.lexicon.lookup_dataset(w) or self.lexicon.lookup_metric(w) or self.lexicon.find_metrics(w)
-                       for w in (before.group(1), after.group(1)))
+                       for w in words)
 
     def _sentence_rows(self, sentence: str, datasets: list[Mention], title_model: str | None,
                        context: list[Mention] | None = None,
@@ -641,7 +694,8 @@ class RuleExtractor:
                 # "52.7 mIoU on ADE20K surpassing Swin by +2.7 mAP / +3 mIoU": a delta goes with the
                 # dataset this sentence reports the same metric on
                 if metric is not None and _is_delta(sentence, n) and by_metric.get(metric.name) \
-                        and (dataset is None or not _directly_before(sentence, n, dataset)):
+                        and (dataset is None or not _directly_before(sentence, n, dataset)) \
+                        and not _other_target(masked, n, datasets, result_numbers):
                     dataset = by_metric[metric.name]
             elif dataset is None and context and len({d.name for d in context}) == 1:
                 dataset = context[0]
@@ -760,6 +814,8 @@ def _numbers(sentence: str, glued: set[int] | frozenset[int] = frozenset()) -> l
             continue  # "ResNet-50", "v2", "1.5.3", "x^2", "top-1", "ViT-B/16"
         if _SPREAD_OR_EXPONENT_BEFORE.search(sentence[max(0, start - 8):m.start("num")]):
             continue  # "84.7 ± 0.3", "(95% CI +/-0.024)": a spread; "10^{-3}": an exponent
+        if re.search(r"\d:$", sentence[max(0, start - 2):start]):
+            continue  # "mAP0.5:0.95", "1:4": part of a name or a ratio
         unit = (m.group("unit") or "").strip().lstrip("\\")
         after = sentence[m.end():]
         if not unit and _NOT_A_RESULT_AFTER.match(after) and not _GLUED_WORD.match(after) \
@@ -974,6 +1030,26 @@ def _metric_for(sentence: str, n: _Number, metrics: Sequence[Mention],
     return before[-1] if before else None
 
 
+def _in_figure_list(sentence: str, n: _Number) -> bool:
+    """"83.4% and 87.5%", "25.0% and 33.2%": a figure of a list, which may pair with a list of datasets."""
+    figure = r"[+\-]?\d+(?:\.\d+)?\s?(?:\\?%|pp|points?)?"
+    return bool(re.search(figure + r"\s*(?:,\s*(?:and\s+)?|and\s+|/\s*)$", sentence[max(0, n.start - 30):n.start])
+                or re.match(r"\s?(?:\\?%|pp|points?)?\s*(?:,\s*(?:and\s+)?|and\s+|/\s*)" + figure, sentence[n.end:n.end + 30]))
+
+
+def _listed_with_others(sentence: str, d: Mention, datasets: Sequence[Mention]) -> bool:
+    """Whether ``d`` is an item of a list of several datasets ("ALFWorld, WebShop, and ScienceWorld",
+    "Waymo and nuScenes"): a figure that only comes near the list is stated for all of them."""
+    for other in datasets:
+        if other.name == d.name:
+            continue
+        first, second = (other, d) if other.end <= d.start else (d, other)
+        if second.start >= first.end and re.fullmatch(r"\s*(?:,\s*(?:and\s+|&\s+)?|and\s+|&\s*|/\s*)(?:the\s+)?",
+                                                      sentence[first.end:second.start]):
+            return True
+    return False
+
+
 def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
                  numbers: Sequence[_Number]) -> Mention | None:
     nxt = next((d for d in datasets if d.start >= n.end), None)
@@ -1012,12 +1088,16 @@ def _dataset_for(sentence: str, n: _Number, datasets: Sequence[Mention],
         new_clause = bool(re.search(r",\s*and\b", gap) and not re.search(r"\d", gap)
                           and nxt is not None and nxt.start - n.end <= 100)
         if not re.search(r";", gap) and len(gap) <= 220 and not _unknown_name_in(gap) and not new_clause:
+            if _listed_with_others(sentence, prv, datasets) and not _in_figure_list(sentence, n):
+                return None  # "on ALFWorld, WebShop, and ScienceWorld ... by 38.0%": one figure for the list
             return prv
         if new_clause:
             return nxt  # "81.9% on ImageNet classification, and 43.7% box mAP with RetinaNet ... on MSCOCO"
     if nxt is not None:
         gap = sentence[n.end:nxt.start]
         if (len(gap) <= 60 or len({d.name for d in datasets}) == 1) and not re.search(r"[;]", gap):
+            if _listed_with_others(sentence, nxt, datasets) and not _in_figure_list(sentence, n):
+                return None  # "a FID of 6.4 ... on Waymo and nuScenes": one figure for the list
             return nxt  # the only dataset of the sentence
     if prv is not None and _unknown_name_in(sentence[prv.end:n.start]):
         return None
@@ -1044,6 +1124,12 @@ _LANGUAGE_OR_VERSION = re.compile(
     r"Top-?\d+|Rank-?\d+|R@\d+|I|The|A|An")
 
 
+_UNNAMED_TARGET = re.compile(
+    r"\w+\s+(?:the\s+)?(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|multiple|other|our|all|"
+    r"remaining|offline|online|downstream|out-of-distribution|held-out|unseen)\b[\w\s\-]{0,40}?"
+    r"\b(?:benchmarks|datasets|tasks|suites?|splits|domains)\b", re.IGNORECASE)
+
+
 def _other_target(sentence: str, n: _Number, datasets: Sequence[Mention], numbers: Sequence[_Number]) -> bool:
     """True when the figure is said to be "on" something that is not a dataset the lexicon knows."""
     end = next((m.start for m in numbers if m.start >= n.end), len(sentence))
@@ -1059,6 +1145,8 @@ def _other_target(sentence: str, n: _Number, datasets: Sequence[Mention], number
     # "on Multimodal Material Segmentation (MCubeS) dataset": the long name of the dataset in brackets
     bracketed = re.match(r"\s*\(\s*", sentence[m.start() + len(phrase):])
     end_phrase = m.start() + len(phrase) + (bracketed.end() if bracketed else 0)
+    if _UNNAMED_TARGET.match(phrase) and not any(m.start() <= d.start <= end_phrase for d in datasets):
+        return True  # "on 3 out-of-distribution benchmarks", "on all four downstream tasks": other data, not named
     if any(m.start() <= d.start <= end_phrase for d in datasets) or word.lower() in _NEUTRAL_TARGETS \
             or _DEVICE.search(phrase):
         return False  # "on the class-conditional ImageNet", "on a single GPU", "on the clean test set"
@@ -1280,8 +1368,18 @@ def _other_method_figure(sentence: str, n: _Number, datasets: Sequence[Mention])
 
 def _is_baseline(sentence: str, n: _Number) -> bool:
     """A figure of another method: "from X to Y" (X), "Y (vs X)", "the previous best of X", "(X Y)"."""
-    if _FROM_TO.search(sentence[:n.start]) and re.match(r"^[^\d;]{0,60}?\bto\s", sentence[n.end:]) and \
-            _CHANGE_VERB.search(sentence[max(0, n.start - 90):n.start]):
+    changed = _CHANGE_VERB.search(sentence[max(0, n.start - 90):n.start])
+    if _FROM_TO.search(sentence[:n.start]) and changed and (
+            re.match(r"^[^\d;]{0,60}?\bto\s", sentence[n.end:])
+            or re.match(r"^\s?(?:\\?%)?\s?/\s?[+\-]?\d+(?:\.\d+)?\s?(?:\\?%)?\s+to\s", sentence[n.end:])):
+        return True  # "from 2.39 to 2.10", "from 0.742/0.313 to ..."
+    # "from 0.742/0.313 to 0.762/0.350": the second figure of the pair before "to"
+    if re.search(r"\bfrom\s+[+\-]?\d+(?:\.\d+)?\s?\\?%?\s?/\s?$", sentence[max(0, n.start - 25):n.start]) \
+            and re.match(r"^\s?(?:\\?%)?\s+to\s", sentence[n.end:]) and changed:
+        return True
+    # "degrade on Precision@5 (20.2% to 12.4% and 15.8% to 3.8%)": "X to Y" after a change, no "from"
+    if changed and re.match(r"^\s?(?:\\?%)?\s+to\s+[+\-]?\d", sentence[n.end:]) \
+            and not re.search(r"\b(?:by|up\s+to|of|between)\s*$", sentence[max(0, n.start - 12):n.start]):
         return True
     # "compared to 54.9% and 54.4% achieved by former best solutions": a list shares its first figure's role
     run = _NUMBER_LIST_BEFORE.search(sentence[:n.start])
