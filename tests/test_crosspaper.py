@@ -378,6 +378,16 @@ def test_a_dataset_the_lexicon_lacks_lists_the_papers_naming_it(lexicon):
                for r in answer.table)
 
 
+def test_a_name_only_inside_a_link_is_not_a_mention(lexicon):
+    from paperqa.crosspaper import literal_mentions
+
+    query = parse_question("Which papers report Conn on Composition-1K?", lexicon)
+    linked = _paper("l", "Tools", "Code: https://github.com/x/Composition-1K-tools and arXiv:2101.Composition-1K.")
+    named = _paper("n", "Matting", "Code: https://github.com/x/tools. We test on Composition-1K.")
+    rows = literal_mentions(query, {p.paper_id: p for p in (linked, named)})
+    assert [r.paper_id for r in rows] == ["n"] and rows[0].sentence == "We test on Composition-1K."
+
+
 def test_the_aggregate_eval_counts_per_distinct_paper(bundled_qa, tmp_path):
     from paperqa.eval.aggregate_eval import (
         evaluate_aggregate,

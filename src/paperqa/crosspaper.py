@@ -221,7 +221,7 @@ def literal_mentions(query: TableQuery, papers: dict[str, Paper],
     token = max(re.findall(r"[A-Za-z0-9]+", name) or [name], key=len)
     casings = {token, token.lower(), token.upper(), token.capitalize()}
     candidates = [p for p in papers.values() if any(c in p.abstract or c in p.title for c in casings)]
-    hits = [(paper, pattern.search(paper.abstract)) for paper in candidates]
+    hits = [(paper, _outside_links(pattern, paper.abstract)) for paper in candidates]
     hits = [(paper, hit) for paper, hit in hits if hit is not None or pattern.search(paper.title)]
     metric_papers = with_metric([paper.paper_id for paper, _ in hits]) if with_metric and hits else set()
     found = []
@@ -233,6 +233,15 @@ def literal_mentions(query: TableQuery, papers: dict[str, Paper],
                         sentence=paper.abstract[start:end], start_char=start, end_char=end)
         found.append((not names_metric, paper.paper_id, row))
     return [row for *_, row in sorted(found, key=lambda item: item[:2])]
+
+
+_LINK = re.compile(r"(?:https?://|www\.)\S+|\barXiv:\s?\S+", re.IGNORECASE)
+
+
+def _outside_links(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` not inside a URL or an arXiv id ("github.com/x/DAVIS-tools" names no dataset)."""
+    links = [m.span() for m in _LINK.finditer(text)]
+    return next((m for m in pattern.finditer(text) if not any(s <= m.start() < e for s, e in links)), None)
 
 
 def literal_metric_patterns(query: TableQuery) -> list[re.Pattern[str]]:
