@@ -881,3 +881,13 @@ def test_before_figures_without_from_and_models_named_with_their_size():
     assert [(r.value, "previous result" in r.qualifiers) for r in rows] == [
         (15.8, True), (3.8, False), (0.742, True), (0.313, True), (0.762, False), (0.35, False), (8.2, False), (4.2, True)]
     assert rows_of("We evaluate on benchmarks. ReXTrust reaches a peak AUC of 93.0 on MedGemma-4B.") == []
+
+
+# ----- rules-15: a share of something is not a result (fresh sample v10)
+def test_a_share_of_something_is_not_a_result():
+    assert rows_of("We inspect the validation split of FOLIO, finding that approximately 39% and 36% of entries "
+                   "contain incorrect labels.") == []
+    assert rows_of("In the NYT corpus, 65.3% of human main arguments are unique, compared to 3.4% of LLM ones.") == []
+    assert triples("On COCO it reaches 97% of the teacher's performance and 45.1 AP.") == [("COCO", "AP", 45.1)]
+    # an awkward way to state a result is still one
+    assert triples("On UrbanSound8k it achieves 89% of mean accuracy.") == [("UrbanSound8K", "Accuracy", 89.0)]

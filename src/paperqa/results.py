@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-14"
+EXTRACTOR_VERSION = "rules-15"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -911,8 +911,20 @@ def _statistic(sentence: str, n: _Number) -> bool:
                 or _CI_AFTER.match(sentence[n.end:n.end + 40]))
 
 
+_SHARE_OF = re.compile(
+    r"(?:\s*(?:,\s*and|,|and|or)\s*\d+(?:\.\d+)?\s?\\?%)*\)?\s+of\s+"
+    r"(?!(?:[\w\-()]+\s+){0,4}?(?:accurac(?:y|ies)|precisions?|recalls?|f1|f-?scores?|auc|m?aps?|m?iou|bleu|"
+    r"rouge|dice|success)(?![a-z]))", re.IGNORECASE)
+
+
+def _share_of(sentence: str, n: _Number) -> bool:
+    """"39% and 36% of entries", "65.3% of human main arguments", "97% of its performance": a share of
+    something, not a result (not "89% of mean accuracy", "95.5% of ESC accuracy": awkward ways to state one)."""
+    return n.unit == "%" and bool(_SHARE_OF.match(sentence, n.end))
+
+
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
-    if _in_range(sentence, n):
+    if _in_range(sentence, n) or _share_of(sentence, n):
         return False
     if metric is None and _statistic(sentence, n):
         return False  # (with a metric named it is a result tested for significance: "F1 from 10.3 to 11.8, P<0.001")
