@@ -140,6 +140,16 @@ def test_papers_naming_the_dataset_in_a_sentence_about_results_come_first_among_
     assert [r.paper_id for r in answer.table] == ["f", "e"]
 
 
+def _ranked_either_way(rows, mentions, *papers) -> list[str]:
+    """The papers :func:`rank_rows` lists for "Which papers report FID on CIFAR-10?", checked to be the same
+    whatever the order of the input rows."""
+    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
+    by_id = {p.paper_id: p for p in papers}
+    forward = [r.paper_id for r in rank_rows(query, rows, mentions, by_id)]
+    assert [r.paper_id for r in rank_rows(query, rows[::-1], mentions[::-1], by_id)] == forward  # not the input order
+    return forward
+
+
 def test_among_papers_without_a_figure_those_naming_the_dataset_later_in_their_abstract_come_first():
     # both name CIFAR-10 in a sentence about results and both speak of the state of the art; g names it in
     # its opening sentence (the setting), h only in its last (where abstracts state their results)
@@ -149,15 +159,11 @@ def test_among_papers_without_a_figure_those_naming_the_dataset_later_in_their_a
                                 "Our experiments show state-of-the-art results on CIFAR-10.")
     mentions = [_row(g, None, "Our experiments on CIFAR-10 study state-of-the-art generative models.", metric=None),
                 _row(h, None, "Our experiments show state-of-the-art results on CIFAR-10.", metric=None)]
-    papers = {p.paper_id: p for p in (g, h)}
-    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
-    assert [r.paper_id for r in rank_rows(query, [], mentions, papers)] == ["h", "g"]
-    assert [r.paper_id for r in rank_rows(query, [], mentions[::-1], papers)] == ["h", "g"]  # not the input order
+    assert _ranked_either_way([], mentions, g, h) == ["h", "g"]
     # a paper with a figure still comes before both
     a = _paper("a", "Diffusion A", "It reaches an FID of 3.1 on CIFAR-10.")
-    papers["a"] = a
-    rows = [_row(a, 3.1, "It reaches an FID of 3.1 on CIFAR-10.")]
-    assert [r.paper_id for r in rank_rows(query, rows, mentions, papers)] == ["a", "h", "g"]
+    assert _ranked_either_way([_row(a, 3.1, "It reaches an FID of 3.1 on CIFAR-10.")], mentions, a, g, h) == [
+        "a", "h", "g"]
 
 
 def test_among_papers_without_the_pairs_figure_those_speaking_of_the_state_of_the_art_come_first():
@@ -169,21 +175,16 @@ def test_among_papers_without_the_pairs_figure_those_speaking_of_the_state_of_th
                                 "generation. Our experiments on CIFAR-10 show it is fast.")
     mentions = [_row(j, None, "Experiments on CIFAR-10 show it is fast.", metric=None),
                 _row(k, None, "Our experiments on CIFAR-10 show it is fast.", metric=None)]
-    papers = {p.paper_id: p for p in (j, k)}
-    query = TableQuery(question="q", dataset="CIFAR-10", metric="FID", direction="lower")
-    assert [r.paper_id for r in rank_rows(query, [], mentions, papers)] == ["k", "j"]
-    assert [r.paper_id for r in rank_rows(query, [], mentions[::-1], papers)] == ["k", "j"]
+    assert _ranked_either_way([], mentions, j, k) == ["k", "j"]
     # the same for papers with a figure for another metric only (evaluated on the dataset, FID unknown)
     others = [_row(j, 9.1, "Experiments on CIFAR-10 show it is fast.", metric="IS"),
               _row(k, 8.2, "Our experiments on CIFAR-10 show it is fast.", metric="IS")]
-    assert [r.paper_id for r in rank_rows(query, others, [], papers)] == ["k", "j"]
-    assert [r.paper_id for r in rank_rows(query, others[::-1], [], papers)] == ["k", "j"]
+    assert _ranked_either_way(others, [], j, k) == ["k", "j"]
     # a word containing the letters is not the abbreviation; the sign never lifts a paper above a figure
     assert not _speaks_of_state_of_the_art("We collect images in Minnesota. Experiments on CIFAR-10 show it is fast.")
     a = _paper("a", "Diffusion A", "It reaches an FID of 3.1 on CIFAR-10.")
-    papers["a"] = a
-    rows = [_row(a, 3.1, "It reaches an FID of 3.1 on CIFAR-10.")]
-    assert [r.paper_id for r in rank_rows(query, rows, mentions, papers)] == ["a", "k", "j"]
+    assert _ranked_either_way([_row(a, 3.1, "It reaches an FID of 3.1 on CIFAR-10.")], mentions, a, j, k) == [
+        "a", "k", "j"]
 
 
 def test_constraints_best_only_and_limit():
