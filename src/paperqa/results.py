@@ -36,7 +36,7 @@ from .citations import passage_sentences
 from .lexicon import Lexicon, Mention, get_lexicon, normalise
 from .models import Paper, ResultRow
 
-EXTRACTOR_VERSION = "rules-15"
+EXTRACTOR_VERSION = "rules-16"
 
 # A number as written in an abstract, with an optional sign and unit. LaTeX "84.7\%" reads 84.7.
 _NUMBER = re.compile(
@@ -339,8 +339,11 @@ _BENCHMARK_ABSTRACT = re.compile(
 )
 
 
-# "implicit neural representation (INR)": up to eight words, then an acronym in parentheses
-_ACRONYM_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w\-]*\s+){1,8})\((?P<acronym>[A-Z][A-Za-z0-9\-]{1,9})\)")
+# A long form that names data: "Dialogue System Technology Challenge 7 (DSTC7)"
+_DATA_WORDS = re.compile(r"\b(?:challenges?|competitions?|shared tasks?|tracks?|corp(?:us|ora)|databases?|"
+                         r"collections?|treebanks?)\b", re.IGNORECASE)
+# "implicit neural representation (INR)": an acronym in parentheses (the words before it are read apart)
+_ACRONYM_DEFINED = re.compile(r"(?<=\s)\((?P<acronym>[A-Z][A-Za-z0-9\-]{1,9})\)")
 
 
 class _AbstractContext:
@@ -352,10 +355,13 @@ class _AbstractContext:
         self._established: frozenset[str] | None = None if extractor else frozenset()
         self._benchmark: bool | None = None if extractor else True
         self._redefined: frozenset[str] | None = None if extractor else frozenset()
+        self._mentions: list[Mention] | None = None
 
     def _found(self) -> list[Mention]:
         assert self._extractor is not None
-        return self._extractor.lexicon.find_datasets(self._abstract)
+        if self._mentions is None:
+            self._mentions = self._extractor.lexicon.find_datasets(self._abstract)
+        return self._mentions
 
     @property
     def established(self) -> frozenset[str]:
@@ -382,14 +388,19 @@ class _AbstractContext:
                 acronym = m.group("acronym")
                 dataset = lexicon.lookup_dataset(acronym)
                 letters = [c.lower() for c in acronym if c.isalpha()]
-                words = re.findall(r"[A-Za-z][\w]*", m.group("words"))[-len(letters):]
+                if dataset is None:
+                    continue
+                # the words just before the parenthesis (a bounded look back, not a regex over the abstract)
+                before = re.split(r"[.;:,()]", self._abstract[max(0, m.start() - 120):m.start()])[-1]
+                words = re.findall(r"[A-Za-z][\w]*", before)[-len(letters):]
                 if dataset is None or len(words) != len(letters) or len(letters) < 2:
                     continue
                 if [w[0].lower() for w in words] != letters:
                     continue  # not a definition of the acronym
                 long_form = " ".join(words)
-                if _BENCHMARK_CUE.search(long_form) or lexicon.resolve_dataset(long_form) == dataset:
-                    continue  # "Penn Treebank (PTB)", "Emotional Speech Dataset (ESD)": the dataset itself
+                if _BENCHMARK_CUE.search(long_form) or _DATA_WORDS.search(long_form) \
+                        or lexicon.resolve_dataset(long_form) == dataset:
+                    continue  # "Penn Treebank (PTB)", "Emotional Speech Dataset (ESD)", "... Challenge 7 (DSTC7)"
                 if any(normalise(d.surface) == normalise(acronym) and _cue_near(self._abstract, d)
                        for d in self._found()):
                     continue  # "Visual Question Answering (VQA) ... on the VQA dataset": both, the task and the data
