@@ -95,6 +95,12 @@ def _row(paper: Paper, value: float | None, sentence: str, metric: str | None = 
                      sentence=sentence, start_char=start, end_char=start + len(sentence), **extra)
 
 
+def _naming(pid: str, abstract: str, sentence: str) -> tuple[Paper, ResultRow]:
+    """A paper and its value-less row citing ``sentence`` (it names CIFAR-10 without an FID)."""
+    paper = _paper(pid, f"Method {pid.upper()}", abstract)
+    return paper, _row(paper, None, sentence, metric=None)
+
+
 def _chunks(paper: Paper) -> list[Chunk]:
     return [Chunk(chunk_id=f"{paper.paper_id}#0", paper_id=paper.paper_id, title=paper.title, text=paper.abstract,
                   position=0, start_char=0, end_char=len(paper.abstract))]
@@ -153,12 +159,13 @@ def _ranked_either_way(rows, mentions, *papers) -> list[str]:
 def test_among_papers_without_a_figure_those_naming_the_dataset_later_in_their_abstract_come_first():
     # both name CIFAR-10 in a sentence about results and both speak of the state of the art; g names it in
     # its opening sentence (the setting), h only in its last (where abstracts state their results)
-    g = _paper("g", "Method G", "Our experiments on CIFAR-10 study state-of-the-art generative models. "
-                                "We propose a new sampler. It is simple and fast to train.")
-    h = _paper("h", "Method H", "We propose a new sampler. It is simple and fast to train. "
-                                "Our experiments show state-of-the-art results on CIFAR-10.")
-    mentions = [_row(g, None, "Our experiments on CIFAR-10 study state-of-the-art generative models.", metric=None),
-                _row(h, None, "Our experiments show state-of-the-art results on CIFAR-10.", metric=None)]
+    g, g_row = _naming("g", "Our experiments on CIFAR-10 study state-of-the-art generative models. "
+                            "We propose a new sampler. It is simple and fast to train.",
+                       "Our experiments on CIFAR-10 study state-of-the-art generative models.")
+    h, h_row = _naming("h", "We propose a new sampler. It is simple and fast to train. "
+                            "Our experiments show state-of-the-art results on CIFAR-10.",
+                       "Our experiments show state-of-the-art results on CIFAR-10.")
+    mentions = [g_row, h_row]
     assert _ranked_either_way([], mentions, g, h) == ["h", "g"]
     # a paper with a figure still comes before both
     a = _paper("a", "Diffusion A", "It reaches an FID of 3.1 on CIFAR-10.")
@@ -169,12 +176,13 @@ def test_among_papers_without_a_figure_those_naming_the_dataset_later_in_their_a
 def test_among_papers_without_the_pairs_figure_those_speaking_of_the_state_of_the_art_come_first():
     # both name CIFAR-10 in a sentence about results; only k speaks of the state of the art, so k comes
     # first although j names the dataset later in its abstract
-    j = _paper("j", "Method J", "We propose a new sampler for diffusion models that needs fewer steps and no "
-                                "retraining of the model. Experiments on CIFAR-10 show it is fast.")
-    k = _paper("k", "Method K", "We propose a new sampler for diffusion models, which are the SOTA in image "
-                                "generation. Our experiments on CIFAR-10 show it is fast.")
-    mentions = [_row(j, None, "Experiments on CIFAR-10 show it is fast.", metric=None),
-                _row(k, None, "Our experiments on CIFAR-10 show it is fast.", metric=None)]
+    j, j_row = _naming("j", "We propose a new sampler for diffusion models that needs fewer steps and no "
+                            "retraining of the model. Experiments on CIFAR-10 show it is fast.",
+                       "Experiments on CIFAR-10 show it is fast.")
+    k, k_row = _naming("k", "We propose a new sampler for diffusion models, which are the SOTA in image "
+                            "generation. Our experiments on CIFAR-10 show it is fast.",
+                       "Our experiments on CIFAR-10 show it is fast.")
+    mentions = [j_row, k_row]
     assert _ranked_either_way([], mentions, j, k) == ["k", "j"]
     # the same for papers with a figure for another metric only (evaluated on the dataset, FID unknown)
     others = [_row(j, 9.1, "Experiments on CIFAR-10 show it is fast.", metric="IS"),

@@ -935,7 +935,7 @@ def _share_of(sentence: str, n: _Number) -> bool:
 
 
 def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
-    if _in_range(sentence, n) or _share_of(sentence, n):
+    if _in_range(sentence, n):
         return False
     if metric is None and _statistic(sentence, n):
         return False  # (with a metric named it is a result tested for significance: "F1 from 10.3 to 11.8, P<0.001")
@@ -982,7 +982,7 @@ def _is_result(sentence: str, n: _Number, metric: Mention | None) -> bool:
     if _INDEX_BEFORE.search(before) or _INDEX_BEFORE.search(listed) or _COST_BEFORE.search(before):
         return False  # "class 1", "a factor of 4", "the gap from 14%", "reduce the size by 48%"
     after = sentence[n.end:n.end + 30]
-    if _SHARE_AFTER.match(after) or _RANGE.search(before[-30:]) or _RANGE.match(after):
+    if _SHARE_AFTER.match(after) or _share_of(sentence, n) or _RANGE.search(before[-30:]) or _RANGE.match(after):
         return False
     if "." not in n.text and n.unit is None and after.startswith(")"):
         return False  # "(1)", "3)": an enumeration

@@ -144,7 +144,8 @@ class LLMExtractor:
         and the answer in what the server's context window leaves after the prompt."""
         llm = self.settings.llm
         window = self.client.server_info().context_window(llm.context_window)
-        # cl100k_base is not the served model's tokenizer: a 30% slack, as in prompting's fitting.
+        # cl100k_base is not the served model's tokenizer: a 30% slack, wider than the 10% of
+        # prompting.count_message_tokens (not measured for batches of abstracts; kept on the safe side).
         prompt = int(sum(count_tokens(m["content"]) for m in messages) * 1.3) + 32
         wanted = self.settings.results.llm_max_rows_per_paper * n_papers
         room = window - prompt
